@@ -1,0 +1,305 @@
+"""The abstract values that the analysis assigns to every expression.
+
+A value is what the *original* program would hold at that point, plus one bit that the rewritten
+program needs: ``ArrayV.lifted`` says the rewritten program may hold a torch tensor there instead
+of the NumPy value (a "shadow").  The invariant that makes shadows safe to materialize without
+knowing anything else: a lifted tensor of ndim 0 always stands for a NumPy *scalar*, a lifted
+tensor of ndim >= 1 for an ``ndarray``.  Analyses never produce a lifted 0-d ndarray.
+
+Values form a small lattice: ``BOTTOM`` (no value yet / unreachable) < concrete values < ``TOP``
+(anything).  ``join`` is used where control flow merges.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from typing import Iterator
+
+import numpy as np
+import torch
+
+#: NumPy dtypes that a lifted value may have: torch has an exact counterpart for each, and the
+#: registry's dtype rules are checked against NumPy for them.
+LIFTABLE_NP_DTYPES: frozenset[np.dtype] = frozenset(
+    np.dtype(n) for n in ("bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64")
+)
+
+NP_TO_TORCH: dict[np.dtype, torch.dtype] = {
+    np.dtype("bool"): torch.bool,
+    np.dtype("uint8"): torch.uint8,
+    np.dtype("int8"): torch.int8,
+    np.dtype("int16"): torch.int16,
+    np.dtype("int32"): torch.int32,
+    np.dtype("int64"): torch.int64,
+    np.dtype("float16"): torch.float16,
+    np.dtype("float32"): torch.float32,
+    np.dtype("float64"): torch.float64,
+    np.dtype("complex64"): torch.complex64,
+    np.dtype("complex128"): torch.complex128,
+}
+TORCH_TO_NP: dict[torch.dtype, np.dtype] = {v: k for k, v in NP_TO_TORCH.items()}
+
+
+class AV:
+    """Base class of abstract values."""
+
+    def options(self) -> Iterator["AV"]:
+        """The alternatives this value stands for (itself, unless it is a union)."""
+        yield self
+
+    @property
+    def may_be_lifted(self) -> bool:
+        return any(isinstance(o, ArrayV) and o.lifted for o in self.options())
+
+    @property
+    def may_be_unbound(self) -> bool:
+        return any(isinstance(o, UnboundV) for o in self.options())
+
+
+@dataclass(frozen=True)
+class BottomV(AV):
+    """No value: not bound yet on this path, or unreachable."""
+
+    def __repr__(self) -> str:
+        return "⊥"
+
+
+@dataclass(frozen=True)
+class TopV(AV):
+    """Anything: an opaque object the analysis knows nothing about."""
+
+    def __repr__(self) -> str:
+        return "?"
+
+
+@dataclass(frozen=True)
+class UnboundV(AV):
+    """A local name that may not be assigned yet on some path (kept apart from ``BOTTOM`` so that
+    joins remember it: a transform must not move a use of a maybe-unbound name)."""
+
+    def __repr__(self) -> str:
+        return "unbound"
+
+
+BOTTOM = BottomV()
+TOP = TopV()
+UNBOUND = UnboundV()
+
+
+@dataclass(frozen=True)
+class TensorV(AV):
+    """A ``torch.Tensor`` in the original program. ``None`` fields are unknown."""
+
+    dtype: torch.dtype | None = None
+    ndim: int | None = None
+    device: str | None = None
+    requires_grad: bool | None = None
+
+    def __repr__(self) -> str:
+        return f"Tensor[{self.dtype},{self.ndim}d,{self.device},grad={self.requires_grad}]"
+
+
+@dataclass(frozen=True)
+class ArrayV(AV):
+    """A NumPy value: an ``ndarray`` (``scalar=False``) or a NumPy scalar (``scalar=True``).
+
+    ``lifted`` means the rewritten program may hold a torch tensor for it (see module docstring).
+    """
+
+    dtype: np.dtype | None = None
+    ndim: int | None = None
+    scalar: bool = False
+    lifted: bool = False
+
+    def __repr__(self) -> str:
+        kind = "scalar" if self.scalar else f"{self.ndim}d"
+        return f"{'Lifted' if self.lifted else 'Array'}[{self.dtype},{kind}]"
+
+
+@dataclass(frozen=True)
+class PyScalarV(AV):
+    """A Python ``bool``, ``int``, ``float`` or ``complex`` whose value is not known."""
+
+    type: type
+
+    def __repr__(self) -> str:
+        return f"Py[{self.type.__name__}]"
+
+
+@dataclass(frozen=True)
+class ConstV(AV):
+    """A literal known at analysis time (numbers, strings, None, tuples of those)."""
+
+    value: object
+
+    def __repr__(self) -> str:
+        return f"Const[{self.value!r}]"
+
+
+@dataclass(frozen=True)
+class ListV(AV):
+    """A Python list.  ``local`` lists were created by the function and never escaped, so the
+    rewritten program may keep lifted elements in them until the list escapes."""
+
+    elem: AV = BOTTOM
+    local: bool = False
+
+    def __repr__(self) -> str:
+        return f"{'LocalList' if self.local else 'List'}[{self.elem!r}]"
+
+
+@dataclass(frozen=True)
+class TupleV(AV):
+    """A Python tuple with known items (``items``) or a known element type (``elem``)."""
+
+    items: tuple[AV, ...] | None = None
+    elem: AV = TOP
+
+    def item_types(self) -> Iterator[AV]:
+        if self.items is not None:
+            yield from self.items
+        else:
+            yield self.elem
+
+    def __repr__(self) -> str:
+        return f"Tuple{list(self.items) if self.items is not None else [self.elem, '...']}"
+
+
+@dataclass(frozen=True)
+class ObjV(AV):
+    """A specific, known Python object: a module, a function, a class (compared by identity)."""
+
+    obj: object
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ObjV) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __repr__(self) -> str:
+        return f"Obj[{getattr(self.obj, '__name__', type(self.obj).__name__)}]"
+
+
+@dataclass(frozen=True)
+class RangeV(AV):
+    """The result of ``range(...)``, ``enumerate(x)`` or ``zip(...)``: something to iterate."""
+
+    elem: AV = TOP
+
+    def __repr__(self) -> str:
+        return f"Iter[{self.elem!r}]"
+
+
+@dataclass(frozen=True)
+class UnionV(AV):
+    """One of several alternatives (kept small; larger unions widen to ``TOP``)."""
+
+    alts: frozenset[AV]
+
+    def options(self) -> Iterator[AV]:
+        yield from self.alts
+
+    def __repr__(self) -> str:
+        return " | ".join(sorted(map(repr, self.alts)))
+
+
+MAX_UNION = 4
+
+
+def _join_same_class(a: AV, b: AV) -> AV | None:
+    """Join two values of one class field by field, or None when they must stay apart."""
+    if isinstance(a, TensorV) and isinstance(b, TensorV):
+        return TensorV(*(x if x == y else None for x, y in
+                         zip((a.dtype, a.ndim, a.device, a.requires_grad),
+                             (b.dtype, b.ndim, b.device, b.requires_grad))))
+    if isinstance(a, ArrayV) and isinstance(b, ArrayV):
+        if (a.dtype, a.ndim, a.scalar) == (b.dtype, b.ndim, b.scalar):
+            return replace(a, lifted=a.lifted or b.lifted)
+        return None
+    if isinstance(a, ListV) and isinstance(b, ListV):
+        return ListV(join(a.elem, b.elem), a.local and b.local)
+    if isinstance(a, TupleV) and isinstance(b, TupleV):
+        if a.items is not None and b.items is not None and len(a.items) == len(b.items):
+            return TupleV(tuple(join(x, y) for x, y in zip(a.items, b.items)))
+        elem = BOTTOM
+        for item in itertools.chain(a.item_types(), b.item_types()):
+            elem = join(elem, item)
+        return TupleV(None, elem)
+    if isinstance(a, RangeV) and isinstance(b, RangeV):
+        return RangeV(join(a.elem, b.elem))
+    if isinstance(a, (ConstV, PyScalarV)) and isinstance(b, (ConstV, PyScalarV)):
+        ta = type(a.value) if isinstance(a, ConstV) else a.type
+        tb = type(b.value) if isinstance(b, ConstV) else b.type
+        if ta is tb and ta in (bool, int, float, complex):
+            return PyScalarV(ta)
+        return None
+    return None
+
+
+def join(a: AV, b: AV) -> AV:
+    """The least value that covers both ``a`` and ``b``."""
+    if a == b or isinstance(b, BottomV):
+        return a
+    if isinstance(a, BottomV):
+        return b
+    if isinstance(a, TopV) or isinstance(b, TopV):
+        return TOP
+    alts: list[AV] = []
+    for option in itertools.chain(a.options(), b.options()):
+        for i, existing in enumerate(alts):
+            merged = existing if existing == option else _join_same_class(existing, option)
+            if merged is not None:
+                alts[i] = merged
+                break
+        else:
+            alts.append(option)
+    if len(alts) == 1:
+        return alts[0]
+    if len(alts) > MAX_UNION:
+        return TOP
+    return UnionV(frozenset(alts))
+
+
+def demoted(value: AV) -> AV:
+    """The value after materialization: every lifted alternative becomes a plain NumPy value."""
+    if isinstance(value, ArrayV):
+        return replace(value, lifted=False)
+    if isinstance(value, UnionV):
+        result: AV = BOTTOM
+        for option in value.alts:
+            result = join(result, demoted(option))
+        return result
+    if isinstance(value, ListV):
+        return ListV(demoted(value.elem), value.local)
+    if isinstance(value, TupleV):
+        return TupleV(tuple(map(demoted, value.items)) if value.items is not None else None,
+                      demoted(value.elem))
+    return value
+
+
+def contains_lifted(value: AV) -> bool:
+    """True when the rewritten program may hold a tensor anywhere inside this value."""
+    for option in value.options():
+        if isinstance(option, ArrayV) and option.lifted:
+            return True
+        if isinstance(option, ListV) and contains_lifted(option.elem):
+            return True
+        if isinstance(option, TupleV) and any(contains_lifted(i) for i in option.item_types()):
+            return True
+    return False
+
+
+def from_runtime(value: object) -> AV:
+    """The abstract value of a concrete Python object (used for globals and defaults)."""
+    if isinstance(value, bool):
+        return PyScalarV(bool)
+    if isinstance(value, (int, float, complex)):
+        return PyScalarV(type(value))
+    if isinstance(value, np.ndarray):
+        return ArrayV(value.dtype, value.ndim, scalar=False)
+    if isinstance(value, np.generic):
+        return ArrayV(value.dtype, 0, scalar=True)
+    if isinstance(value, torch.Tensor):
+        return TensorV(value.dtype, value.dim(), value.device.type, value.requires_grad)
+    return TOP

@@ -1,0 +1,1 @@
+"""The ``looplift`` command line: one module per subcommand, each with ``add_parser``."""

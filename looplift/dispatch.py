@@ -1,0 +1,135 @@
+"""Stage 7: the wrapper users call, and its cache of specializations.
+
+The hot path is a key computation, one dict lookup and a check of the global names the
+rewrite relies on (``np`` still NumPy, ``len`` still the builtin); a miss specializes under a
+lock, so threads calling a new signature at once share one specialization.  The cache is
+bounded (oldest specialization evicted first) and its keys hold types, never tensors.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import threading
+import types
+import warnings
+from typing import Any, Callable, NamedTuple
+
+from . import pipeline
+from .analysis.infer import ABSENT
+from .errors import LoopliftError, LoopliftWarning
+from .options import Options, debug_enabled, disabled
+from .report import Report
+from .signature import key_of
+
+logger = logging.getLogger("looplift")
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    maxsize: int
+    currsize: int
+
+
+def _guards_hold(globals_: dict[str, Any], guards: tuple[tuple[str, Any], ...]) -> bool:
+    for name, obj in guards:
+        current = globals_.get(name, ABSENT)
+        if current is not obj:
+            return False
+    return True
+
+
+class Dispatcher:
+    """Specializations of one function, and the statistics ``cache_info`` reports."""
+
+    def __init__(self, fn: types.FunctionType, options: Options):
+        self.fn = fn
+        self.options = options
+        self.cache: dict[Any, pipeline.Specialization] = {}
+        self.lock = threading.RLock()
+        self.hits = 0
+        self.misses = 0
+
+    def specialization(self, args: tuple[Any, ...], kwargs: dict[str, Any], key: Any) -> pipeline.Specialization:
+        with self.lock:
+            spec = self.cache.get(key)
+            if spec is not None and _guards_hold(self.fn.__globals__, spec.guards):
+                return spec
+            self.misses += 1
+            spec = self.build(args, kwargs, key)
+            if len(self.cache) >= self.options.cache_size:
+                self.cache.pop(next(iter(self.cache)))
+            self.cache[key] = spec
+            return spec
+
+    def build(self, args: tuple[Any, ...], kwargs: dict[str, Any], key: Any) -> pipeline.Specialization:
+        if disabled():
+            return pipeline.Specialization(self.fn, Report(self.fn.__qualname__, "", "", fallback="LOOPLIFT_DISABLE is set"))
+        try:
+            spec = pipeline.specialize(self.fn, args, kwargs, key, self.options)
+        except Exception as exc:  # a bug in looplift must never break the user's program
+            logger.exception("looplift failed to transform %s", self.fn.__qualname__)
+            if self.options.strict:
+                raise LoopliftError(f"looplift failed to transform {self.fn.__qualname__}: {exc!r}") from exc
+            report = Report(self.fn.__qualname__, "", "", fallback=f"internal error: {exc!r}")
+            spec = pipeline.Specialization(self.fn, report, warnings=[report.fallback])
+        self.announce(spec)
+        return spec
+
+    def announce(self, spec: pipeline.Specialization) -> None:
+        """Debug output, and the one warning per specialization for what ran as the original."""
+        if debug_enabled(self.options):
+            text = str(spec.report)
+            logger.info("%s", text)
+            print(text, file=sys.stderr)
+        if not spec.warnings:
+            return
+        code = self.fn.__code__
+        where = f"{code.co_filename}:{code.co_firstlineno}"
+        message = f"{self.fn.__qualname__} ({where}): " + "; ".join(spec.warnings)
+        if spec.report.fallback:
+            message = f"{self.fn.__qualname__} ({where}) runs as the original code: {spec.report.fallback}"
+        if self.options.strict:
+            raise LoopliftError(message)
+        warnings.warn_explicit(message, LoopliftWarning, code.co_filename, code.co_firstlineno,
+                               module=self.fn.__module__)
+
+    def explain(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Report:
+        return pipeline.specialize(self.fn, args, kwargs, key_of(args, kwargs), self.options).report
+
+    def cache_info(self) -> CacheInfo:
+        return CacheInfo(self.hits, self.misses, self.options.cache_size, len(self.cache))
+
+    def cache_clear(self) -> None:
+        with self.lock:
+            self.cache.clear()
+            self.hits = self.misses = 0
+
+
+def make_wrapper(fn: types.FunctionType, options: Options) -> Callable[..., Any]:
+    """The decorated function: a plain function (so it binds as a method like the original)."""
+    dispatcher = Dispatcher(fn, options)
+    cache = dispatcher.cache
+    globals_ = fn.__globals__
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            key = key_of(args, kwargs)
+            spec = cache[key]
+        except KeyError:
+            spec = dispatcher.specialization(args, kwargs, key)
+        except TypeError:  # an unhashable key part: nothing to specialize on
+            return fn(*args, **kwargs)
+        else:
+            if spec.guards and not _guards_hold(globals_, spec.guards):
+                spec = dispatcher.specialization(args, kwargs, key)
+            else:
+                dispatcher.hits += 1
+        return spec.call(*args, **kwargs)
+
+    wrapper.cache_info = dispatcher.cache_info  # type: ignore[attr-defined]
+    wrapper.cache_clear = dispatcher.cache_clear  # type: ignore[attr-defined]
+    wrapper.__looplift__ = dispatcher  # type: ignore[attr-defined]
+    return wrapper

@@ -1,0 +1,69 @@
+"""One registry entry: a NumPy operation described as data.
+
+An entry pairs the NumPy *reference* (the semantics to reproduce) with a *torch_impl* (the tensor
+path).  Both follow one calling convention: the operands in order, the receiver first for
+methods and attributes (``a.sum(axis=0)`` is ``reference(a, axis=0)``), keyword arguments as
+keywords.  The rest of the entry is what analyses, tests and docs read.
+
+Contract for ``torch_impl`` (what makes a wrong answer impossible by construction):
+
+* it receives the call's arguments with lifted values as tensors whose dtype *is* the NumPy
+  dtype (a 0-d tensor stands for a NumPy scalar, an n-d tensor for an ndarray);
+* it returns exactly NumPy's dtype, shape and values (within float tolerance), with 0-d tensors
+  only where NumPy returns a NumPy scalar;
+* whenever it cannot guarantee that (a dtype, a value range, an argument form, a result that
+  NumPy would give as a 0-d ndarray) it raises ``Unsupported`` and NumPy runs the call instead.
+  Any other exception also makes NumPy run the call, so NumPy's own exception is what the user
+  sees.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from ..analysis.values import AV
+
+#: Static precondition on the abstract arguments: a refusal reason, or None when the entry applies.
+Check = Callable[[Sequence[AV], Mapping[str, AV]], "str | None"]
+#: Static result rule; the default asks NumPy itself with probe values (see ``probe.py``).
+Infer = Callable[[Sequence[AV], Mapping[str, AV]], AV]
+
+
+class Unsupported(Exception):
+    """Raised by a ``torch_impl`` to hand this call to NumPy."""
+
+
+@dataclass(frozen=True, eq=False)
+class OpEntry:
+    key: str
+    """``numpy.exp``, ``numpy.linalg.norm``, ``ndarray.sum``, ``ndarray.T`` (attribute),
+    ``operator.add``, ``builtins.len``."""
+    reference: Callable[..., Any]
+    torch_impl: Callable[..., Any]
+    torch_name: str
+    """The torch target, as the docs show it."""
+    forms: str = ""
+    """Argument forms the entry supports (docs)."""
+    notes: str = ""
+    """Where it hands the call to NumPy and why (docs)."""
+    check: Check | None = None
+    infer: Infer | None = None
+    cases: tuple[Any, ...] = field(default=())
+    """Argument forms the differential test draws (see ``looplift.registry.testing``)."""
+    elementwise: bool = False
+    """Cheap elementwise work that ``torch.compile`` can fuse (the cost model reads it)."""
+    attribute: bool = False
+    """``ndarray.<name>`` is an attribute read, not a method call."""
+
+    @property
+    def namespace(self) -> str:
+        return self.key.rsplit(".", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.key.rsplit(".", 1)[1]
+
+    @property
+    def ident(self) -> str:
+        """The attribute name of the runtime implementation in ``looplift.runtime.op``."""
+        return self.key.replace(".", "_")

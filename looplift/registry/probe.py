@@ -1,0 +1,104 @@
+"""Static result rule of an entry, answered by NumPy itself.
+
+At specialization time the analysis knows each operand's dtype and ndim (or the literal value of
+a constant).  Running the entry's NumPy reference on small *probe* values of exactly those
+dtypes, ndims and kinds yields NumPy's result dtype, ndim and kind (NumPy scalar vs ndarray)
+with NumPy's own promotion rules, so the registry never restates them.  Probes use size 2 on
+every axis (so operands of different ndim broadcast) and the value 1 (defined for every
+elementwise function NumPy has).  An entry whose result depends on shapes or values overrides
+this with its own ``infer``.
+"""
+from __future__ import annotations
+
+import itertools
+import warnings
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..analysis.values import (AV, BOTTOM, LIFTABLE_NP_DTYPES, ArrayV, ConstV, ListV, PyScalarV, TOP,
+                               TupleV, join)
+from ..errors import Refusal
+from .entry import OpEntry
+
+PROBE_SIZE = 2
+MAX_COMBINATIONS = 8
+
+
+def probe_values(value: AV) -> list[Any]:
+    """Concrete stand-ins for every alternative of ``value`` (Refusal when one is unknown)."""
+    out: list[Any] = []
+    for option in value.options():
+        if isinstance(option, ArrayV):
+            if option.dtype is None or option.ndim is None:
+                raise Refusal("operand with unknown dtype or ndim")
+            if option.scalar:
+                out.append(option.dtype.type(1))
+            else:
+                out.append(np.ones((PROBE_SIZE,) * option.ndim, dtype=option.dtype))
+        elif isinstance(option, ConstV):
+            out.append(option.value)
+        elif isinstance(option, PyScalarV):
+            out.append(option.type(1))
+        elif isinstance(option, ListV):
+            out.extend([item, item] for item in probe_values(option.elem))
+        elif isinstance(option, TupleV):
+            if option.items is not None:
+                out.extend(itertools.product(*map(probe_values, option.items)))
+            else:
+                out.extend((item, item) for item in probe_values(option.elem))
+        else:
+            raise Refusal(f"operand {option!r} is not a NumPy value, a number or a literal")
+    return out
+
+
+def result_value(result: Any) -> AV:
+    """The abstract value of a probe's result."""
+    if isinstance(result, np.ndarray):
+        if result.ndim == 0:  # a 0-d ndarray can never be lifted (see analysis/values.py)
+            return ArrayV(result.dtype, 0, scalar=False, lifted=False)
+        return ArrayV(result.dtype, result.ndim, scalar=False, lifted=result.dtype in LIFTABLE_NP_DTYPES)
+    if isinstance(result, np.generic):
+        return ArrayV(result.dtype, 0, scalar=True, lifted=result.dtype in LIFTABLE_NP_DTYPES)
+    if isinstance(result, (bool, int, float, complex)):
+        return PyScalarV(type(result))
+    if isinstance(result, tuple):
+        return TupleV(tuple(result_value(r) for r in result))
+    if isinstance(result, list):
+        return ListV(TOP)
+    return TOP
+
+
+def infer_by_probe(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> AV:
+    """NumPy's result for probe values of these abstract arguments (joined over alternatives)."""
+    arg_probes = [probe_values(a) for a in args]
+    kw_names = list(kwargs)
+    kw_probes = [probe_values(kwargs[k]) for k in kw_names]
+    combos = list(itertools.islice(itertools.product(*arg_probes, *kw_probes), MAX_COMBINATIONS + 1))
+    if len(combos) > MAX_COMBINATIONS:
+        raise Refusal("too many alternative operand types")
+    result: AV = BOTTOM
+    for combo in combos:
+        call_args = combo[:len(args)]
+        call_kwargs = dict(zip(kw_names, combo[len(args):]))
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                value = entry.reference(*call_args, **call_kwargs)
+            except Exception as exc:
+                raise Refusal(f"NumPy raises {type(exc).__name__} for these operand types") from None
+        result = join(result, result_value(value))
+    return result
+
+
+def infer(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> AV:
+    """The entry's static result for these abstract arguments, or ``Refusal`` (with reason)."""
+    if "out" in kwargs or "where" in kwargs:
+        raise Refusal(f"{entry.key} with out= or where= writes into an array")
+    if entry.check is not None:
+        reason = entry.check(args, kwargs)
+        if reason:
+            raise Refusal(f"{entry.key}: {reason}")
+    if entry.infer is not None:
+        return entry.infer(args, kwargs)
+    return infer_by_probe(entry, args, kwargs)

@@ -1,0 +1,1 @@
+"""The transforms, one small pass per file, each reading the analysis' conclusions."""

@@ -1,0 +1,254 @@
+"""Hoist: convert a loop-invariant value once instead of once per iteration.
+
+A conversion (``W.numpy()``, ``np.array(W)``, ``torch.tensor(A)``, ...) inside a loop or a
+comprehension is hoisted when its source is a local name that the loop neither rebinds nor
+mutates, the loop calls no code that could (for a copying conversion), and its result is only
+read (never stored, returned or mutated, so sharing one result across iterations is invisible).
+
+The hoisted conversion is *cached*, not moved: ``h = None`` goes before the loop and the use
+becomes ``(h if h is not None else (h := W.numpy()))``.  The conversion therefore still runs
+at the point the original first ran it: an exception is raised where it was, and a loop that
+runs zero times converts nothing.  Hoisting goes out through enclosing loops while the source
+is invariant in them too.
+"""
+from __future__ import annotations
+
+import ast
+from typing import Any, Iterator, Mapping
+
+from ..analysis import conversions, effects, scope as scope_mod
+from ..analysis.facts import CACHED_CONVERSION, Decision, Facts
+from ..pragmas import Mark
+from .builders import assign
+
+LOOPS = (ast.For, ast.While)
+COMPREHENSIONS = scope_mod.COMPREHENSIONS
+
+#: Calls, methods and attributes whose result may share memory with their operand: a value
+#: reaching them is only read if their own result is only read.
+VIEW_RETURNING = frozenset({
+    "reshape", "ravel", "transpose", "T", "mT", "squeeze", "unsqueeze", "expand_dims", "swapaxes",
+    "moveaxis", "view", "view_as", "diagonal", "broadcast_to", "asarray", "asanyarray",
+    "ascontiguousarray", "atleast_1d", "atleast_2d", "atleast_3d", "split", "array_split", "flip",
+    "fliplr", "flipud", "real", "imag", "numpy", "detach", "cpu", "contiguous", "expand", "permute",
+    "narrow", "select", "unbind", "chunk", "from_numpy", "as_tensor", "t", "data", "flatten"})
+METADATA_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "device", "itemsize", "nbytes"})
+
+
+def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
+    return {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+
+
+def _is_repeated(child: ast.AST, loop: ast.AST) -> bool:
+    """Whether ``child`` (a direct child of ``loop``) runs on every iteration."""
+    if isinstance(loop, ast.For):
+        return child is not loop.iter
+    if isinstance(loop, ast.While):
+        return True
+    if isinstance(loop, COMPREHENSIONS):
+        return not (loop.generators and child is loop.generators[0])
+    return False
+
+
+def _enclosing_loops(node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> Iterator[ast.AST] | None:
+    """Loops that repeat ``node``, innermost first (None when inside a nested def or lambda)."""
+    loops = []
+    child = node
+    while child in parents:
+        parent = parents[child]
+        if isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            if parents.get(parent) is not None:
+                return None
+            break
+        if isinstance(parent, ast.comprehension):
+            grand = parents[parent]
+            if parent is not grand.generators[0] or child is not parent.iter:
+                loops.append(grand)
+            child = grand
+            continue
+        if isinstance(parent, LOOPS + COMPREHENSIONS) and _is_repeated(child, parent):
+            if not loops or loops[-1] is not parent:
+                loops.append(parent)
+        child = parent
+    return iter(loops)
+
+
+class Hoister:
+    def __init__(self, fn: ast.FunctionDef, facts: Facts, marks: Mapping[ast.AST, Mark], globals_: Mapping[str, Any],
+                 opt_in: bool):
+        self.fn = fn
+        self.facts = facts
+        self.marks = marks
+        self.opt_in = opt_in
+        self.scope = scope_mod.analyze(fn)
+        self.resolve = conversions.make_resolver(self.scope.locals, globals_)
+        self.parents = _parents(fn)
+        self.effects: dict[ast.AST, effects.LoopEffects] = {}
+        self.decisions: list[Decision] = []
+        self.kept: list[Decision] = []
+        self.count = 0
+
+    def loop_effects(self, loop: ast.AST) -> effects.LoopEffects:
+        if loop not in self.effects:
+            self.effects[loop] = effects.loop_effects(loop, self.resolve, self.facts.types)
+        return self.effects[loop]
+
+    def allowed(self, loop: ast.AST) -> bool:
+        mark = self.marks.get(loop, Mark.NONE)
+        return mark is Mark.ON or (mark is Mark.NONE and not self.opt_in)
+
+    def in_allowed_region(self, node: ast.AST) -> bool:
+        """The nearest enclosing marked loop allows rewriting (opt-in: one must be marked)."""
+        while node in self.parents:
+            node = self.parents[node]
+            mark = self.marks.get(node, Mark.NONE)
+            if mark is not Mark.NONE:
+                return mark is Mark.ON
+        return not self.opt_in
+
+    def invariant_in(self, conv: conversions.Conversion, loop: ast.AST) -> str | None:
+        """None when ``conv`` gives the same value on every iteration of ``loop``, else why not."""
+        name = conv.source.id  # type: ignore[attr-defined]
+        fx = self.loop_effects(loop)
+        if name in fx.assigned:
+            return f"{name} is reassigned in the loop"
+        if name in fx.mutated:
+            return f"{name} is modified in the loop"
+        if fx.opaque_call:
+            return "the loop calls code that could modify it"
+        return None
+
+    def read_only(self, node: ast.expr, loop: ast.AST) -> bool:
+        """The value of ``node`` is only read: never stored, returned, mutated or kept."""
+        parent = self.parents.get(node)
+        if isinstance(parent, ast.keyword):
+            parent = self.parents.get(parent)
+        if isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare)):
+            return True
+        if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)) and node is getattr(parent, "test", None):
+            return True
+        if isinstance(parent, ast.Attribute):
+            if parent.attr in METADATA_ATTRIBUTES:
+                return True
+            grand = self.parents.get(parent)
+            if isinstance(grand, ast.Call) and grand.func is parent:
+                if not effects.is_pure_call(grand, self.resolve, self.facts.types) and \
+                        not _numeric_method(parent.attr):
+                    return False
+                return parent.attr not in VIEW_RETURNING or self.read_only(grand, loop)
+            return parent.attr not in VIEW_RETURNING or self.read_only(parent, loop)
+        if isinstance(parent, ast.Subscript) and node is parent.value and isinstance(parent.ctx, ast.Load):
+            return self.read_only(parent, loop)
+        if isinstance(parent, ast.Call) and node is not parent.func:
+            if not effects.is_pure_call(parent, self.resolve, self.facts.types):
+                return False
+            target = self.resolve(parent.func)
+            name = getattr(target, "__name__", "")
+            return name not in VIEW_RETURNING or self.read_only(parent, loop)
+        if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
+            return self.name_read_only(parent.targets[0].id, parent, loop)
+        return False
+
+    def name_read_only(self, name: str, assignment: ast.Assign, loop: ast.AST) -> bool:
+        """``name = conversion`` is the loop's only binding of ``name`` and every use only reads."""
+        if name in self.scope.unliftable:
+            return False
+        for node in ast.walk(loop):
+            if isinstance(node, ast.Name) and node.id == name:
+                if isinstance(node.ctx, ast.Load):
+                    if not self.read_only(node, loop):
+                        return False
+                elif self.parents.get(node) is not assignment:
+                    return False
+            elif isinstance(node, (ast.FunctionDef, ast.Lambda)) and any(
+                    isinstance(n, ast.Name) and n.id == name for n in ast.walk(node)):
+                return False
+        return True
+
+    def run(self) -> tuple[list[Decision], list[Decision]]:
+        candidates = [c for node in ast.walk(self.fn)
+                      if (c := conversions.match(node, self.resolve)) is not None]
+        for conv in candidates:
+            self.consider(conv)
+        return self.decisions, self.kept
+
+    def consider(self, conv: conversions.Conversion) -> None:
+        loops_iter = _enclosing_loops(conv.node, self.parents)
+        if loops_iter is None:
+            return
+        loops = list(loops_iter)
+        if not loops or not self.in_allowed_region(conv.node) or not isinstance(conv.source, ast.Name) or conv.source.id not in self.scope.locals \
+                or conv.source.id in self.scope.unliftable:
+            return
+        chosen = None
+        for loop in loops:
+            if not self.allowed(loop):
+                break
+            reason = self.invariant_in(conv, loop)
+            if reason is not None:
+                if chosen is None:
+                    self.decisions_skip(conv, reason)
+                break
+            chosen = loop
+        if chosen is None:
+            return
+        if not self.read_only(conv.node, loops[0]):
+            self.decisions_skip(conv, "its result is stored, returned or modified")
+            return
+        self.hoist(conv, chosen)
+
+    def decisions_skip(self, conv: conversions.Conversion, reason: str) -> None:
+        self.kept.append(Decision(conv.node.lineno, f"{conv.describe()} stays in the loop", reason))
+
+    def hoist(self, conv: conversions.Conversion, loop: ast.AST) -> None:
+        var = f"__ll_h{self.count}"
+        self.count += 1
+        node = conv.node
+        cached = ast.IfExp(
+            test=ast.Compare(ast.Name(var, ast.Load()), [ast.IsNot()], [ast.Constant(None)]),
+            body=ast.Name(var, ast.Load()),
+            orelse=ast.NamedExpr(ast.Name(var, ast.Store()), node))
+        setattr(cached, CACHED_CONVERSION, True)
+        _replace_child(self.parents[node], node, ast.copy_location(cached, node))
+        statement = loop
+        while not isinstance(statement, ast.stmt):
+            statement = self.parents[statement]
+        body = _body_of(self.parents[statement], statement)
+        body.insert(body.index(statement), assign(var, ast.Constant(None), statement))
+        self.parents = _parents(self.fn)
+        self.effects.clear()
+        line = getattr(loop, "lineno", node.lineno)
+        self.decisions.append(Decision(node.lineno, f"{conv.describe()} of {conv.source.id} hoisted out of "  # type: ignore[attr-defined]
+                                                    f"the loop at line {line}",
+                                       "loop-invariant: converted once, at its first use"))
+
+
+def _numeric_method(name: str) -> bool:
+    return not name.endswith("_") and name not in effects.ARRAY_MUTATING_METHODS
+
+
+def _replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    for field, value in ast.iter_fields(parent):
+        if value is old:
+            setattr(parent, field, new)
+            return
+        if isinstance(value, list):
+            for i, item in enumerate(value):
+                if item is old:
+                    value[i] = new
+                    return
+    raise LookupError("child not found")
+
+
+def _body_of(parent: ast.AST, statement: ast.stmt) -> list[ast.stmt]:
+    for _, value in ast.iter_fields(parent):
+        if isinstance(value, list) and any(item is statement for item in value):
+            return value
+    raise LookupError("statement not found in its parent")
+
+
+def apply(fn: ast.FunctionDef, facts: Facts, marks: Mapping[ast.AST, Mark], globals_: Mapping[str, Any],
+          opt_in: bool = False) -> tuple[list[Decision], list[Decision]]:
+    """Hoist every loop-invariant conversion of ``fn`` (in place).  Returns the conversions
+    hoisted and the ones kept in their loop (with the reason)."""
+    return Hoister(fn, facts, marks, globals_, opt_in).run()
