@@ -217,10 +217,7 @@ class Inference:
             value = self.expr(node.value, env, Ctx.OPERAND)
             if all(_is_immutable_scalar(o) for o in current.options()):
                 # x op= y rebinds x for Python and NumPy scalars: an ordinary binary op
-                result = self.binop(node, op_name, current, value, target, node.value, env)
-                if node in self.facts.ops:
-                    self.facts.aug_ops[node] = self.facts.ops.pop(node)
-                env[target.id] = result
+                env[target.id] = self.scalar_augassign(node, target, op_name, current, value, env)
                 return env
             if contains_lifted(current):
                 self.pending.add(target.id)  # in-place on a lifted array: NumPy does it
@@ -231,6 +228,23 @@ class Inference:
         self.use(node.value, value, Ctx.RETAIN, env)
         self.store_target(target, env)
         return env
+
+    def scalar_augassign(self, node: ast.AugAssign, target: ast.Name, op_name: str | None, current: AV,
+                         value: AV, env: Env) -> AV:
+        if not (contains_lifted(current) or contains_lifted(value)):
+            entry = registry.for_operator(op_name) if op_name else None
+            if entry is not None and any(isinstance(o, ArrayV) for o in (*current.options(), *value.options())):
+                return self.numpy_result(entry, [current, value], {})
+            return _plain_binop(current, value)
+        entry = registry.for_operator(op_name) if op_name and self.lifting else None
+        result = self.try_op(node, entry, [current, value], {}) if entry is not None else None
+        if result is not None:
+            self.facts.aug_ops[node] = self.facts.ops.pop(node)
+            return result
+        if contains_lifted(current):
+            self.pending.add(target.id)  # NumPy runs the update: x is made NumPy first
+        self.use(node.value, value, Ctx.READ, env)
+        return TOP
 
     def _stmt_Return(self, node: ast.Return, env: Env) -> None:
         if node.value is not None:
@@ -346,6 +360,9 @@ class Inference:
         inner = self._enter_loop(node, env)
         iter_value = self.expr(node.iter, env, Ctx.OPERAND)
         element = self.element_of(node.iter, iter_value, env)
+        if contains_lifted(element) and not self.holds_lifted(node.target):
+            self.use(node.iter, iter_value, Ctx.READ, env)  # elements go to plain names: NumPy first
+            element = demoted(element)
         return self._fixpoint(node, env, inner, lambda head: self._for_body(node, element, head))
 
     def _for_body(self, node: ast.For, element: AV, head: Env) -> Env | None:
@@ -447,6 +464,14 @@ class Inference:
                 self.use(value_node, value, Ctx.RETAIN, env)
         elif isinstance(target, ast.Starred):
             self.assign(target.value, value_node, TOP, env)
+
+    def holds_lifted(self, target: ast.expr) -> bool:
+        """A target made only of names that may hold lifted values."""
+        if isinstance(target, ast.Name):
+            return target.id in self.scope.locals and target.id not in self.unliftable
+        if isinstance(target, (ast.Tuple, ast.List)):
+            return all(self.holds_lifted(e) for e in target.elts)
+        return False
 
     def store_target(self, target: ast.expr, env: Env) -> None:
         """A target bound to something opaque (``with ... as x``, ``del x[i]``, ``x.a += 1``)."""
@@ -578,7 +603,11 @@ class Inference:
                     return result
         if values is None:
             return TOP
-        if obj in (enumerate, zip) and values is not None:
+        entry = registry.for_object(obj) if obj is not _MISSING else None
+        if entry is not None:  # NumPy runs it: still worth knowing the result type
+            self.release_args(node, values, Ctx.RETAIN, env)
+            return self.numpy_result(entry, *values)
+        if obj in (enumerate, zip):
             return self.iterator_call(node, obj, values, env)
         if obj is range:
             self.release_args(node, values, Ctx.READ, env)
@@ -636,6 +665,14 @@ class Inference:
         self.release_args(node, values, Ctx.RETAIN, env)
         return TOP
 
+    def numpy_result(self, entry: registry.OpEntry, args: list[AV], kwargs: dict[str, AV]) -> AV:
+        """The type of a registry operation that NumPy runs (on values that are not lifted)."""
+        try:
+            return demoted(probe.infer(entry, [demoted(a) for a in args],
+                                       {k: demoted(v) for k, v in kwargs.items()}))
+        except Refusal:
+            return TOP
+
     def try_op(self, node: ast.AST, entry: registry.OpEntry, args: list[AV], kwargs: dict[str, AV]) -> AV | None:
         """The registry op's result when it applies to these operands (recorded), else None."""
         try:
@@ -692,6 +729,10 @@ class Inference:
             self.use(left_node, left, Ctx.READ, env)
             self.use(right_node, right, Ctx.READ, env)
             return TOP
+        if op_name and any(isinstance(o, ArrayV) for v in (left, right) for o in v.options()):
+            entry = registry.for_operator(op_name)
+            if entry is not None:
+                return self.numpy_result(entry, [left, right], {})
         return _plain_binop(left, right)
 
     def _expr_UnaryOp(self, node: ast.UnaryOp, env: Env, ctx: Ctx) -> AV:
@@ -758,6 +799,11 @@ class Inference:
         if isinstance(base, TupleV) and base.items is not None and isinstance(index, ConstV) \
                 and isinstance(index.value, int) and -len(base.items) <= index.value < len(base.items):
             return base.items[index.value]
+        if isinstance(base, (ListV, TupleV)) and not isinstance(node.slice, ast.Slice) and \
+                any(isinstance(o, PyScalarV) and o.type is int or isinstance(o, ConstV) and type(o.value) is int
+                    for o in index.options()):
+            return base_elem(base) if isinstance(base, ListV) else join(BOTTOM, base.elem if base.items is None
+                                                                        else _join_all(base.items))
         if isinstance(base, TensorV):
             return TensorV(base.dtype, None, base.device, base.requires_grad)
         return TOP
@@ -887,6 +933,13 @@ def _hashable(obj: Any) -> bool:
 
 def _local_list(value: AV) -> bool:
     return all(isinstance(o, ListV) and o.local for o in value.options())
+
+
+def _join_all(values: Iterable[AV]) -> AV:
+    result: AV = BOTTOM
+    for value in values:
+        result = join(result, value)
+    return result
 
 
 def base_elem(value: AV) -> AV:
