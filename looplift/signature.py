@@ -2,7 +2,7 @@
 
 The key must be cheap (it is computed on every call) and hashable, must not keep tensors
 alive, and must separate every pair of calls that the analysis would treat differently.  Per
-argument: tensors give (dtype, device, ndim, requires_grad, size class), arrays (dtype, ndim,
+argument: tensors give (dtype, on the CPU or not, ndim, requires_grad, size class), arrays (dtype, ndim,
 size class), lists and tuples the key of their first element, scalars their type.  Shapes stay
 out of the key, except the size class that the cost model reads: lifting tiny arrays into torch
 costs more than it saves on a CPU.  Elements after the first are not inspected: the rewritten
@@ -27,7 +27,7 @@ SMALL_NUMEL = 1 << 14
 def _value_key(value: Any) -> Hashable:
     cls = type(value)
     if cls is Tensor or isinstance(value, Tensor):
-        return (cls, value.dtype, value.device, value.dim(), value.requires_grad,
+        return (cls, value.dtype, value.is_cpu, value.dim(), value.requires_grad,
                 value.numel() >= SMALL_NUMEL)
     if cls is ndarray:
         return (cls, value.dtype, value.ndim, value.size >= SMALL_NUMEL)

@@ -77,41 +77,77 @@ class Outliner:
                 continue
             out.extend(self.flush(run, ops))
             run, ops = [], 0
-            out.append(stmt)
+            out.append(self.outline_expressions(stmt))
         out.extend(self.flush(run, ops))
         return out
 
-    def flush(self, run: list[ast.stmt], ops: int) -> list[ast.stmt]:
-        if ops < MIN_OPS:
-            return run
-        assigned: list[str] = []
-        inputs: list[str] = []
-        for stmt in run:
-            for node in ast.walk(stmt.value):  # type: ignore[attr-defined]
-                if isinstance(node, ast.Name) and node.id != RUNTIME and node.id not in assigned \
-                        and node.id not in inputs:
-                    inputs.append(node.id)
-            target = stmt.targets[0].id  # type: ignore[attr-defined]
-            if target not in assigned:
-                assigned.append(target)
+    def outline_expressions(self, stmt: ast.stmt) -> ast.stmt:
+        """Outline maximal pure-op subexpressions of a statement's own expressions
+        (``out.append(np.sum(np.exp(a) * 2 + 1))`` compiles ``np.sum(...)``)."""
+        for field, value in ast.iter_fields(stmt):
+            if isinstance(value, ast.expr):
+                setattr(stmt, field, self.outline_expression(value))
+            elif isinstance(value, list) and value and isinstance(value[0], ast.expr):
+                setattr(stmt, field, [self.outline_expression(v) for v in value])
+        return stmt
+
+    def outline_expression(self, node: ast.expr) -> ast.expr:
+        count = _op_count(node)
+        if count is not None:
+            if count < MIN_OPS or not isinstance(node, ast.Call):
+                return node
+            inputs = _inputs([node], [])
+            body = [ast.Return(node)]
+            call = self.region(body, inputs, node, node, count)
+            return ast.fix_missing_locations(ast.copy_location(call, node))
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, ast.expr):
+                setattr(node, field, self.outline_expression(value))
+            elif isinstance(value, list):
+                setattr(node, field, [self.outline_expression(v) if isinstance(v, ast.expr) else v for v in value])
+        return node
+
+    def region(self, body: list[ast.stmt], inputs: list[str], first: ast.AST, last: ast.AST,
+               ops: int) -> ast.Call:
+        """Compile ``body`` as a region function of ``inputs``; the call that replaces it."""
         name = f"__ll_r{len(self.regions)}"
-        first, last = run[0], run[-1]
         fn_node = ast.FunctionDef(
             name=f"{self.fn.__name__}_region{len(self.regions)}",
             args=ast.arguments([], [ast.arg(i) for i in inputs], None, [], [], None, []),
-            body=[*run, ast.Return(ast.Tuple([ast.Name(a, ast.Load()) for a in assigned], ast.Load()))],
-            decorator_list=[], returns=None)
+            body=body, decorator_list=[], returns=None)
         ast.copy_location(fn_node, first)
         ast.fix_missing_locations(fn_node)
         region_fn = codegen.build_helper(fn_node, self.filename, self.fn.__globals__, {RUNTIME: runtime})
-        label = f"{self.filename}:{first.lineno}"
-        self.regions[name] = CompiledRegion(region_fn, label)
-        self.decisions.append(Decision(first.lineno, f"lines {first.lineno}-{last.end_lineno or last.lineno} "
-                                                     f"compiled as one region ({ops} ops)",
+        self.regions[name] = CompiledRegion(region_fn, f"{self.filename}:{first.lineno}")
+        end = getattr(last, "end_lineno", None) or first.lineno  # type: ignore[attr-defined]
+        span = f"line {first.lineno}" if end == first.lineno else f"lines {first.lineno}-{end}"  # type: ignore[attr-defined]
+        self.decisions.append(Decision(first.lineno, f"{span} compiled as one region ({ops} ops)",  # type: ignore[attr-defined]
                                        "torch.compile(dynamic=True), eager if it fails"))
-        call = ast.Assign([ast.Tuple([ast.Name(a, ast.Store()) for a in assigned], ast.Store())],
-                          ast.Call(ast.Name(name, ast.Load()), [ast.Name(i, ast.Load()) for i in inputs], []))
-        return [ast.fix_missing_locations(ast.copy_location(call, first))]
+        return ast.Call(ast.Name(name, ast.Load()), [ast.Name(i, ast.Load()) for i in inputs], [])
+
+    def flush(self, run: list[ast.stmt], ops: int) -> list[ast.stmt]:
+        if ops < MIN_OPS:
+            return [self.outline_expressions(stmt) for stmt in run]
+        assigned: list[str] = []
+        inputs = _inputs([stmt.value for stmt in run], assigned,  # type: ignore[attr-defined]
+                         [stmt.targets[0].id for stmt in run])  # type: ignore[attr-defined]
+        body = [*run, ast.Return(ast.Tuple([ast.Name(a, ast.Load()) for a in assigned], ast.Load()))]
+        call = self.region(body, inputs, run[0], run[-1], ops)
+        assign = ast.Assign([ast.Tuple([ast.Name(a, ast.Store()) for a in assigned], ast.Store())], call)
+        return [ast.fix_missing_locations(ast.copy_location(assign, run[0]))]
+
+
+def _inputs(values: list[ast.expr], assigned: list[str], targets: list[str] | None = None) -> list[str]:
+    """Names read before the region assigns them (its parameters); fills ``assigned``."""
+    inputs: list[str] = []
+    for i, value in enumerate(values):
+        for node in ast.walk(value):
+            if isinstance(node, ast.Name) and node.id != RUNTIME and node.id not in assigned \
+                    and node.id not in inputs:
+                inputs.append(node.id)
+        if targets is not None and targets[i] not in assigned:
+            assigned.append(targets[i])
+    return inputs
 
 
 def apply(tree: ast.FunctionDef, facts: Facts, filename: str, fn: types.FunctionType,
