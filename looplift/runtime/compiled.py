@@ -34,11 +34,12 @@ def compile_available() -> bool:
 class CompiledRegion:
     """``eager`` with its ``torch.compile``d twin; see the module docstring for the choice."""
 
-    def __init__(self, eager: Callable[..., Any], label: str):
+    def __init__(self, eager: Callable[..., Any], label: str, *, measure: bool = True):
+        """``measure=False`` (``compile=True``) compiles at the first call and keeps it."""
         self.eager = eager
         self.label = label
         self.compiled: Callable[..., Any] | None = None
-        self.state = "measuring" if compile_available() else "eager"
+        self.state = ("measuring" if measure else "compiling") if compile_available() else "eager"
         self.eager_times: list[float] = []
         self.compiled_times: list[float] = []
 
@@ -46,6 +47,10 @@ class CompiledRegion:
         if self.state == "eager" or not all(type(a) is Tensor or type(a) in _SCALARS for a in args):
             return self.eager(*args)
         if self.state == "compiled":
+            return self._compiled(args)
+        if self.state == "compiling":
+            self.compiled = torch.compile(self.eager, dynamic=True)
+            self.state = "compiled"
             return self._compiled(args)
         return self._measure(args)
 

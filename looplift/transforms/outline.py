@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import ast
 import types
+import warnings
 from typing import Any
 
 from .. import codegen, runtime
 from ..analysis.facts import Decision, Facts
 from ..options import Options
-from ..runtime.compiled import CompiledRegion
+from ..errors import LoopliftWarning
+from ..runtime.compiled import CompiledRegion, compile_available
 from .builders import RUNTIME
 
 MIN_OPS = 2
@@ -53,9 +55,10 @@ def _candidate(stmt: ast.stmt) -> int | None:
 
 
 class Outliner:
-    def __init__(self, filename: str, fn: types.FunctionType):
+    def __init__(self, filename: str, fn: types.FunctionType, measure: bool):
         self.filename = filename
         self.fn = fn
+        self.measure = measure
         self.regions: dict[str, CompiledRegion] = {}
         self.decisions: list[Decision] = []
 
@@ -118,7 +121,7 @@ class Outliner:
         ast.copy_location(fn_node, first)
         ast.fix_missing_locations(fn_node)
         region_fn = codegen.build_helper(fn_node, self.filename, self.fn.__globals__, {RUNTIME: runtime})
-        self.regions[name] = CompiledRegion(region_fn, f"{self.filename}:{first.lineno}")
+        self.regions[name] = CompiledRegion(region_fn, f"{self.filename}:{first.lineno}", measure=self.measure)
         end = getattr(last, "end_lineno", None) or first.lineno  # type: ignore[attr-defined]
         span = f"line {first.lineno}" if end == first.lineno else f"lines {first.lineno}-{end}"  # type: ignore[attr-defined]
         self.decisions.append(Decision(first.lineno, f"{span} compiled as one region ({ops} ops)",  # type: ignore[attr-defined]
@@ -153,6 +156,11 @@ def _inputs(values: list[ast.expr], assigned: list[str], targets: list[str] | No
 def apply(tree: ast.FunctionDef, facts: Facts, filename: str, fn: types.FunctionType,
           options: Options) -> tuple[dict[str, Any], list[Decision]]:
     """Outline the regions of ``tree`` (in place); the helpers to bind and the decisions."""
-    outliner = Outliner(filename, fn)
+    if not compile_available():
+        if options.compile is True:
+            warnings.warn("looplift: compile=True but this torch has no torch.compile; regions run eagerly",
+                          LoopliftWarning, stacklevel=2)
+        return {}, []
+    outliner = Outliner(filename, fn, measure=options.compile == "auto")
     tree.body = outliner.visit_block(tree.body)
     return dict(outliner.regions), outliner.decisions
