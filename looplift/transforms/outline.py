@@ -125,7 +125,8 @@ class Outliner:
         end = getattr(last, "end_lineno", None) or first.lineno  # type: ignore[attr-defined]
         span = f"line {first.lineno}" if end == first.lineno else f"lines {first.lineno}-{end}"  # type: ignore[attr-defined]
         self.decisions.append(Decision(first.lineno, f"{span} compiled as one region ({ops} ops)",  # type: ignore[attr-defined]
-                                       "torch.compile(dynamic=True), eager if it fails"))
+                                       "torch.compile(dynamic=True), kept if it measures faster than eager"
+                                       if self.measure else "torch.compile(dynamic=True), compile=True"))
         return ast.Call(ast.Name(name, ast.Load()), [ast.Name(i, ast.Load()) for i in inputs], [])
 
     def flush(self, run: list[ast.stmt], ops: int) -> list[ast.stmt]:
