@@ -337,6 +337,28 @@ class Inference:
 
     _stmt_TryStar = _stmt_Try
 
+    def _stmt_Match(self, node: ast.Match, env: Env) -> Env | None:
+        """The subject is matched by Python (NumPy form); each case binds opaque values."""
+        self.expr(node.subject, env, Ctx.RETAIN)
+        outs: list[Env | None] = []
+        exhaustive = False
+        for case in node.cases:
+            case_env = dict(env)
+            for sub in ast.walk(case.pattern):
+                for name in (getattr(sub, "name", None), getattr(sub, "rest", None)):
+                    if isinstance(name, str):
+                        case_env[name] = TOP
+                if isinstance(sub, ast.MatchValue):
+                    self.expr(sub.value, case_env, Ctx.READ)
+            if case.guard is not None:
+                self.expr(case.guard, case_env, Ctx.READ)
+            outs.append(self.block(case.body, case_env))
+            exhaustive |= isinstance(case.pattern, ast.MatchAs) and case.pattern.pattern is None \
+                and case.guard is None
+        if not exhaustive:
+            outs.append(env)
+        return _join_env(*outs)
+
     # ------------------------------------------------------------------ loops
     def _loop_lifting(self, node: ast.AST) -> bool:
         mark = self.marks.get(node, Mark.NONE)

@@ -71,8 +71,8 @@ class Outliner:
                 inner = getattr(stmt, field, None)
                 if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
                     setattr(stmt, field, self.visit_block(inner))
-            for handler in getattr(stmt, "handlers", []):
-                handler.body = self.visit_block(handler.body)
+            for clause in (*getattr(stmt, "handlers", []), *getattr(stmt, "cases", [])):
+                clause.body = self.visit_block(clause.body)
             count = _candidate(stmt)
             if count is not None:
                 run.append(stmt)
