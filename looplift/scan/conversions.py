@@ -1,0 +1,108 @@
+"""Which calls are tensor<->NumPy conversions, and what each one converts.
+
+A chain such as ``x.detach().cpu().numpy()`` is *one* conversion of ``x``: the calls that do
+not change what is converted (``.detach()``, ``.cpu()``, ``.to(...)``, dtype casts) are stripped
+off and reported as part of it, never on their own.  What is left, the ``source``, is what the
+invariance check looks at.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from .kinds import ARRAYS, KindInference
+
+TO_TENSOR_FUNCTIONS = frozenset({"torch.tensor", "torch.from_numpy", "torch.as_tensor"})
+_TO_NUMPY_FUNCTIONS = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray", "numpy.ascontiguousarray"})
+_SCALAR_BUILTINS = frozenset({"float", "int", "bool", "complex"})
+#: Conversions whose result is an immutable Python scalar: sharing one between iterations is fine.
+_IMMUTABLE_RESULTS = frozenset({".item()", "float()", "int()", "bool()", "complex()"})
+#: Tensor methods that do not change what a conversion converts.
+_TRANSPARENT = frozenset({
+    "detach", "cpu", "cuda", "to", "contiguous", "clone", "float", "double", "half", "bfloat16",
+    "long", "int", "bool",
+})
+
+#: direction -> how messages name it
+NOUNS = {
+    "to_numpy": "tensor->NumPy conversion",
+    "to_tensor": "NumPy->tensor conversion",
+    "sync": "host sync",
+    "to_host": "device->host copy",
+}
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """A conversion call: ``source`` is what is converted once transparent calls are stripped,
+    ``extra`` what else the result depends on (``.to(device)``, ``dtype=``), ``absorbed`` the
+    ids of the stripped calls."""
+
+    direction: str  # a key of NOUNS
+    source: ast.expr
+    extra: tuple[ast.expr, ...]
+    absorbed: tuple[int, ...]
+    what: str = ""  # host syncs: ".item()", "float()", named in the python-level reason
+
+    @property
+    def immutable_result(self) -> bool:
+        """The result is a Python scalar (``.item()``, ``float(t)``), not an object one could modify."""
+        return self.what in _IMMUTABLE_RESULTS
+
+
+def classify(node: ast.Call, qualified: str, infer: KindInference) -> Conversion | None:
+    """The conversion ``node`` performs, or ``None``.  ``qualified`` is its resolved callee."""
+    func = node.func
+    if isinstance(func, ast.Attribute) and not node.args:
+        method = func.attr
+        if method == "numpy":
+            return _stripped("to_numpy", func.value)
+        if method in ("item", "tolist") and not node.keywords:
+            sync = _stripped("sync", func.value, (), f".{method}()")
+            # an ndarray's .item() is no sync, but x.numpy().item() is one (of x)
+            known_array = not sync.absorbed and infer.kind_of(func.value) in ARRAYS
+            return None if known_array else sync
+        if method == "cpu":
+            return _stripped("to_host", func.value)
+    if isinstance(func, ast.Attribute) and func.attr == "to" and _targets_cpu(node):
+        return _stripped("to_host", func.value)
+    if not node.args:
+        return None
+    source, rest = node.args[0], (*node.args[1:], *(k.value for k in node.keywords))
+    if qualified in _TO_NUMPY_FUNCTIONS and infer.is_tensor(source):
+        return _stripped("to_numpy", source, rest)
+    if qualified in TO_TENSOR_FUNCTIONS:  # a NumPy source: nothing to strip
+        return Conversion("to_tensor", source, rest, ())
+    if qualified in _SCALAR_BUILTINS and len(node.args) == 1 and infer.is_tensor(source):
+        return _stripped("sync", source, (), f"{qualified}()")
+    return None
+
+
+def _stripped(direction: str, value: ast.expr, extra: tuple[ast.expr, ...] = (), what: str = "") -> Conversion:
+    """Strip transparent calls off ``value`` (``x.detach().cpu()`` -> ``x``): one conversion.
+
+    Host syncs also absorb a ``.numpy()``: ``x.numpy().tolist()`` is one ``.tolist()``.
+    """
+    absorbed: list[int] = []
+    extras = list(extra)
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+        method = value.func.attr
+        plain = not value.args and not value.keywords
+        if not (method in _TRANSPARENT and (plain or method == "to")
+                or direction == "sync" and method == "numpy" and plain):
+            break
+        absorbed.append(id(value))
+        extras.extend((*value.args, *(k.value for k in value.keywords)))
+        value = value.func.value
+    return Conversion(direction, value, tuple(extras), tuple(absorbed), what)
+
+
+def _targets_cpu(call: ast.Call) -> bool:
+    """``x.to("cpu")``, ``x.to(device="cpu")``, ``x.to(torch.device("cpu"))``."""
+    values = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "device")]
+    for value in values:
+        if isinstance(value, ast.Call) and value.args:
+            value = value.args[0]
+        if isinstance(value, ast.Constant) and value.value == "cpu":
+            return True
+    return False
