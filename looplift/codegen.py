@@ -9,6 +9,7 @@ line numbers, so tracebacks show the user's file, line and source text.
 """
 from __future__ import annotations
 
+import __future__
 import ast
 import types
 from typing import Any, Mapping
@@ -42,13 +43,26 @@ def _find_code(code: types.CodeType, name: str) -> types.CodeType:
     raise LookupError(name)
 
 
+def future_flags(fn: types.FunctionType) -> int:
+    """The ``from __future__`` flags ``fn`` was compiled with (``annotations``, say)."""
+    return fn.__code__.co_flags & _FUTURE_MASK
+
+
+_FUTURE_MASK = 0
+for _feature in __future__.all_feature_names:
+    _FUTURE_MASK |= getattr(__future__, _feature).compiler_flag
+
+
+def compile_def(fn_node: ast.FunctionDef, filename: str, cell_names: list[str], flags: int = 0) -> types.CodeType:
+    """The code object of ``fn_node`` compiled with ``cell_names`` as free variables."""
+    module_code = compile(_factory(fn_node, cell_names), filename, "exec", flags=flags, dont_inherit=True)
+    return _find_code(_find_code(module_code, FACTORY), fn_node.name)
+
+
 def _compile(fn_node: ast.FunctionDef, filename: str, globals_: dict[str, Any],
-             cells: Mapping[str, types.CellType], defaults: tuple[Any, ...] | None) -> types.FunctionType:
-    undecorated = ast.FunctionDef(fn_node.name, fn_node.args, fn_node.body, [], fn_node.returns,
-                                  getattr(fn_node, "type_comment", None))
-    fn_node = ast.copy_location(undecorated, fn_node)  # decorators apply to the wrapper, not here
-    module_code = compile(_factory(fn_node, list(cells)), filename, "exec", dont_inherit=True)
-    inner = _find_code(_find_code(module_code, FACTORY), fn_node.name)
+             cells: Mapping[str, types.CellType], defaults: tuple[Any, ...] | None,
+             flags: int = 0) -> types.FunctionType:
+    inner = compile_def(fn_node, filename, list(cells), flags)
     missing = [name for name in inner.co_freevars if name not in cells]
     if missing:  # a name the rewrite made free that the original did not close over
         raise Refusal(f"rewritten code refers to unknown variables {missing}")
@@ -67,7 +81,7 @@ def build_function(fn_node: ast.FunctionDef, filename: str, like: types.Function
     if clash:
         raise Refusal(f"the function uses reserved names {sorted(clash)}")
     cells.update((name, types.CellType(value)) for name, value in helpers.items())
-    fn = _compile(fn_node, filename, like.__globals__, cells, like.__defaults__)
+    fn = _compile(fn_node, filename, like.__globals__, cells, like.__defaults__, future_flags(like))
     fn.__name__ = like.__name__
     fn.__kwdefaults__ = like.__kwdefaults__
     fn.__qualname__ = like.__qualname__

@@ -27,7 +27,7 @@ from .transforms import hoist, lift, outline
 
 logger = logging.getLogger("looplift")
 
-MAX_RETRIES = 4
+MAX_RETRIES = 8
 
 
 @dataclass
@@ -80,6 +80,7 @@ def specialize(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, 
         loaded = source.load(fn)
         report.original_source = loaded.text
         tree = copy.deepcopy(loaded.node)
+        tree.decorator_list = []  # decorators apply to the wrapper, not to the rewritten code
         marks = pragmas.loop_marks(tree, loaded.text, loaded.first_line, fn.__globals__)
         params = parameter_values(fn, args, kwargs)
         cost = costmodel.decide(args, kwargs, options)

@@ -8,12 +8,14 @@ the text, and a rewrite of the new text would run code the user never imported.
 from __future__ import annotations
 
 import ast
+import dis
 import inspect
 import linecache
 import textwrap
 import types
 from dataclasses import dataclass
 
+from . import codegen
 from .errors import Refusal
 
 
@@ -62,21 +64,45 @@ def load(fn: types.FunctionType) -> FunctionSource:
     if not module.body or not isinstance(module.body[0], ast.FunctionDef):
         raise Refusal("source is not a plain def")
     node = module.body[0]
-    if node.name != fn.__name__:
-        raise Refusal("the source file changed since the function was defined")
-    _check_lines_match(node, code)
     ast.increment_lineno(node, first_line - 1)
+    if node.name != fn.__name__ or not _compiles_to(node, filename, fn):
+        raise Refusal("the source file changed since the function was defined")
     return FunctionSource(node=node, filename=filename, text=text, first_line=first_line)
 
 
-def _check_lines_match(node: ast.FunctionDef, code: types.CodeType) -> None:
-    """The parsed body must span the lines the code object was compiled from."""
-    code_lines = {line for _, _, line in code.co_lines() if line is not None}
-    if not code_lines:
-        return
-    start = code.co_firstlineno
-    span = max(code_lines) - start + 1
-    end = (node.end_lineno or node.lineno) - node.lineno + 1 if node.decorator_list == [] else \
-        (node.end_lineno or node.lineno) - min(d.lineno for d in node.decorator_list) + 1
-    if span > end:
-        raise Refusal("the source file changed since the function was defined")
+def _compiles_to(node: ast.FunctionDef, filename: str, fn: types.FunctionType) -> bool:
+    """The parsed source compiles to the very code the function runs (text that changed on
+    disk, even on the same lines, does not)."""
+    try:
+        code = codegen.compile_def(node, filename, list(fn.__code__.co_freevars), codegen.future_flags(fn))
+    except SyntaxError:
+        return False
+    return _same_code(code, fn.__code__)
+
+
+_IGNORED_OPS = frozenset({"CACHE", "EXTENDED_ARG", "NOP", "PRECALL", "PUSH_NULL", "RESUME"})
+
+
+def _instructions(code: types.CodeType) -> list[tuple[str, object]]:
+    """Bytecode compared by meaning: what the compiler decides from the *module* around a
+    function (an imported name called as ``np.sum(x)`` gets LOAD_ATTR, not LOAD_METHOD) and
+    jump offsets are left out."""
+    out = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in _IGNORED_OPS:
+            continue
+        name = "LOAD_ATTR" if ins.opname == "LOAD_METHOD" else ins.opname
+        arg = None if ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs or isinstance(ins.argval, types.CodeType) \
+            else ins.argval
+        out.append((name, arg))
+    return out
+
+
+def _same_code(a: types.CodeType, b: types.CodeType) -> bool:
+    if (a.co_varnames, a.co_freevars, a.co_cellvars) != (b.co_varnames, b.co_freevars, b.co_cellvars):
+        return False
+    if _instructions(a) != _instructions(b):
+        return False
+    nested_a = [c for c in a.co_consts if isinstance(c, types.CodeType)]
+    nested_b = [c for c in b.co_consts if isinstance(c, types.CodeType)]
+    return len(nested_a) == len(nested_b) and all(map(_same_code, nested_a, nested_b))

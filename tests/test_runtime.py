@@ -55,7 +55,8 @@ def test_materialize_converts_lists_in_place_and_tuples_into_new_tuples():
 
 def test_to_tensor_of_a_lifted_value_keeps_the_copy_semantics():
     a = torch.ones(3)
-    assert convert.to_tensor(torch.from_numpy, a) is a
+    shared = convert.to_tensor(torch.from_numpy, a)
+    assert shared is not a and shared.data_ptr() == a.data_ptr()
     copied = convert.to_tensor(torch.tensor, a)
     assert copied is not a and torch.equal(copied, a)
     with pytest.raises(TypeError):

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from .. import registry
-from .values import AV, ArrayV, ListV, TensorV
+from .values import AV, ArrayV, ConstV, ListV, PyScalarV, TensorV
 
 #: Builtins that neither mutate their arguments nor run user code we care about.
 PURE_BUILTINS = frozenset(getattr(builtins, n) for n in (
@@ -40,53 +40,53 @@ def _callee(func: ast.expr, resolve: Callable[[ast.expr], Any]) -> Any:
 
 @dataclass
 class LoopEffects:
+    """``assigned``: names the loop rebinds.  ``mutates``: the loop may write into an array or
+    a tensor in place (through any name: views and aliases are not tracked, so any such write
+    counts).  ``opaque_call``: the loop calls code that could do either."""
+
     assigned: set[str] = field(default_factory=set)
-    mutated: set[str] = field(default_factory=set)
-    escaped: set[str] = field(default_factory=set)
+    mutates: bool = False
     opaque_call: bool = False
 
 
-def _root_name(node: ast.expr) -> str | None:
-    while isinstance(node, (ast.Subscript, ast.Attribute)):
-        node = node.value
-    return node.id if isinstance(node, ast.Name) else None
+def _immutable(value: AV | None) -> bool:
+    return value is not None and all(
+        isinstance(o, (PyScalarV, ConstV)) or (isinstance(o, ArrayV) and o.scalar) for o in value.options())
+
+
+def _container_of_plain_items(value: AV | None) -> bool:
+    """Item assignment into a Python list replaces an element; it writes into no array."""
+    return value is not None and all(isinstance(o, ListV) for o in value.options())
 
 
 def is_pure_call(call: ast.Call, resolve: Callable[[ast.expr], Any], types_: Mapping[ast.AST, AV]) -> bool:
-    """The call cannot mutate its arguments or rebind the function's names."""
-    if any(k.arg == "out" for k in call.keywords):
-        return False
+    """The call runs no user code: it can write only into its receiver or its arguments the way
+    ``_writes_in_place`` sees, and cannot rebind the function's names."""
     func = call.func
     target = _callee(func, resolve)
     if target is not None:
         if isinstance(target, np.ufunc) or (callable(target) and registry.for_object(target) is not None):
             return True
         try:
-            if target in PURE_BUILTINS:
+            if target in PURE_BUILTINS or target in NUMPY_MUTATORS:
                 return True
-            if target in NUMPY_MUTATORS:
-                return False
         except TypeError:
             return False
         module = getattr(target, "__module__", "") or ""
-        name = getattr(target, "__name__", "")
-        if module.startswith(("numpy", "torch")) and not name.endswith("_") \
-                and not module.startswith(("torch.nn", "torch.optim", "torch.autograd")):
-            return isinstance(target, (types.FunctionType, types.BuiltinFunctionType, np.ufunc)) or \
+        if module.startswith(("numpy", "torch")) and not module.startswith(("torch.nn", "torch.optim",
+                                                                            "torch.autograd")):
+            return isinstance(target, (types.FunctionType, types.BuiltinFunctionType)) or \
                 type(target).__name__ in ("builtin_function_or_method", "_ArrayFunctionDispatcher")
         return False
     if isinstance(func, ast.Attribute):
         receiver = types_.get(func.value)
-        method = func.attr
         if receiver is None:
             return False
         options = list(receiver.options())
-        if all(isinstance(o, TensorV) for o in options):
-            return not method.endswith("_")
-        if all(isinstance(o, ArrayV) for o in options):
-            return method not in ARRAY_MUTATING_METHODS
+        if all(isinstance(o, (TensorV, ArrayV)) for o in options):
+            return True
         if all(isinstance(o, ListV) for o in options):
-            return method in ("append", "index", "count", "copy")
+            return func.attr in ("append", "index", "count", "copy")
     return False
 
 
@@ -114,33 +114,28 @@ def _note(node: ast.AST, effects: LoopEffects, resolve: Callable[[ast.expr], Any
         effects.opaque_call = True  # nested code may run later with unknown effects
     elif isinstance(node, (ast.Import, ast.ImportFrom)):
         effects.assigned.update((a.asname or a.name).split(".")[0] for a in node.names)
-    elif isinstance(node, (ast.Global, ast.Nonlocal)):
+    elif isinstance(node, (ast.Global, ast.Nonlocal, ast.Yield, ast.YieldFrom, ast.Await)):
         effects.opaque_call = True
     elif isinstance(node, ast.AugAssign):
-        name = _root_name(node.target)
-        if name:
-            effects.mutated.add(name)
+        if not (isinstance(node.target, ast.Name) and _immutable(types_.get(node.target))):
+            effects.mutates = True
     elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, (ast.Store, ast.Del)):
-        name = _root_name(node)
-        if name:
-            effects.mutated.add(name)
-    elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        if any(not isinstance(t, ast.Name) for t in targets) and node.value is not None:
-            effects.escaped.update(n.id for n in ast.walk(node.value) if isinstance(n, ast.Name))
-    elif isinstance(node, (ast.Yield, ast.YieldFrom, ast.Await)):
-        effects.opaque_call = True
+        if not (isinstance(node, ast.Subscript) and _container_of_plain_items(types_.get(node.value))):
+            effects.mutates = True
     elif isinstance(node, ast.Call):
-        pure = is_pure_call(node, resolve, types_)
-        if not pure:
+        if not is_pure_call(node, resolve, types_):
             effects.opaque_call = True
-            for arg in (*node.args, *(k.value for k in node.keywords)):
-                effects.escaped.update(n.id for n in ast.walk(arg) if isinstance(n, ast.Name))
-            name = _root_name(node.func.value) if isinstance(node.func, ast.Attribute) else None
-            if name:
-                effects.mutated.add(name)
-        for k in node.keywords:
-            if k.arg == "out":
-                name = _root_name(k.value)
-                if name:
-                    effects.mutated.add(name)
+        elif _writes_in_place(node, resolve):
+            effects.mutates = True
+
+
+def _writes_in_place(call: ast.Call, resolve: Callable[[ast.expr], Any]) -> bool:
+    if any(k.arg == "out" for k in call.keywords):
+        return True
+    func = call.func
+    if isinstance(func, ast.Attribute) and (func.attr.endswith("_") or func.attr in ARRAY_MUTATING_METHODS):
+        return True
+    try:
+        return _callee(func, resolve) in NUMPY_MUTATORS
+    except TypeError:
+        return False

@@ -36,8 +36,8 @@ from ..registry import probe
 from . import conversions, scope as scope_mod
 from .facts import CACHED_CONVERSION, Facts
 from .values import (AV, BOTTOM, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PyScalarV, RangeV,
-                     TensorV, TopV, TupleV, UnionV, LIFTABLE_NP_DTYPES, TORCH_TO_NP, contains_lifted,
-                     demoted, join)
+                     TensorV, TopV, TupleV, UnionV, LIFTABLE_NP_DTYPES, TORCH_TO_NP, PlainV, conflicted,
+                     contains_lifted, demoted, join, widened)
 
 Env = dict[str, AV]
 
@@ -58,8 +58,8 @@ ABSENT = object()
 #: Builtins that only read their arguments and keep nothing: their results by type.
 READ_BUILTINS: dict[Any, AV] = {
     print: ConstV(None), float: PyScalarV(float), int: PyScalarV(int), bool: PyScalarV(bool),
-    complex: PyScalarV(complex), str: TOP, repr: TOP, format: TOP, isinstance: PyScalarV(bool),
-    issubclass: PyScalarV(bool), type: TOP, hash: PyScalarV(int), callable: PyScalarV(bool),
+    complex: PyScalarV(complex), str: PlainV(str), repr: PlainV(str), format: PlainV(str),
+    isinstance: PyScalarV(bool), issubclass: PyScalarV(bool), type: TOP, hash: PyScalarV(int), callable: PyScalarV(bool),
     round: TOP, min: TOP, max: TOP, sum: TOP, any: PyScalarV(bool), all: PyScalarV(bool),
     len: PyScalarV(int),
 }
@@ -86,6 +86,8 @@ class _LoopCtx:
 
 
 def _join_env(*envs: Env | None) -> Env | None:
+    """Merge the environments of several paths; a name that would hold a lifted value on one
+    path and a real tensor on another is retried as a name that never holds lifted values."""
     live = [e for e in envs if e is not None]
     if not live:
         return None
@@ -93,6 +95,9 @@ def _join_env(*envs: Env | None) -> Env | None:
     for env in live[1:]:
         for name in out.keys() | env.keys():
             out[name] = join(out.get(name, UNBOUND), env.get(name, UNBOUND))
+    clashes = {name for name, value in out.items() if conflicted(value)}
+    if clashes:
+        raise RetryWithout(clashes)
     return out
 
 
@@ -413,7 +418,7 @@ class Inference:
                 if new_head == head:
                     break
                 if attempt == MAX_LOOP_PASSES:  # widen: whatever changes is unknown
-                    new_head = {k: (v if head.get(k) == v else TOP) for k, v in new_head.items()}
+                    new_head = {k: (v if head.get(k) == v else widened(v)) for k, v in new_head.items()}
                 head = new_head
             if isinstance(node, ast.While):
                 self.expr(node.test, head, Ctx.READ)
@@ -441,8 +446,9 @@ class Inference:
             else:
                 item = TOP
             element = join(element, item)
-        if any(isinstance(o, ArrayV) and o.lifted for o in value.options()):
+        if contains_lifted(value) and not _local_list(value):
             self.use(iter_node, value, Ctx.RETAIN, env)  # rows are views: iterate in NumPy
+            element = demoted(element)
         return element
 
     # ------------------------------------------------------------- assignment
@@ -452,7 +458,11 @@ class Inference:
             if target.id in self.unliftable or target.id not in self.scope.locals:
                 if value_node is not None:
                     value = self.use(value_node, value, Ctx.RETAIN, env)
-                value = demoted(value)
+                value = _non_local(demoted(value))
+            elif _holds_local_list(value) and value_node is not None \
+                    and not isinstance(value_node, (ast.List, ast.ListComp)):
+                # a second name for a list: from now on it may change behind the analysis' back
+                value = _non_local(self.use(value_node, value, Ctx.RETAIN, env))
             env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
             items = _unpack(value, len(target.elts))
@@ -524,6 +534,10 @@ class Inference:
         """Apply a use context to an evaluated expression (see the module docstring)."""
         if ctx is Ctx.OPERAND or not contains_lifted(value):
             return value
+        if conflicted(value):  # materializing would also convert real tensors
+            if isinstance(node, ast.Name):
+                raise RetryWithout({node.id})
+            raise Refusal("a value may be a lifted array or a tensor", getattr(node, "lineno", None))
         if isinstance(node, ast.Name) and node.id in self.scope.locals:
             if ctx is Ctx.RETAIN and _needs_rebind(value):
                 self.pending.add(node.id)
@@ -678,7 +692,13 @@ class Inference:
         """Methods of a list the function created: appends may keep lifted elements."""
         elem = base_elem(receiver)
         if name == "append" and len(values[0]) == 1 and not values[1] and isinstance(func.value, ast.Name):
-            env[func.value.id] = ListV(join(elem, values[0][0]), local=True)
+            elem = join(elem, values[0][0])
+            if conflicted(elem):  # lifted and real tensors in one list: keep this list plain
+                raise RetryWithout({func.value.id})
+            if _holds_local_list(values[0][0]):
+                self.use(node.args[0], values[0][0], Ctx.RETAIN, env)
+                elem = demoted(elem)
+            env[func.value.id] = ListV(elem, local=True)
             return ConstV(None)
         if name == "pop" and isinstance(func.value, ast.Name):
             self.release_args(node, values, Ctx.READ, env)
@@ -712,6 +732,10 @@ class Inference:
         """A tensor<->NumPy conversion: lifted when the signature proves it safe."""
         source = self.expr(conv.source, env, Ctx.OPERAND)
         node = conv.node
+        link = node.func.value if isinstance(node.func, ast.Attribute) else node.args[0]
+        while link is not conv.source and isinstance(link, ast.Call):  # .detach().cpu() links
+            self.facts.types[link] = source
+            link = link.func.value  # type: ignore[attr-defined]
         if conv.direction == "to_numpy":
             if not isinstance(source, TensorV):
                 return None  # not a tensor here: an ordinary call (NumPy's own asarray, say)
@@ -796,7 +820,12 @@ class Inference:
             self.expr(node.body, env, Ctx.OPERAND)
             return self.expr(node.orelse, env, Ctx.OPERAND)
         self.expr(node.test, env, Ctx.READ)
-        return join(self.expr(node.body, env, ctx), self.expr(node.orelse, env, ctx))
+        body = self.expr(node.body, env, ctx)
+        orelse = self.expr(node.orelse, env, ctx)
+        if conflicted(join(body, orelse)):  # one branch lifted, the other maybe a tensor
+            body = self.use(node.body, body, Ctx.RETAIN, env)
+            orelse = self.use(node.orelse, orelse, Ctx.RETAIN, env)
+        return join(body, orelse)
 
     def _expr_NamedExpr(self, node: ast.NamedExpr, env: Env, ctx: Ctx) -> AV:
         value = self.expr(node.value, env, Ctx.OPERAND)
@@ -846,13 +875,25 @@ class Inference:
             for e in node.elts:
                 self.expr(e, env, Ctx.RETAIN)
             return TupleV(None, TOP)
-        return TupleV(tuple(self.expr(e, env, inner) for e in node.elts))
+        return TupleV(tuple(self.display_items(node, [self.expr(e, env, inner) for e in node.elts], env)))
 
     def _expr_List(self, node: ast.List, env: Env, ctx: Ctx) -> AV:
+        items = [self.expr(e, env, Ctx.RETAIN if isinstance(e, ast.Starred) else ctx) for e in node.elts]
         elem: AV = BOTTOM
-        for e in node.elts:
-            elem = join(elem, self.expr(e, env, Ctx.RETAIN if isinstance(e, ast.Starred) else ctx))
-        return ListV(elem if node.elts else BOTTOM, local=True)
+        for item in self.display_items(node, items, env):
+            elem = join(elem, item)
+        return ListV(elem, local=True)
+
+    def display_items(self, node: ast.Tuple | ast.List, items: list[AV], env: Env) -> list[AV]:
+        """Items of a tuple or list display: lists in it escape (they may change behind the
+        analysis' back), and lifted items are materialized when real tensors sit beside them."""
+        mixed = conflicted(_join_all(items))
+        out = []
+        for element, item in zip(node.elts, items):
+            if _holds_local_list(item) or (mixed and contains_lifted(item)):
+                item = _non_local(self.use(element, item, Ctx.RETAIN, env))
+            out.append(item)
+        return out
 
     def _expr_Set(self, node: ast.Set, env: Env, ctx: Ctx) -> AV:
         for e in node.elts:
@@ -873,7 +914,7 @@ class Inference:
     def _expr_JoinedStr(self, node: ast.JoinedStr, env: Env, ctx: Ctx) -> AV:
         for value in node.values:
             self.expr(value, env, Ctx.READ)
-        return TOP
+        return PlainV(str)
 
     def _expr_FormattedValue(self, node: ast.FormattedValue, env: Env, ctx: Ctx) -> AV:
         self.expr(node.value, env, Ctx.READ)
@@ -888,11 +929,27 @@ class Inference:
 
     def _comprehension(self, node: ast.expr, env: Env) -> AV:
         """A comprehension runs at once in its own scope: the names it reads are made NumPy
-        before the statement (rewriting inside comprehensions is left to NumPy)."""
+        before the statement, and its body is typed (for hoisting) but not rewritten."""
         inner_locals = {n.id for gen in node.generators for n in ast.walk(gen.target) if isinstance(n, ast.Name)}
         for name in _loaded_names(node) - inner_locals:
             if name in self.scope.locals and contains_lifted(env.get(name, UNBOUND)):
                 self.pending.add(name)
+        inner = {k: demoted(v) for k, v in env.items()}
+        outer_lifting, self.lifting = self.lifting, False
+        try:
+            for generator in node.generators:
+                iterable = self.expr(generator.iter, inner, Ctx.OPERAND)
+                element = self.element_of(generator.iter, iterable, inner)
+                for target in ast.walk(generator.target):
+                    if isinstance(target, ast.Name):
+                        inner[target.id] = element if target is generator.target else TOP
+                for condition in generator.ifs:
+                    self.expr(condition, inner, Ctx.OPERAND)
+            for part in ("elt", "key", "value"):
+                if hasattr(node, part):
+                    self.expr(getattr(node, part), inner, Ctx.OPERAND)
+        finally:
+            self.lifting = outer_lifting
         return TOP
 
     def _expr_ListComp(self, node: ast.ListComp, env: Env, ctx: Ctx) -> AV:
@@ -984,10 +1041,21 @@ def _non_local(value: AV) -> AV:
     return value
 
 
+def _holds_local_list(value: AV) -> bool:
+    for option in value.options():
+        if isinstance(option, ListV) and option.local:
+            return True
+        if isinstance(option, TupleV) and any(_holds_local_list(i) for i in option.item_types()):
+            return True
+    return False
+
+
 def _needs_rebind(value: AV) -> bool:
     """A retained value that can be mutated: lifted arrays (not scalars) and local lists."""
     for option in value.options():
         if isinstance(option, ArrayV) and option.lifted and option.ndim != 0:
+            return True
+        if isinstance(option, TopV) and option.lifted:
             return True
         if isinstance(option, (ListV, TupleV)) and contains_lifted(option):
             return True
@@ -1011,8 +1079,6 @@ def _unpack(value: AV, count: int) -> list[AV] | None:
         return [replace(value, ndim=value.ndim - 1)] * count
     if isinstance(value, ArrayV) and not value.lifted and value.ndim:
         return [ArrayV(value.dtype, value.ndim - 1, scalar=value.ndim == 1)] * count
-    if isinstance(value, ArrayV) and value.lifted:
-        return [TOP] * count
     return None
 
 

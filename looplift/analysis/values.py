@@ -48,10 +48,6 @@ class AV:
         yield self
 
     @property
-    def may_be_lifted(self) -> bool:
-        return any(isinstance(o, ArrayV) and o.lifted for o in self.options())
-
-    @property
     def may_be_unbound(self) -> bool:
         return any(isinstance(o, UnboundV) for o in self.options())
 
@@ -66,10 +62,14 @@ class BottomV(AV):
 
 @dataclass(frozen=True)
 class TopV(AV):
-    """Anything: an opaque object the analysis knows nothing about."""
+    """Anything: an opaque object the analysis knows nothing about.  ``lifted`` keeps one fact
+    through the loss of all others: the rewritten program may hold a tensor here (so it must
+    still be materialized where it leaves)."""
+
+    lifted: bool = False
 
     def __repr__(self) -> str:
-        return "?"
+        return "?lifted" if self.lifted else "?"
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ class UnboundV(AV):
 
 BOTTOM = BottomV()
 TOP = TopV()
+TOP_LIFTED = TopV(lifted=True)
 UNBOUND = UnboundV()
 
 
@@ -124,6 +125,16 @@ class PyScalarV(AV):
 
     def __repr__(self) -> str:
         return f"Py[{self.type.__name__}]"
+
+
+@dataclass(frozen=True)
+class PlainV(AV):
+    """A Python object of a known type that is never a tensor nor holds one (a ``str``, say)."""
+
+    type: type
+
+    def __repr__(self) -> str:
+        return f"Plain[{self.type.__name__}]"
 
 
 @dataclass(frozen=True)
@@ -244,7 +255,7 @@ def join(a: AV, b: AV) -> AV:
     if isinstance(a, BottomV):
         return b
     if isinstance(a, TopV) or isinstance(b, TopV):
-        return TOP
+        return widened(a, b)
     alts: list[AV] = []
     for option in itertools.chain(a.options(), b.options()):
         for i, existing in enumerate(alts):
@@ -257,14 +268,21 @@ def join(a: AV, b: AV) -> AV:
     if len(alts) == 1:
         return alts[0]
     if len(alts) > MAX_UNION:
-        return TOP
+        return widened(*alts)
     return UnionV(frozenset(alts))
+
+
+def widened(*values: AV) -> AV:
+    """``TOP``, remembering whether a lifted value was among ``values``."""
+    return TOP_LIFTED if any(contains_lifted(v) for v in values) else TOP
 
 
 def demoted(value: AV) -> AV:
     """The value after materialization: every lifted alternative becomes a plain NumPy value."""
     if isinstance(value, ArrayV):
         return replace(value, lifted=False)
+    if isinstance(value, TopV):
+        return TOP
     if isinstance(value, UnionV):
         result: AV = BOTTOM
         for option in value.alts:
@@ -281,13 +299,31 @@ def demoted(value: AV) -> AV:
 def contains_lifted(value: AV) -> bool:
     """True when the rewritten program may hold a tensor anywhere inside this value."""
     for option in value.options():
-        if isinstance(option, ArrayV) and option.lifted:
+        if isinstance(option, (ArrayV, TopV)) and option.lifted:
             return True
         if isinstance(option, ListV) and contains_lifted(option.elem):
             return True
         if isinstance(option, TupleV) and any(contains_lifted(i) for i in option.item_types()):
             return True
     return False
+
+
+def may_be_real_tensor(value: AV) -> bool:
+    """The original program may hold a torch tensor here (one that was never a NumPy value)."""
+    for option in value.options():
+        if isinstance(option, (TensorV, TopV)):
+            return True
+        if isinstance(option, ListV) and may_be_real_tensor(option.elem):
+            return True
+        if isinstance(option, TupleV) and any(may_be_real_tensor(i) for i in option.item_types()):
+            return True
+    return False
+
+
+def conflicted(value: AV) -> bool:
+    """Lifted tensors and real tensors may meet in this value: materializing it could not tell
+    them apart, so the analysis must keep such values apart (it retries without lifting them)."""
+    return contains_lifted(value) and may_be_real_tensor(value)
 
 
 def from_runtime(value: object) -> AV:
@@ -302,4 +338,6 @@ def from_runtime(value: object) -> AV:
         return ArrayV(value.dtype, 0, scalar=True)
     if isinstance(value, torch.Tensor):
         return TensorV(value.dtype, value.dim(), value.device.type, value.requires_grad)
+    if isinstance(value, (str, bytes)) or value is None:
+        return PlainV(type(value))
     return TOP

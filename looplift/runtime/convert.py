@@ -63,8 +63,10 @@ def to_tensor(fn: Callable[[Any], Any], a: Any) -> Any:
     how = TO_TENSOR_FUNCTIONS.get(fn)
     if type(a) is not Tensor or how is None or (how == "from_numpy" and a.dim() == 0):
         return fn(materialize(a))
-    result = a if a.device.type == "cpu" else a.cpu()
-    return result.clone() if how == "tensor" and result is a else result
+    if a.device.type != "cpu":
+        return a.cpu()  # the original's tensor was made from a host array
+    # a new tensor object over the same memory (or a copy), as the original made one
+    return a.clone() if how == "tensor" else a.detach()
 
 
 def _to_numpy(x: Tensor) -> Any:

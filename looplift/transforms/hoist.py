@@ -16,6 +16,8 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterator, Mapping
 
+import numpy as np
+
 from ..analysis import conversions, effects, scope as scope_mod
 from ..analysis.facts import CACHED_CONVERSION, Decision, Facts
 from ..pragmas import Mark
@@ -24,15 +26,26 @@ from .builders import assign
 LOOPS = (ast.For, ast.While)
 COMPREHENSIONS = scope_mod.COMPREHENSIONS
 
-#: Calls, methods and attributes whose result may share memory with their operand: a value
+#: Functions and methods whose result is a new value that shares no memory with its operands.
+FRESH_RESULTS = frozenset({
+    "sum", "mean", "std", "var", "max", "min", "amax", "amin", "prod", "ptp", "argmax", "argmin",
+    "any", "all", "median", "percentile", "quantile", "average", "nansum", "nanmean", "nanmax",
+    "nanmin", "count_nonzero", "cumsum", "cumprod", "dot", "vdot", "inner", "outer", "matmul",
+    "tensordot", "norm", "trace", "det", "inv", "solve", "item", "tolist", "copy", "clone",
+    "astype", "sort", "argsort", "where", "clip", "round", "around", "isclose", "allclose",
+    "array_equal", "concatenate", "stack", "vstack", "hstack", "tile", "repeat", "array",
+    "tensor", "zeros_like", "ones_like", "full_like", "exp", "log", "sqrt", "abs", "float",
+    "double", "long", "int", "bool", "half", "numel", "size", "dim", "allclose", "equal"})
+#: Functions, methods and attributes whose result may be a view of their operand: a value
 #: reaching them is only read if their own result is only read.
-VIEW_RETURNING = frozenset({
+VIEW_RESULTS = frozenset({
     "reshape", "ravel", "transpose", "T", "mT", "squeeze", "unsqueeze", "expand_dims", "swapaxes",
     "moveaxis", "view", "view_as", "diagonal", "broadcast_to", "asarray", "asanyarray",
-    "ascontiguousarray", "atleast_1d", "atleast_2d", "atleast_3d", "split", "array_split", "flip",
-    "fliplr", "flipud", "real", "imag", "numpy", "detach", "cpu", "contiguous", "expand", "permute",
-    "narrow", "select", "unbind", "chunk", "from_numpy", "as_tensor", "t", "data", "flatten"})
+    "ascontiguousarray", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "fliplr", "flipud",
+    "rot90", "real", "imag", "numpy", "detach", "cpu", "contiguous", "expand", "permute", "narrow",
+    "select", "from_numpy", "as_tensor", "t", "data", "flatten"})
 METADATA_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "device", "itemsize", "nbytes"})
+READING_BUILTINS = frozenset({len, float, int, bool, print, str, repr, format, isinstance, abs, round})
 
 
 def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
@@ -112,39 +125,46 @@ class Hoister:
         fx = self.loop_effects(loop)
         if name in fx.assigned:
             return f"{name} is reassigned in the loop"
-        if name in fx.mutated:
-            return f"{name} is modified in the loop"
+        if fx.mutates:
+            return "the loop writes into arrays or tensors in place (an alias may be written)"
         if fx.opaque_call:
             return "the loop calls code that could modify it"
         return None
 
     def read_only(self, node: ast.expr, loop: ast.AST) -> bool:
-        """The value of ``node`` is only read: never stored, returned, mutated or kept."""
+        """The value of ``node`` is only read: never stored, returned, mutated or kept, also
+        not through a view of it."""
         parent = self.parents.get(node)
         if isinstance(parent, ast.keyword):
             parent = self.parents.get(parent)
         if isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare)):
-            return True
+            return True  # operators make new values
         if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)) and node is getattr(parent, "test", None):
             return True
-        if isinstance(parent, ast.Attribute):
+        if isinstance(parent, ast.Attribute) and node is parent.value:
             if parent.attr in METADATA_ATTRIBUTES:
                 return True
             grand = self.parents.get(parent)
-            if isinstance(grand, ast.Call) and grand.func is parent:
-                if not effects.is_pure_call(grand, self.resolve, self.facts.types) and \
-                        not _numeric_method(parent.attr):
-                    return False
-                return parent.attr not in VIEW_RETURNING or self.read_only(grand, loop)
-            return parent.attr not in VIEW_RETURNING or self.read_only(parent, loop)
+            if isinstance(grand, ast.Call) and grand.func is parent:  # a method of the value
+                if parent.attr in FRESH_RESULTS:
+                    return True
+                return parent.attr in VIEW_RESULTS and self.read_only(grand, loop)
+            return parent.attr in VIEW_RESULTS and self.read_only(parent, loop)
         if isinstance(parent, ast.Subscript) and node is parent.value and isinstance(parent.ctx, ast.Load):
-            return self.read_only(parent, loop)
+            return self.read_only(parent, loop)  # an index may be a view
         if isinstance(parent, ast.Call) and node is not parent.func:
-            if not effects.is_pure_call(parent, self.resolve, self.facts.types):
-                return False
             target = self.resolve(parent.func)
+            if target is None:
+                return isinstance(parent.func, ast.Attribute) and parent.func.attr in FRESH_RESULTS
+            if isinstance(target, np.ufunc) or target in READING_BUILTINS:
+                return True
             name = getattr(target, "__name__", "")
-            return name not in VIEW_RETURNING or self.read_only(parent, loop)
+            module = getattr(target, "__module__", "") or ""
+            if module.split(".")[0] in ("numpy", "torch"):
+                if name in FRESH_RESULTS:
+                    return True
+                return name in VIEW_RESULTS and self.read_only(parent, loop)
+            return False
         if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
             return self.name_read_only(parent.targets[0].id, parent, loop)
         return False
@@ -221,10 +241,6 @@ class Hoister:
         self.decisions.append(Decision(node.lineno, f"{conv.describe()} of {conv.source.id} hoisted out of "  # type: ignore[attr-defined]
                                                     f"the loop at line {line}",
                                        "loop-invariant: converted once, at its first use"))
-
-
-def _numeric_method(name: str) -> bool:
-    return not name.endswith("_") and name not in effects.ARRAY_MUTATING_METHODS
 
 
 def _replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
