@@ -1,0 +1,155 @@
+"""Shared fixtures, hypothesis profiles and input strategies for the core test suite.
+
+Profiles (select with ``HYPOTHESIS_PROFILE=<name>``; ``ci`` is the default):
+
+* ``ci``: derandomized, no deadline (the first call of a decorated function specializes it,
+  which takes milliseconds to seconds on a shared machine), few examples per test so the whole
+  core suite stays within a few minutes on two cores.
+* ``dev``: random inputs, more examples, for local exploration.
+* ``thorough``: many examples, for a nightly run.
+
+The strategies below are imported by the ``test_core_*`` modules (``from conftest import ...``).
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from looplift import LoopliftWarning, looplift
+from looplift.signature import SMALL_NUMEL
+
+_SUPPRESS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
+             HealthCheck.function_scoped_fixture]
+
+settings.register_profile("ci", deadline=None, max_examples=8, derandomize=True, database=None,
+                          suppress_health_check=_SUPPRESS, print_blob=True)
+settings.register_profile("dev", deadline=None, max_examples=40, suppress_health_check=_SUPPRESS,
+                          print_blob=True)
+settings.register_profile("thorough", deadline=None, max_examples=300, suppress_health_check=_SUPPRESS,
+                          print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+#: A 2-d shape whose tensors are "large" for the cost model (lifting happens on the CPU).
+BIG = (128, 128)
+assert BIG[0] * BIG[1] >= SMALL_NUMEL
+
+DTYPES = {
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "bool": torch.bool,
+}
+FLOATS = ("float32", "float64")
+INTS = ("int32", "int64")
+
+#: Small shapes: 0-d, empty, 1-d, 2-d (hoist-only paths on the CPU).
+SMALL_SHAPES = [(), (0,), (1,), (5,), (3, 4), (0, 3)]
+
+
+# --------------------------------------------------------------------------- value factories
+def make_tensor(dtype: str, shape: tuple[int, ...], seed: int, *, requires_grad: bool = False,
+                low: float = -3.0, high: float = 3.0) -> torch.Tensor:
+    """A deterministic tensor: floats uniform in [low, high), ints in [-5, 5], bools 50/50."""
+    gen = torch.Generator().manual_seed(seed)
+    tdtype = DTYPES[dtype]
+    if tdtype.is_floating_point:
+        t = torch.rand(shape, generator=gen, dtype=tdtype) * (high - low) + low
+    elif tdtype is torch.bool:
+        t = torch.rand(shape, generator=gen) < 0.5
+    else:
+        t = torch.randint(-5, 6, shape, generator=gen, dtype=tdtype)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor_strategy(dtypes: tuple[str, ...] = tuple(DTYPES), shapes: list[tuple[int, ...]] | None = None,
+                    *, grad: bool | None = False, **kw: Any) -> st.SearchStrategy[torch.Tensor]:
+    """Tensors of one of ``dtypes`` and ``shapes``; ``grad=None`` draws requires_grad too
+    (floats only)."""
+    shapes = shapes if shapes is not None else SMALL_SHAPES
+
+    @st.composite
+    def build(draw: st.DrawFn) -> torch.Tensor:
+        dtype = draw(st.sampled_from(dtypes))
+        shape = draw(st.sampled_from(shapes))
+        seed = draw(st.integers(0, 2**16))
+        rg = draw(st.booleans()) if grad is None else grad
+        return make_tensor(dtype, shape, seed, requires_grad=rg and dtype in FLOATS, **kw)
+
+    return build()
+
+
+def tensor_list_strategy(dtypes: tuple[str, ...] = tuple(DTYPES), shape: tuple[int, ...] = BIG,
+                         *, min_size: int = 0, max_size: int = 4, grad: bool | None = False,
+                         **kw: Any) -> st.SearchStrategy[list[torch.Tensor]]:
+    """Lists of tensors sharing one dtype and shape (a batch list)."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> list[torch.Tensor]:
+        dtype = draw(st.sampled_from(dtypes))
+        n = draw(st.integers(min_size, max_size))
+        seed = draw(st.integers(0, 2**16))
+        rg = draw(st.booleans()) if grad is None else grad
+        return [make_tensor(dtype, shape, seed + i, requires_grad=rg and dtype in FLOATS, **kw)
+                for i in range(n)]
+
+    return build()
+
+
+def array_strategy(dtypes: tuple[str, ...] = FLOATS, shapes: list[tuple[int, ...]] | None = None
+                   ) -> st.SearchStrategy[np.ndarray]:
+    shapes = shapes if shapes is not None else [(3,), (2, 3)]
+    return st.sampled_from(dtypes).flatmap(
+        lambda d: st.sampled_from(shapes).flatmap(
+            lambda s: hnp.arrays(np.dtype(d), s, elements=st.floats(-4, 4, width=32)
+                                 if d in FLOATS else st.integers(-5, 5))))
+
+
+# --------------------------------------------------------------------------- helpers
+def lift(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """``looplift`` with ``compile=False`` unless asked otherwise."""
+    options.setdefault("compile", False)
+    if fn is None:
+        return lambda f: looplift(f, **options)
+    return looplift(fn, **options)
+
+
+@pytest.fixture
+def no_looplift_warnings():
+    """Fail the test on any LoopliftWarning (for functions expected to be rewritten cleanly)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LoopliftWarning)
+        yield
+
+
+@pytest.fixture
+def numpy_calls(monkeypatch: pytest.MonkeyPatch):
+    """Counts calls of ``torch.Tensor.numpy`` while the test runs: ``numpy_calls()`` is the count
+    so far, ``numpy_calls.reset()`` starts over."""
+    original = torch.Tensor.numpy
+    counter = {"n": 0}
+
+    def counting(self: torch.Tensor, *args: Any, **kwargs: Any) -> np.ndarray:
+        counter["n"] += 1
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "numpy", counting)
+
+    class Counter:
+        def __call__(self) -> int:
+            return counter["n"]
+
+        def reset(self) -> None:
+            counter["n"] = 0
+
+    return Counter()
