@@ -23,9 +23,16 @@ def unparse(node: ast.FunctionDef) -> str:
     return ast.unparse(node)
 
 
+#: The name the function has inside the factory: under its own name the ``def`` would bind a
+#: factory local, and a recursive call would read that local instead of the module global.
+INNER = "__looplift_inner__"
+
+
 def _factory(fn_node: ast.FunctionDef, cell_names: list[str]) -> ast.Module:
     body: list[ast.stmt] = [ast.Assign([ast.Name(n, ast.Store())], ast.Constant(None)) for n in cell_names]
-    body += [fn_node, ast.Return(ast.Name(fn_node.name, ast.Load()))]
+    inner = ast.copy_location(ast.FunctionDef(INNER, fn_node.args, fn_node.body, [], fn_node.returns,
+                                              getattr(fn_node, "type_comment", None)), fn_node)
+    body += [inner, ast.Return(ast.Name(INNER, ast.Load()))]
     factory = ast.FunctionDef(FACTORY, ast.arguments([], [], None, [], [], None, []), body, [], None)
     for stmt in body[:-2]:
         ast.copy_location(stmt, fn_node)
@@ -56,7 +63,8 @@ for _feature in __future__.all_feature_names:
 def compile_def(fn_node: ast.FunctionDef, filename: str, cell_names: list[str], flags: int = 0) -> types.CodeType:
     """The code object of ``fn_node`` compiled with ``cell_names`` as free variables."""
     module_code = compile(_factory(fn_node, cell_names), filename, "exec", flags=flags, dont_inherit=True)
-    return _find_code(_find_code(module_code, FACTORY), fn_node.name)
+    code = _find_code(_find_code(module_code, FACTORY), INNER)
+    return code.replace(co_name=fn_node.name, co_qualname=fn_node.name)
 
 
 def _compile(fn_node: ast.FunctionDef, filename: str, globals_: dict[str, Any],
@@ -85,6 +93,7 @@ def build_function(fn_node: ast.FunctionDef, filename: str, like: types.Function
     fn.__name__ = like.__name__
     fn.__kwdefaults__ = like.__kwdefaults__
     fn.__qualname__ = like.__qualname__
+    fn.__code__ = fn.__code__.replace(co_qualname=like.__code__.co_qualname)
     fn.__module__ = like.__module__
     fn.__doc__ = like.__doc__
     fn.__annotations__ = like.__annotations__

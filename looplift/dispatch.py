@@ -93,7 +93,8 @@ class Dispatcher:
         if self.options.strict:
             raise LoopliftError(message)
         warnings.warn_explicit(message, LoopliftWarning, code.co_filename, code.co_firstlineno,
-                               module=self.fn.__module__)
+                               module=self.fn.__module__ or "looplift",
+                               registry=self.fn.__globals__.setdefault("__warningregistry__", {}))
 
     def explain(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Report:
         return pipeline.specialize(self.fn, args, kwargs, key_of(args, kwargs), self.options).report
