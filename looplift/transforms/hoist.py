@@ -197,8 +197,9 @@ class Hoister:
         if loops_iter is None:
             return
         loops = list(loops_iter)
-        if not loops or not self.in_allowed_region(conv.node) or not isinstance(conv.source, ast.Name) or conv.source.id not in self.scope.locals \
-                or conv.source.id in self.scope.unliftable:
+        source = conv.source
+        if not loops or not self.in_allowed_region(conv.node) or not isinstance(source, ast.Name) \
+                or source.id not in self.scope.locals or source.id in self.scope.unliftable:
             return
         chosen = None
         for loop in loops:
@@ -206,7 +207,7 @@ class Hoister:
                 break
             reason = self.invariant_in(conv, loop)
             if reason is not None:
-                if chosen is None:
+                if chosen is None and source.id not in _loop_targets(loop):  # a loop variable is no candidate
                     self.decisions_skip(conv, reason)
                 break
             chosen = loop
@@ -241,6 +242,13 @@ class Hoister:
         self.decisions.append(Decision(node.lineno, f"{conv.describe()} of {conv.source.id} hoisted out of "  # type: ignore[attr-defined]
                                                     f"the loop at line {line}",
                                        "loop-invariant: converted once, at its first use"))
+
+
+def _loop_targets(loop: ast.AST) -> set[str]:
+    """Names a loop binds as its iteration variables."""
+    targets = [loop.target] if isinstance(loop, ast.For) else \
+        [g.target for g in getattr(loop, "generators", [])]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
 
 
 def _replace_child(parent: ast.AST, old: ast.AST, new: ast.AST) -> None:
