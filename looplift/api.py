@@ -10,6 +10,7 @@ from typing import Any, Callable, TypeVar, overload
 from .dispatch import Dispatcher, make_wrapper
 from .errors import LoopliftError, LoopliftWarning
 from .options import CompileMode, Options
+from .pragmas import loop
 from .report import Report
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,6 +38,11 @@ def looplift(fn: Any = None, *, compile: CompileMode = "auto", opt_in: bool = Fa
     if fn is None:
         return functools.partial(_decorate, options=options)
     return _decorate(fn, options)
+
+
+#: ``looplift.loop`` also works where ``looplift`` names this decorator
+#: (``from looplift import looplift``).
+looplift.loop = loop  # type: ignore[attr-defined]
 
 
 def _decorate(fn: Any, options: Options) -> Any:

@@ -1,20 +1,29 @@
 """Whether lifting and compiling pay off for a specialization.
 
-Measured on the CPU (shared/semantics, timing table): a torch op costs about four times a NumPy
-op on an 8-element array and wins from about 10^5 elements; a compiled region costs ~10 us a
-call.  So on the CPU, lifting is for large values; on an accelerator, lifting keeps data on the
-device and always wins.  The size class comes from the specialization key (``signature.py``).
+Measured here (2-core CPU, torch 2.13, one torch thread; docs/performance.md): on a CPU a
+conversion costs nothing (the array shares the tensor's memory), and torch's eager elementwise
+ops do not beat NumPy's even at 65,536 elements, while reductions and transcendentals win from
+about 10^5 elements; each lifted op also pays a few microseconds of dispatch; and
+``torch.compile`` costs seconds at the first call.  On an accelerator, every conversion is a
+copy and a sync, so keeping the data on the device always wins.  Hence:
+
+* tensors on an accelerator: lift (and compile with ``compile="auto"``);
+* on the CPU: lift only when the values converted in every iteration (the items of list and
+  tuple arguments) are large, and compile only with ``compile=True``;
+* otherwise only hoist loop-invariant conversions, which never costs anything.
+
+``LOOPLIFT_LIFT=always`` (or ``never``) overrides the choice, for tests and measurements.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import numpy as np
 import torch
 
 from .options import Options
-from .signature import SMALL_NUMEL, is_small
+from .signature import LARGE, LARGE_NUMEL, largest_class
 
 
 @dataclass(frozen=True)
@@ -24,28 +33,42 @@ class CostDecision:
     reason: str
 
 
-def _values(args: Iterable[Any]) -> Iterable[Any]:
-    for value in args:
-        if isinstance(value, (list, tuple)):
-            if value:
-                yield value[0]
-        else:
+def _tensors(values: Iterable[Any]) -> Iterable[torch.Tensor]:
+    for value in values:
+        if isinstance(value, torch.Tensor):
             yield value
+        elif type(value) is tuple:
+            yield from _tensors(value)
+        elif isinstance(value, (list, tuple)) and value:
+            yield from _tensors(value[:1])
+
+
+def lift_mode() -> str:
+    mode = os.environ.get("LOOPLIFT_LIFT", "auto").strip().lower() or "auto"
+    if mode not in ("auto", "always", "never"):
+        raise ValueError(f"LOOPLIFT_LIFT must be auto, always or never, not {mode!r}")
+    return mode
 
 
 def decide(args: tuple[Any, ...], kwargs: dict[str, Any], options: Options) -> CostDecision:
-    values = [v for v in _values((*args, *kwargs.values())) if isinstance(v, (torch.Tensor, np.ndarray))]
-    tensors = [v for v in values if isinstance(v, torch.Tensor)]
-    if not tensors:
+    values = (*args, *kwargs.values())
+    devices = {t.device.type for t in _tensors(values)}
+    mode = lift_mode()
+    if mode == "never":
+        return CostDecision(False, False, "LOOPLIFT_LIFT=never: conversions are hoisted, nothing is lifted")
+    if not devices:
         return CostDecision(False, False, "no tensor arguments: conversions are hoisted, nothing is lifted")
-    devices = {t.device.type for t in tensors}
-    compile_wanted = options.compile is True or options.compile == "auto"
     if devices - {"cpu"}:
-        return CostDecision(True, compile_wanted, f"tensors on {', '.join(sorted(devices - {'cpu'}))}: "
-                                                  "keep the data on the device")
-    if all(is_small(v) for v in values):
-        if options.compile is True:
-            return CostDecision(True, True, "compile=True: lifting although every value is small")
-        return CostDecision(False, False, f"every value has fewer than {SMALL_NUMEL} elements on the CPU: "
-                                          "NumPy's per-call overhead is lower, so only conversions are hoisted")
-    return CostDecision(True, compile_wanted, f"values of {SMALL_NUMEL}+ elements on the CPU: torch ops win")
+        return CostDecision(True, options.compile is not False,
+                            f"tensors on {', '.join(sorted(devices - {'cpu'}))}: keep the data on the device")
+    if mode == "always":
+        return CostDecision(True, options.compile is not False, "LOOPLIFT_LIFT=always: lifting on the CPU "
+                                                                "as on an accelerator")
+    batches = [v for v in values if isinstance(v, (list, tuple))]  # what loops convert item by item
+    if any(largest_class(v) == LARGE for v in batches):
+        return CostDecision(True, options.compile is True,
+                            f"items of {LARGE_NUMEL}+ elements converted per iteration on the CPU: "
+                            "torch's reductions win at that size")
+    return CostDecision(False, False, "on the CPU a conversion shares memory and NumPy's per-op cost is "
+                                      f"lower below {LARGE_NUMEL} elements per item: conversions are "
+                                      "hoisted, nothing is lifted")

@@ -3,9 +3,9 @@
 The key must be cheap (it is computed on every call) and hashable, must not keep tensors
 alive, and must separate every pair of calls that the analysis would treat differently.  Per
 argument: tensors give (dtype, on the CPU or not, ndim, requires_grad, size class), arrays (dtype, ndim,
-size class), lists and tuples the key of their first element, scalars their type.  Shapes stay
-out of the key, except the size class that the cost model reads: lifting tiny arrays into torch
-costs more than it saves on a CPU.  Elements after the first are not inspected: the rewritten
+size class), short tuples the keys of their items, lists and long tuples the key of their first
+element, scalars their type.  Shapes stay
+out of the key, except the size class that the cost model reads (``size_class``).  Elements after the first are not inspected: the rewritten
 code guards every conversion at run time, so an odd element falls back to NumPy for itself.
 """
 from __future__ import annotations
@@ -20,17 +20,28 @@ from .analysis.values import AV, BOTTOM, ListV, TupleV, from_runtime
 Tensor = torch.Tensor
 ndarray = np.ndarray
 
-#: Below this many elements a CPU value is "small": NumPy's per-call overhead is lower than torch's.
+#: Short tuples (``(inputs, labels)`` pairs) are keyed item by item; longer ones by their first.
+MAX_TUPLE_ITEMS = 8
+
+#: Size classes the cost model tells apart: below SMALL_NUMEL elements NumPy's per-call
+#: overhead dominates; from LARGE_NUMEL on, torch's reductions and transcendentals win on a CPU.
 SMALL_NUMEL = 1 << 14
+LARGE_NUMEL = 1 << 17
+SMALL, MEDIUM, LARGE = 0, 1, 2
+
+
+def size_class(numel: int) -> int:
+    return SMALL if numel < SMALL_NUMEL else MEDIUM if numel < LARGE_NUMEL else LARGE
 
 
 def _value_key(value: Any) -> Hashable:
     cls = type(value)
     if cls is Tensor or isinstance(value, Tensor):
-        return (cls, value.dtype, value.is_cpu, value.dim(), value.requires_grad,
-                value.numel() >= SMALL_NUMEL)
+        return (cls, value.dtype, value.is_cpu, value.dim(), value.requires_grad, size_class(value.numel()))
     if cls is ndarray:
-        return (cls, value.dtype, value.ndim, value.size >= SMALL_NUMEL)
+        return (cls, value.dtype, value.ndim, size_class(value.size))
+    if cls is tuple and len(value) <= MAX_TUPLE_ITEMS:
+        return (cls, tuple(map(_value_key, value)))
     if cls is list or cls is tuple:
         return (cls, _value_key(value[0]) if value else None)
     return cls
@@ -46,19 +57,22 @@ def key_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
 
 def abstract_of(value: Any) -> AV:
     """The abstract value the analysis assumes for an argument with this key."""
+    if type(value) is tuple and len(value) <= MAX_TUPLE_ITEMS:
+        return TupleV(tuple(map(abstract_of, value)))
     if isinstance(value, (list, tuple)):
         elem = abstract_of(value[0]) if value else BOTTOM
         return ListV(elem, local=False) if isinstance(value, list) else TupleV(None, elem)
     return from_runtime(value)
 
 
-def is_small(value: Any) -> bool:
-    """The cost model's size class of one argument (first element of a list)."""
+def largest_class(value: Any) -> int:
+    """The largest size class among the tensors and arrays the key of ``value`` looks at."""
+    if type(value) is tuple and len(value) <= MAX_TUPLE_ITEMS:
+        return max(map(largest_class, value), default=SMALL)
     if isinstance(value, (list, tuple)):
-        return not value or is_small(value[0])
+        return largest_class(value[0]) if value else SMALL
     if isinstance(value, Tensor):
-        return value.device.type == "cpu" and value.numel() < SMALL_NUMEL
+        return size_class(value.numel())
     if isinstance(value, ndarray):
-        return value.size < SMALL_NUMEL
-    return True
-
+        return size_class(value.size)
+    return SMALL

@@ -14,6 +14,11 @@ from __future__ import annotations
 
 import os
 import warnings
+
+# The suite checks lifted code against the original on the CPU, at sizes where the cost model
+# would only hoist (it lifts on the CPU only for large per-iteration values): force lifting.
+# Tests of the cost model itself set LOOPLIFT_LIFT with monkeypatch.
+os.environ.setdefault("LOOPLIFT_LIFT", "always")
 from typing import Any, Callable
 
 import numpy as np
@@ -153,3 +158,9 @@ def numpy_calls(monkeypatch: pytest.MonkeyPatch):
             counter["n"] = 0
 
     return Counter()
+
+
+@pytest.fixture
+def production_cost_model(monkeypatch):
+    """The cost model as users get it (small CPU values are only hoisted, never lifted)."""
+    monkeypatch.setenv("LOOPLIFT_LIFT", "auto")

@@ -96,7 +96,7 @@ def hoistable(W, xs):
     return out
 
 
-def test_hoisted_conversion_runs_once(numpy_calls):
+def test_hoisted_conversion_runs_once(numpy_calls, production_cost_model):
     W = torch.arange(6.0).reshape(2, 3)
     xs = [float(i) for i in range(10)]
     decorated = lift(hoistable)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from conftest import DTYPES, make_tensor
 from looplift.analysis.values import ArrayV, ListV, PyScalarV, TensorV, TupleV, BOTTOM
-from looplift.signature import SMALL_NUMEL, abstract_of, is_small, key_of
+from looplift.signature import LARGE, LARGE_NUMEL, MEDIUM, SMALL, SMALL_NUMEL, abstract_of, key_of, largest_class
 
 
 def k(*args, **kwargs):
@@ -94,16 +94,15 @@ def test_abstract_of():
     assert abstract_of(True) == PyScalarV(bool)
     assert abstract_of([torch.zeros(2)]) == ListV(TensorV(torch.float32, 1, "cpu", False), local=False)
     assert abstract_of([]) == ListV(BOTTOM, local=False)
-    assert abstract_of((1, 2)) == TupleV(None, PyScalarV(int))
+    assert abstract_of((1, 2)) == TupleV((PyScalarV(int), PyScalarV(int)))  # short tuples item by item
 
 
-def test_is_small():
-    assert is_small(torch.zeros(3))
-    assert not is_small(torch.zeros(SMALL_NUMEL))
-    assert is_small(torch.zeros(SMALL_NUMEL - 1))
-    assert not is_small(np.zeros(SMALL_NUMEL))
-    assert is_small([])
-    assert not is_small([torch.zeros(SMALL_NUMEL), torch.zeros(1)])
-    assert is_small([torch.zeros(1), torch.zeros(SMALL_NUMEL)])  # first element decides
-    assert not is_small(torch.zeros(3, device="meta"))  # off the CPU
-    assert is_small("anything")
+def test_largest_class():
+    assert largest_class(torch.zeros(3)) == SMALL
+    assert largest_class(torch.zeros(SMALL_NUMEL)) == MEDIUM
+    assert largest_class(torch.zeros(SMALL_NUMEL - 1)) == SMALL
+    assert largest_class(np.zeros(LARGE_NUMEL)) == LARGE
+    assert largest_class([]) == SMALL
+    assert largest_class([torch.zeros(LARGE_NUMEL), torch.zeros(1)]) == LARGE
+    assert largest_class([torch.zeros(1), torch.zeros(LARGE_NUMEL)]) == SMALL  # first element decides
+    assert largest_class((torch.zeros(1), torch.zeros(SMALL_NUMEL))) == MEDIUM  # short tuples: every item

@@ -45,7 +45,7 @@ def invariant(W, xs):
     return out
 
 
-def test_hoist_invariant_conversion_is_cached_before_the_loop():
+def test_hoist_invariant_conversion_is_cached_before_the_loop(production_cost_model):
     report = explain(invariant, small_w(), [1.0, 2.0])
     assert [d.line for d in report.hoisted] == [_at(invariant, 3)]
     assert f"hoisted out of the loop at line {_at(invariant, 2)}" in report.hoisted[0].what
@@ -320,7 +320,7 @@ def test_hoist_conversion_with_a_method_chain():
     assert report.hoisted, report
 
 
-def test_hoisted_conversion_runs_where_it_first_ran(numpy_calls):
+def test_hoisted_conversion_runs_where_it_first_ran(numpy_calls, production_cost_model):
     """A zero-trip loop converts nothing; the conversion runs once, at its first use."""
     fn = lift(invariant)
     W = small_w()
@@ -495,7 +495,7 @@ def test_outline_regions_with_compile_auto():
     assert _at(two_ops, 4) <= line <= _at(two_ops, 5)
 
 
-def test_outline_needs_two_ops_and_compile():
+def test_outline_needs_two_ops_and_compile(production_cost_model):
     assert not _explain(lift(one_op, compile="auto"), [torch.ones(BIG)]).compiled
     assert not _explain(lift(two_ops, compile=False), [torch.ones(BIG)]).compiled
     assert not _explain(lift(two_ops, compile="auto"), [torch.ones(3, 4)]).compiled  # small: no lift

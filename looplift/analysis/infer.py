@@ -31,6 +31,7 @@ import torch
 
 from .. import registry
 from ..errors import Refusal
+from .. import pragmas
 from ..pragmas import Mark
 from ..registry import probe
 from . import conversions, scope as scope_mod
@@ -598,6 +599,8 @@ class Inference:
         func = node.func
         if isinstance(func, ast.Attribute):
             receiver = self.expr(func.value, env, Ctx.OPERAND)
+            if isinstance(receiver, ObjV) and getattr(receiver.obj, func.attr, None) is pragmas.loop:
+                receiver = ObjV(pragmas)  # ``looplift.loop`` where ``looplift`` is the decorator
             if not (isinstance(receiver, ObjV) and isinstance(receiver.obj, types.ModuleType)):
                 self.facts.types[func] = TOP
                 return self.method_call(node, func, receiver, env)
@@ -648,6 +651,8 @@ class Inference:
         if obj is range:
             self.release_args(node, values, Ctx.READ, env)
             return RangeV(PyScalarV(int))
+        if obj is pragmas.loop and len(values[0]) == 1 and not values[1]:
+            return values[0][0]  # the loop marker returns its argument
         if obj is len and values[0] and _local_list(values[0][0]):
             return PyScalarV(int)
         if obj is not _MISSING and _hashable(obj) and obj in READ_BUILTINS:

@@ -143,6 +143,15 @@ class ConstV(AV):
 
     value: object
 
+    def __hash__(self) -> int:
+        try:
+            return hash((ConstV, type(self.value), self.value))
+        except TypeError:  # a slice (unhashable before Python 3.12), a list of numbers
+            return hash((ConstV, type(self.value), repr(self.value)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConstV) and type(other.value) is type(self.value) and other.value == self.value
+
     def __repr__(self) -> str:
         return f"Const[{self.value!r}]"
 
