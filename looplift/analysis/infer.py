@@ -228,7 +228,9 @@ class Inference:
             if contains_lifted(current):
                 self.pending.add(target.id)  # in-place on a lifted array: NumPy does it
             self.use(node.value, value, Ctx.READ, env)
-            env[target.id] = demoted(current)
+            # in place on an array keeps the array; on anything else the result is unknown
+            arrays = all(isinstance(o, ArrayV) for o in current.options())
+            env[target.id] = demoted(current) if arrays else TOP
             return env
         value = self.expr(node.value, env, Ctx.OPERAND)
         self.use(node.value, value, Ctx.RETAIN, env)
