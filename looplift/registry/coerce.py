@@ -50,20 +50,43 @@ def _descriptor(value: Any) -> Any:
 
 def ufunc_loop(ufunc: np.ufunc, operands: Sequence[Any]) -> tuple[tuple[torch.dtype, ...], tuple[torch.dtype, ...]]:
     """(input dtypes, output dtypes) of the NumPy loop ``ufunc`` picks for these operands."""
-    key = (ufunc, *map(_descriptor, operands))
-    try:
-        loop = _UFUNC_LOOPS[key]
-    except KeyError:
-        try:
-            descriptors = [TORCH_TO_NP[d] if isinstance(d, torch.dtype) else d for d in key[1:]]
-            resolved = ufunc.resolve_dtypes((*descriptors, *([None] * ufunc.nout)))
-            loop = (tuple(torch_dtype(d) for d in resolved[:ufunc.nin]),
-                    tuple(torch_dtype(d) for d in resolved[ufunc.nin:]))
-        except Exception:  # NumPy has no loop (it will raise), or a dtype torch cannot hold
-            loop = None
-        _UFUNC_LOOPS[key] = loop
+    descriptors = tuple(map(_descriptor, operands))
+    loop = _resolved_loop(ufunc, descriptors)
     if loop is None:
-        raise Unsupported(f"{ufunc.__name__} for {key[1:]}")
+        raise Unsupported(f"{ufunc.__name__} for {descriptors}")
+    return loop
+
+
+def loop_for(ufunc: np.ufunc,
+             descriptors: tuple[Any, ...]) -> tuple[tuple[torch.dtype, ...], tuple[torch.dtype, ...]] | None:
+    """``ufunc_loop`` for operand descriptors already at hand (torch dtypes of tensors, Python
+    scalar types): the tensor paths' fast path.  None where NumPy has no loop."""
+    return _resolved_loop(ufunc, descriptors)
+
+
+def _constant_for_compile(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a pure function of constants, so ``torch.compile`` calls it while tracing instead
+    of tracing into it (NumPy's dtype resolution cannot be traced)."""
+    compiler = getattr(torch, "compiler", None)
+    mark = getattr(compiler, "assume_constant_result", None)
+    return mark(fn) if mark is not None else fn
+
+
+@_constant_for_compile
+def _resolved_loop(ufunc: np.ufunc, descriptors: tuple[Any, ...]) -> tuple[tuple[torch.dtype, ...], tuple[torch.dtype, ...]] | None:
+    key = (ufunc, *descriptors)
+    try:
+        return _UFUNC_LOOPS[key]
+    except KeyError:
+        pass
+    try:
+        np_descriptors = [TORCH_TO_NP[d] if isinstance(d, torch.dtype) else d for d in descriptors]
+        resolved = ufunc.resolve_dtypes((*np_descriptors, *([None] * ufunc.nout)))
+        loop = (tuple(torch_dtype(d) for d in resolved[:ufunc.nin]),
+                tuple(torch_dtype(d) for d in resolved[ufunc.nin:]))
+    except Exception:  # NumPy has no loop (it will raise), or a dtype torch cannot hold
+        loop = None
+    _UFUNC_LOOPS[key] = loop
     return loop
 
 
@@ -197,6 +220,14 @@ def dtype_arg(dtype: Any) -> np.dtype | None:
     return parsed
 
 
+def copy_if_aliased(result: Tensor, source: Tensor) -> Tensor:
+    """``result``, copied where it shares memory with ``source`` (``x.to(dtype)`` returns ``x``
+    itself): where NumPy returns a fresh array, a later in-place write must not reach the operand."""
+    if result.numel() and result.untyped_storage().data_ptr() == source.untyped_storage().data_ptr():
+        return result.clone()
+    return result
+
+
 def array_result(result: Tensor) -> Tensor:
     """Where NumPy returns an ndarray even for 0-d results: a 0-d ndarray is never lifted."""
     if result.ndim == 0:
@@ -219,6 +250,8 @@ def _signature(value: Any) -> Any:
         return type(value)
     if isinstance(value, (list, tuple)):
         return (type(value), tuple(map(_signature, value)))
+    if isinstance(value, str):
+        return ("literal", value)
     raise Unsupported(f"operand of type {type(value).__name__}")
 
 
@@ -226,6 +259,8 @@ def _stand_in(signature: Any) -> Any:
     if isinstance(signature, type):
         return signature(1)
     kind, detail = signature[0], signature[1]
+    if kind == "literal":
+        return detail
     if kind in (list, tuple):
         return kind(map(_stand_in, detail))
     if kind == "a" or signature[2] > 0:
@@ -233,30 +268,55 @@ def _stand_in(signature: Any) -> Any:
     return detail.type(1)
 
 
-def numpy_probe(fn: Callable[..., Any], operands: Sequence[Any], **params: Any) -> Any:
-    """NumPy's own answer for stand-ins of ``operands`` (size-1 axes, value 1), with ``params``
-    passed as they are: result dtypes and kinds without restating NumPy's promotion rules.
+def probe_dtype(fn: Callable[..., Any], operands: Sequence[Any], **params: Any) -> torch.dtype:
+    """The torch dtype of NumPy's own result for stand-ins of ``operands`` (size-1 axes,
+    value 1) with ``params`` as given: result dtypes without restating NumPy's promotion rules.
 
     Cached per dtype/ndim/type signature, so a call costs a dict lookup after the first.
     """
-    key = (fn, tuple(map(_signature, operands)), tuple(params.items()))
     try:
-        found = _PROBES[key]
-    except KeyError:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            try:
-                found = fn(*(_stand_in(s) for s in key[1]), **params)
-            except Exception:
-                found = None
-        _PROBES[key] = found
+        dtype = _probed_dtype(fn, tuple(map(_signature, operands)), tuple(params.items()))
     except TypeError:  # an unhashable parameter
         raise Unsupported("unhashable argument") from None
-    if found is None:
-        raise Unsupported(f"NumPy raises for these operand types in {getattr(fn, '__name__', fn)}")
+    if dtype is None:
+        raise Unsupported(f"NumPy raises, or has no torch dtype, for these operands of {getattr(fn, '__name__', fn)}")
+    return dtype
+
+
+@_constant_for_compile
+def _probed_dtype(fn: Callable[..., Any], signatures: tuple[Any, ...],
+                  params: tuple[tuple[str, Any], ...]) -> torch.dtype | None:
+    key = (fn, signatures, params)
+    try:
+        return _PROBES[key]
+    except KeyError:
+        pass
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            found = torch_dtype(np.asarray(fn(*(_stand_in(s) for s in signatures), **dict(params))).dtype)
+        except Exception:
+            found = None
+    _PROBES[key] = found
     return found
 
+def shape_arg(shape: Any) -> tuple[int, ...]:
+    """A shape argument (an int, a sequence of ints, lifted integer scalars or a 1-d integer
+    tensor) as Python ints; NumPy rejects bools and floats, and negative sizes go to NumPy."""
+    items = to_numpy(shape)
+    items = list(items) if isinstance(items, (list, tuple, np.ndarray)) else [items]
+    if any(isinstance(s, (bool, np.bool_)) for s in items):
+        raise Unsupported("bool in a shape")
+    sizes = tuple(operator.index(s) for s in items)
+    if any(s < 0 for s in sizes):
+        raise Unsupported("negative dimensions (NumPy raises)")
+    return sizes
 
-def probe_dtype(fn: Callable[..., Any], operands: Sequence[Any], **params: Any) -> torch.dtype:
-    """The torch dtype of NumPy's result for these operands (see ``numpy_probe``)."""
-    return torch_dtype(numpy_probe(fn, operands, **params).dtype)
+
+def require_finite(*operands: Any) -> None:
+    """Float operands of BLAS-backed NumPy products (dot, inner, matmul, einsum) must be finite:
+    NumPy's BLAS may skip the products with a zero factor, so a NaN·0 or inf·0 term vanishes
+    there (``np.inner([0.], [[nan]])`` is 0) while torch gives NaN; such calls go to NumPy."""
+    for x in operands:
+        if isinstance(x, Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            raise Unsupported("NaN or infinity in a BLAS product")

@@ -25,8 +25,9 @@ PROBE_SIZE = 2
 MAX_COMBINATIONS = 8
 
 
-def probe_values(value: AV) -> list[Any]:
-    """Concrete stand-ins for every alternative of ``value`` (Refusal when one is unknown)."""
+def probe_values(value: AV, size: int = PROBE_SIZE) -> list[Any]:
+    """Concrete stand-ins for every alternative of ``value`` (Refusal when one is unknown), with
+    ``size`` on every axis."""
     out: list[Any] = []
     for option in value.options():
         if isinstance(option, ArrayV):
@@ -35,21 +36,31 @@ def probe_values(value: AV) -> list[Any]:
             if option.scalar:
                 out.append(option.dtype.type(1))
             else:
-                out.append(np.ones((PROBE_SIZE,) * option.ndim, dtype=option.dtype))
+                out.append(np.ones((size,) * option.ndim, dtype=option.dtype))
         elif isinstance(option, ConstV):
             out.append(option.value)
         elif isinstance(option, PyScalarV):
             out.append(option.type(1))
         elif isinstance(option, ListV):
-            out.extend([item, item] for item in probe_values(option.elem))
+            out.extend(_mixtures(probe_values(option.elem, size)))
         elif isinstance(option, TupleV):
             if option.items is not None:
-                out.extend(itertools.product(*map(probe_values, option.items)))
+                out.extend(itertools.product(*(probe_values(item, size) for item in option.items)))
             else:
-                out.extend((item, item) for item in probe_values(option.elem))
+                out.extend(map(tuple, _mixtures(probe_values(option.elem, size))))
         else:
             raise Refusal(f"operand {option!r} is not a NumPy value, a number or a literal")
     return out
+
+
+def _mixtures(items: list[Any]) -> list[list[Any]]:
+    """Lists standing for a list whose items may be any of ``items``: each alternative alone
+    (twice) and every mixture of them, since a mixed list promotes (float32 with int32 items
+    concatenate to float64)."""
+    lists = [[item, item] for item in items]
+    for size in range(2, len(items) + 1):
+        lists.extend(list(group) for group in itertools.combinations(items, size))
+    return lists
 
 
 def result_value(result: Any) -> AV:

@@ -8,6 +8,7 @@ cannot cover is written next to the entry as a guard that raises ``Unsupported``
 """
 from __future__ import annotations
 
+import dataclasses
 import operator
 from typing import Any, Callable, Mapping, Sequence
 
@@ -16,7 +17,8 @@ import torch
 
 from ..analysis.values import AV
 from .cases import Arr, Case, Py, case, custom
-from .coerce import as_operand, device_of, ufunc_loop, ufunc_operands
+from .coerce import (as_operand, check_int_fits, device_of, loop_for, require_finite, ufunc_loop,
+                     ufunc_operands)
 from .entry import OpEntry, Unsupported
 from .table import by_key, register
 
@@ -27,15 +29,22 @@ def _no_kwargs(args: Sequence[AV], kwargs: Mapping[str, AV]) -> str | None:
     return "keyword arguments (dtype=, casting=, ...) are left to NumPy" if kwargs else None
 
 
+#: The descriptor ``coerce.np_dtype_of`` gives a Python scalar operand (bool is not weak).
+_PY_DESCRIPTORS: dict[type, Any] = {float: float, int: int, bool: np.dtype(bool)}
+
+
 def ufunc_path(ufunc: np.ufunc, fn: Callable[..., Any], *, tensors_only: bool = False,
                guard: Callable[..., None] | None = None) -> Callable[..., Any]:
     """The tensor path of a ufunc: cast to NumPy's loop dtypes, call ``fn``, fix the output dtype.
 
     ``tensors_only`` turns Python scalars into 0-d tensors for torch functions that take tensors
     only; ``guard`` sees the cast operands and raises ``Unsupported`` where ``fn`` would differ.
+    Calls on tensors, or a tensor and a Python scalar (nearly all), take a fast path that looks
+    the loop up by their dtypes and types directly; others (NumPy operands, three operands) go
+    through ``coerce.ufunc_operands``.  Both consult the same per-dtype cache of NumPy's loops.
     """
 
-    def run(*operands: Any) -> Tensor:
+    def general(*operands: Any) -> Tensor:
         if len(operands) != ufunc.nin:
             raise Unsupported("argument count")
         xs, out_dtypes = ufunc_operands(ufunc, operands)
@@ -43,13 +52,47 @@ def ufunc_path(ufunc: np.ufunc, fn: Callable[..., Any], *, tensors_only: bool = 
             device = device_of(xs)
             xs = [x if isinstance(x, Tensor) else torch.tensor(x, dtype=d, device=device)
                   for x, d in zip(xs, ufunc_loop(ufunc, operands)[0])]
+        return finish(xs, out_dtypes[0])
+
+    def finish(xs: list[Any], out: torch.dtype) -> Tensor:
         if guard is not None:
             guard(*xs)
         result = fn(*xs)
-        out = out_dtypes[0]
         return result if result.dtype is out else result.to(out)
 
-    return run
+    def operand(x: Any, dtype: torch.dtype, like: Tensor) -> Any:
+        """A fast-path operand cast to its loop dtype (Python scalars stay weak scalars)."""
+        if type(x) is Tensor:
+            return x if x.dtype is dtype else x.to(dtype)
+        if type(x) is int:
+            check_int_fits(x, dtype)
+        elif type(x) is bool:  # a NumPy bool operand, not weak: torch would promote it differently
+            return torch.tensor(x, dtype=dtype, device=like.device)
+        return torch.tensor(x, dtype=dtype, device=like.device) if tensors_only else x
+
+    def unary(*operands: Any) -> Tensor:
+        if len(operands) == 1 and type(operands[0]) is Tensor:
+            x = operands[0]
+            loop = loop_for(ufunc, (x.dtype,))
+            if loop is not None:
+                dtype = loop[0][0]
+                return finish([x if x.dtype is dtype else x.to(dtype)], loop[1][0])
+        return general(*operands)
+
+    def binary(*operands: Any) -> Tensor:
+        if len(operands) == 2:
+            x, y = operands
+            kx, ky = type(x), type(y)
+            if kx is Tensor and (ky is Tensor or ky in _PY_DESCRIPTORS) or ky is Tensor and kx in _PY_DESCRIPTORS:
+                loop = loop_for(ufunc, (x.dtype if kx is Tensor else _PY_DESCRIPTORS[kx],
+                                        y.dtype if ky is Tensor else _PY_DESCRIPTORS[ky]))
+                if loop is not None:
+                    like = x if kx is Tensor else y
+                    (dx, dy), (out,) = loop
+                    return finish([operand(x, dx, like), operand(y, dy, like)], out)
+        return general(*operands)
+
+    return unary if ufunc.nin == 1 else binary
 
 
 def _is_int(x: Any) -> bool:
@@ -82,6 +125,17 @@ def _reciprocal(x: Tensor) -> Tensor:
     if not x.dtype.is_floating_point:
         raise Unsupported("integer reciprocal truncates in NumPy")
     return torch.reciprocal(x)
+
+
+def _remainder(x: Tensor, y: Tensor) -> Tensor:
+    """NumPy's float remainder is ``fmod`` moved into the divisor's sign (``npy_divmod``), exact
+    for every pair; torch's ``a - b*floor(a/b)`` gives NaN where ``a/b`` overflows (a subnormal
+    divisor).  Integers: torch's floor remainder is NumPy's (a zero divisor raises: NumPy)."""
+    if not x.is_floating_point():
+        return x % y
+    mod = torch.fmod(x, y)
+    moved = torch.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
+    return torch.where(mod == 0, torch.copysign(torch.zeros_like(mod), y), moved)
 
 
 def _cbrt(x: Tensor) -> Tensor:
@@ -136,7 +190,7 @@ UFUNC_TARGETS: dict[np.ufunc, tuple[Callable[..., Any], str, bool]] = {
     np.multiply: (operator.mul, "torch.mul", False),
     np.true_divide: (operator.truediv, "torch.true_divide", False),
     np.floor_divide: (operator.floordiv, "torch.floor_divide", False),
-    np.remainder: (operator.mod, "torch.remainder", False),
+    np.remainder: (_remainder, "torch.fmod moved into the divisor's sign", True),
     np.fmod: (torch.fmod, "torch.fmod", False),
     np.power: (operator.pow, "torch.pow", False),
     np.float_power: (operator.pow, "torch.pow (float64)", False),
@@ -250,8 +304,26 @@ def apply(ufunc: np.ufunc, *operands: Any) -> Tensor:
         raise Unsupported(f"no tensor path for {ufunc.__name__}")
     return entry.torch_impl(*operands)
 
+def _array_power(power: Callable[..., Tensor], square: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """``a ** 2`` on an array is ``np.square(a)`` in NumPy (its scalar-power fast path): for bool
+    that is int8, where ``np.power`` gives int64.  NumPy scalars take ``np.power``."""
+
+    def run(*operands: Any) -> Tensor:
+        if len(operands) == 2 and type(operands[1]) is int and operands[1] == 2 and \
+                isinstance(operands[0], Tensor) and operands[0].ndim:
+            return square(operands[0])
+        return power(*operands)
+
+    return run
+
+
 for _name, (_ufunc, _op) in OPERATOR_UFUNCS.items():
-    register(_ufunc_entry(f"operator.{_name}", _ufunc, _op), obj=abs if _name == "abs" else None)
+    _entry = _ufunc_entry(f"operator.{_name}", _ufunc, _op)
+    if _name == "pow":
+        _entry = dataclasses.replace(_entry, torch_impl=_array_power(_entry.torch_impl,
+                                                                     ufunc_path(np.square, torch.square)),
+                                     notes="an array ** 2 is np.square (int8 for bool), as in NumPy; " + _entry.notes)
+    register(_entry, obj=abs if _name == "abs" else None)
 
 
 def _matmul(x: Any, y: Any) -> Tensor:
@@ -263,6 +335,7 @@ def _matmul(x: Any, y: Any) -> Tensor:
         x, y = (torch.as_tensor(np.asarray(v), device=device) if not isinstance(v, Tensor) else v for v in (x, y))
     if x.ndim == 0 or y.ndim == 0:
         raise Unsupported("matmul with a scalar operand (NumPy raises)")
+    require_finite(x, y)
     result = torch.matmul(as_operand(x, in_dtypes[0], device), as_operand(y, in_dtypes[1], device))
     return result.to(out_dtypes[0])
 
@@ -280,6 +353,8 @@ def _matmul_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 for _key, _ref in (("operator.matmul", operator.matmul), ("numpy.matmul", np.matmul)):
     register(OpEntry(
         key=_key, reference=_ref, torch_impl=_matmul, torch_name="torch.matmul",
-        forms="1-d and n-d operands (batched)", notes="bool operands go to NumPy",
+        forms="1-d and n-d operands (batched)",
+        notes="bool operands go to NumPy; so do float operands holding NaN or infinity (NumPy's BLAS "
+              "may drop NaN·0 terms)",
         check=_no_kwargs, cases=(custom(_matmul_operands, tolerance="dot"),),
     ), obj=np.matmul if _key == "numpy.matmul" else None)

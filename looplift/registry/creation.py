@@ -1,0 +1,288 @@
+"""Array creation: ``*_like`` of lifted arrays, and ``zeros``/``ones``/``full``/``empty``/
+``arange``/``linspace``/``eye``/``identity`` whose sizes, bounds or fill value are lifted scalars.
+
+The analysis never rewrites a creation call without a lifted argument, so the tensor paths run
+only with one.  Defaults are NumPy's (float64, not torch's float32); fill values are converted
+by NumPy's own ``copyto(casting='unsafe')``; ``arange`` and ``linspace`` replay NumPy's
+arithmetic (the length from the operands' own division, ``start + i*delta`` with ``delta``
+taken from the first two stored values; linspace's ``arange * step + start`` with the last value
+set to ``stop``).  A 0-d result is a 0-d ndarray in NumPy, which is never lifted.
+"""
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from ..analysis.values import AV, TORCH_TO_NP, ConstV
+from .cases import ALL, OMIT, Arr, Lifted, Lit, OneOf, case, custom
+from .coerce import dtype_arg, probe_dtype, shape_arg, tensor_of, to_numpy, torch_dtype
+from .declare import argument, not_given, register_numpy
+from .entry import Unsupported
+from .ufuncs import apply
+
+Tensor = torch.Tensor
+
+
+def _device(*values: Any) -> torch.device | None:
+    for v in values:
+        if isinstance(v, Tensor):
+            return v.device
+        if isinstance(v, (list, tuple)):
+            found = _device(*v)
+            if found is not None:
+                return found
+    return None
+
+
+def _check_device(device: Any) -> None:
+    if device not in (None, "cpu"):
+        raise Unsupported("device= other than 'cpu'")
+
+
+def _filled(shape: tuple[int, ...], dtype: torch.dtype, fill: Any, device: torch.device | None) -> Tensor:
+    """``empty(shape, dtype)`` then ``copyto(result, fill, casting='unsafe')``: NumPy converts a
+    scalar fill, torch casts a tensor fill (broadcast) as ``astype`` does."""
+    if isinstance(fill, (Tensor, np.ndarray)):
+        result = torch.empty(shape, dtype=dtype, device=device)
+        return result.copy_(torch.broadcast_to(tensor_of(fill, device), shape))
+    holder = np.empty((), TORCH_TO_NP[dtype])
+    with np.errstate(all="ignore"):  # NumPy warns only when it fills a non-empty array
+        np.copyto(holder, fill, casting="unsafe")
+    return torch.full(shape, holder.item(), dtype=dtype, device=device)
+
+
+# ---------------------------------------------------------------------------------------------
+# *_like
+
+
+def _like(a: Any, dtype: Any, shape: Any, device: Any) -> tuple[tuple[int, ...], torch.dtype, torch.device]:
+    _check_device(device)
+    x = tensor_of(a)
+    sizes = tuple(x.shape) if shape is None else shape_arg(shape)
+    if not sizes:
+        raise Unsupported("NumPy returns a 0-d ndarray here")
+    given = dtype_arg(dtype)
+    return sizes, x.dtype if given is None else torch_dtype(given), x.device
+
+
+def _constant_like(value: int | None) -> Callable[..., Tensor]:
+    def impl(a: Any, dtype: Any = None, order: Any = "K", subok: Any = True, shape: Any = None, *,
+             device: Any = None) -> Tensor:
+        sizes, dt, dev = _like(a, dtype, shape, device)
+        if value is None:
+            return torch.empty(sizes, dtype=dt, device=dev)
+        return torch.full(sizes, value, dtype=dt, device=dev)
+
+    return impl
+
+
+def _full_like(a: Any, fill_value: Any, dtype: Any = None, order: Any = "K", subok: Any = True, shape: Any = None, *,
+               device: Any = None) -> Tensor:
+    sizes, dt, dev = _like(a, dtype, shape, device)
+    return _filled(sizes, dt, fill_value, dev)
+
+
+# ---------------------------------------------------------------------------------------------
+# Creation from sizes
+
+
+def _sized(shape: Any, dtype: Any) -> tuple[tuple[int, ...], torch.dtype]:
+    sizes = shape_arg(shape)
+    if not sizes:
+        raise Unsupported("NumPy returns a 0-d ndarray here")
+    given = dtype_arg(dtype)
+    return sizes, torch.float64 if given is None else torch_dtype(given)
+
+
+def _constant(value: int | None) -> Callable[..., Tensor]:
+    def impl(shape: Any, dtype: Any = None, order: Any = "C", *, device: Any = None, like: Any = None) -> Tensor:
+        not_given(like=like)
+        _check_device(device)
+        sizes, dt = _sized(shape, dtype)
+        if value is None:
+            return torch.empty(sizes, dtype=dt, device=_device(shape))
+        return torch.full(sizes, value, dtype=dt, device=_device(shape))
+
+    return impl
+
+
+def _full(shape: Any, fill_value: Any, dtype: Any = None, order: Any = "C", *, device: Any = None,
+          like: Any = None) -> Tensor:
+    """dtype=None: ``np.array(fill_value).dtype``."""
+    not_given(like=like)
+    _check_device(device)
+    if dtype is None:
+        dtype = TORCH_TO_NP[fill_value.dtype] if isinstance(fill_value, Tensor) else np.asarray(fill_value).dtype
+    sizes, dt = _sized(shape, dtype)
+    return _filled(sizes, dt, fill_value, _device(shape, fill_value))
+
+
+def _arange(start_or_stop: Any, /, stop: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+            like: Any = None) -> Tensor:
+    """NumPy's ``PyArray_ArangeObj``: the length is ``ceil((stop - start) / step)`` in the
+    operands' own arithmetic, the first two values are stored from ``start`` and ``start + step``,
+    the rest is ``start + i*delta`` with ``delta`` the difference of the stored two."""
+    not_given(like=like)
+    _check_device(device)
+    where = _device(start_or_stop, stop, step)
+    given = (0, start_or_stop, step) if stop is None else (start_or_stop, stop, step)
+    start, stop, step = (to_numpy(v) for v in given)
+    operands = [v for v in (start_or_stop, stop, step) if v is not None]
+    dt = probe_dtype(np.arange, operands, dtype=dtype)
+    if dt.is_floating_point and dt is not torch.float64:
+        raise Unsupported("float32 arange: NumPy fills in float32 arithmetic")
+    with np.errstate(all="raise"):
+        length = max(math.ceil(float((stop - start) / step)), 0)
+        first = np.empty(min(length, 2), TORCH_TO_NP[dt])
+        first[:1] = start
+        first[1:] = start + step
+    stored = torch.as_tensor(first, device=where)
+    if length <= 2:
+        return stored
+    delta = stored[1] - stored[0]
+    steps = torch.arange(length, dtype=torch.float64 if dt.is_floating_point else torch.int64, device=where)
+    # C computes start + i*delta with i an npy_intp: in double for float64, in intp for integers
+    result = (stored[0].to(steps.dtype) + steps * delta.to(steps.dtype)).to(dt)
+    result[1] = stored[1]
+    return result
+
+
+def _linspace(start: Any, stop: Any, num: Any = 50, endpoint: Any = True, retstep: Any = False, dtype: Any = None,
+              axis: Any = 0, *, device: Any = None) -> Any:
+    """NumPy's linspace for scalar bounds, step by step in its dtype."""
+    _check_device(device)
+    if axis != 0 or any(isinstance(v, Tensor) and v.ndim for v in (start, stop)):
+        raise Unsupported("array bounds or axis=")
+    num = operator.index(to_numpy(num))
+    if num < 0:
+        raise Unsupported("negative num (NumPy raises)")
+    where = _device(start, stop, num)
+    div = num - 1 if endpoint else num
+    dt = probe_dtype(np.linspace, (start, stop), num=2)
+    bounds = [v.to(dt) if isinstance(v, Tensor) else torch.tensor(v, dtype=dt, device=where) for v in (start, stop)]
+    delta = bounds[1] - bounds[0]
+    y = torch.arange(num, dtype=dt, device=where)
+    if div > 0:
+        step = delta / div
+        y = y / div * delta if bool(step == 0) else y * step
+    else:
+        step = math.nan
+        y = y * delta
+    y = apply(np.add, y, start).to(dt)  # a Python-number start stays weak, as in NumPy
+    if endpoint and num > 1:
+        y[-1] = bounds[1]
+    target = dtype_arg(dtype)
+    if target is not None:
+        if target.kind in "iu":
+            y = torch.floor(y)
+        y = y.to(torch_dtype(target))
+    return (y, step) if retstep else y
+
+
+def _eye(N: Any, M: Any = None, k: Any = 0, dtype: Any = float, order: Any = "C", *, device: Any = None,
+         like: Any = None) -> Tensor:
+    not_given(like=like)
+    _check_device(device)
+    rows = operator.index(to_numpy(N))
+    cols = rows if M is None else operator.index(to_numpy(M))
+    if rows < 0 or cols < 0:
+        raise Unsupported("negative dimensions (NumPy raises)")
+    result = torch.zeros((rows, cols), dtype=torch_dtype(np.dtype(dtype)), device=_device(N, M, k))
+    result.diagonal(operator.index(to_numpy(k))).fill_(1)
+    return result
+
+
+def _identity(n: Any, dtype: Any = None, *, like: Any = None) -> Tensor:
+    return _eye(n, dtype=float if dtype is None else dtype, like=like)
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration
+
+_DTYPES = Lit(OMIT, None, "float32", np.int64, bool, "int8")
+
+
+def _size_operands(d: Any) -> Any:
+    """A shape holding a lifted integer (the only way a tensor reaches these)."""
+    size = Lifted(np.int64(d.integer(0, 3)))
+    return d.choice([size, (size,), (2, size), [size, 1], ()])
+
+
+def _fill_operands(d: Any) -> Any:
+    return d.choice([2.5, -1, True, 1e10, np.float32(0.1), 300]) if d.integer(0, 1) else d.array((), ALL, "any")
+
+
+def _arange_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    lifted = d.array((), ("int64", "int32", "float64", "float32", "uint8"), "small")
+    other = d.choice([0, 5, 2.5, -3, np.int64(7)])
+    args = d.choice([(lifted,), (other, lifted), (lifted, other), (0, other, lifted), (lifted, 10, 3),
+                     (lifted, 1, 0.25)])
+    kwargs = {"dtype": d.choice([None, "float64", "int32", "float32"])} if d.integer(0, 3) == 0 else {}
+    return args, kwargs
+
+
+def _linspace_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    bound = d.array((), ALL, "finite")
+    other = d.choice([0, 1.5, -2, np.float32(3)])
+    num = d.choice([0, 1, 2, 5, 50, Lifted(np.int64(d.integer(0, 6)))])
+    kwargs = {k: v for k, v in (("endpoint", d.choice([True, False])), ("retstep", d.choice([False, True])),
+                                 ("dtype", d.choice([None, "float32", "int64"]))) if d.integer(0, 1)}
+    return ((bound, other, num) if d.integer(0, 1) else (other, bound, num)), kwargs
+
+
+def _eye_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    n = Lifted(np.int64(d.integer(0, 4)))
+    kwargs = {k: v for k, v in (("M", d.choice([None, 2, Lifted(np.int32(3))])), ("k", d.choice([0, 1, -2, 5])),
+                                 ("dtype", d.choice([float, "int32", bool]))) if d.integer(0, 1)}
+    return (n,), kwargs
+
+
+_LIKE_NOTE = "a scalar's *_like is a 0-d ndarray in NumPy and goes to NumPy; device= other than 'cpu' too"
+for _name, _value in (("zeros_like", 0), ("ones_like", 1), ("empty_like", None)):
+    register_numpy(_name, _constant_like(_value), torch_name=f"torch.{_name.replace('_like', '')}",
+                   forms="dtype=, shape=", notes=_LIKE_NOTE,
+                   cases=(case(Arr(), dtype=_DTYPES, shape=Lit(OMIT, None, (2, 3), 4, ()),
+                               tolerance="meta" if _value is None else "exact"),))
+register_numpy("full_like", _full_like, torch_name="torch.full (fill converted by NumPy's copyto)",
+               forms="scalar or array fill_value, dtype=, shape=", notes=_LIKE_NOTE,
+               cases=(case(Arr(), OneOf(Lit(2.5, -1, True, 1e10, 300, np.float32(0.1)), Arr(ndim=(0, 1), lifted=None)),
+                           dtype=_DTYPES),))
+_SIZE_NOTE = "a shape of () gives a 0-d ndarray in NumPy and goes to NumPy"
+for _name, _value in (("zeros", 0), ("ones", 1), ("empty", None)):
+    register_numpy(_name, _constant(_value), torch_name=f"torch.{_name} (float64 default)",
+                   forms="shape with lifted sizes, dtype=", notes=_SIZE_NOTE,
+                   cases=(custom(lambda d: ((_size_operands(d),), {"dtype": d.choice([None, "float32", int, bool])}),
+                                 tolerance="meta" if _value is None else "exact"),))
+register_numpy("full", _full, torch_name="torch.full (dtype of np.array(fill_value))",
+               forms="shape with lifted sizes or a lifted fill value, dtype=", notes=_SIZE_NOTE,
+               cases=(custom(lambda d: ((_size_operands(d), _fill_operands(d)), {})),
+                      custom(lambda d: (((2, 3), d.array((), ALL, "any")),
+                                        {"dtype": d.choice([None, "float32", "int64"])}))))
+register_numpy("arange", _arange, torch_name="start + torch.arange(n) * delta (NumPy's fill)",
+               forms="lifted start/stop/step, dtype=",
+               notes="float32 results (NumPy fills in float32 arithmetic) go to NumPy",
+               cases=(custom(_arange_operands),))
+def _literal_num_with_retstep(args: Sequence[AV], kwargs: Mapping[str, AV]) -> str | None:
+    """The step NumPy returns is a NumPy scalar, or the Python float NaN for num <= 1."""
+    retstep = argument(args, kwargs, 4, "retstep")
+    num = argument(args, kwargs, 2, "num")
+    if retstep is not None and not isinstance(retstep, ConstV):
+        return "retstep= must be a literal"
+    if retstep is not None and retstep.value and not isinstance(num, ConstV):
+        return "with retstep=True, num must be a literal (the step's type depends on it)"
+    return None
+
+
+register_numpy("linspace", _linspace, torch_name="NumPy's linspace arithmetic on tensors",
+               check=_literal_num_with_retstep,
+               forms="scalar bounds and num (lifted too), endpoint, retstep, dtype=",
+               notes="array bounds and axis= go to NumPy", cases=(custom(_linspace_operands),))
+register_numpy("eye", _eye, torch_name="torch.zeros with diagonal k set", forms="lifted N/M/k, dtype=",
+               cases=(custom(_eye_operands),))
+register_numpy("identity", _identity, torch_name="torch.zeros with the diagonal set", forms="lifted n, dtype=",
+               cases=(custom(lambda d: ((Lifted(np.int64(d.integer(0, 4))),),
+                                        {"dtype": d.choice([None, "int8", bool])})),))
