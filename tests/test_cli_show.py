@@ -94,7 +94,7 @@ def show(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 def test_list_of_tensors_and_defaults(module_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = show(capsys, f"{module_file}:energy")
     assert code == 0, err
-    assert "batches: list[torch.Tensor] -> list of 4 × float32 tensor of shape (128, 128) on cpu" in out
+    assert "batches: list[torch.Tensor] -> list of 4 × float32 tensor of shape (512, 256) on cpu" in out
     assert "scale: float -> 2.0 (its default)" in out
     assert "label: str | None -> None (its default)" in out
     assert "looplift: energy specialized for (List[Tensor[torch.float32,2d,cpu,grad=False]]" in out
@@ -105,8 +105,8 @@ def test_list_of_tensors_and_defaults(module_file: Path, capsys: pytest.CaptureF
 def test_stand_ins_are_reported_as_assumed(module_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = show(capsys, f"{module_file}:accumulate", "--dtype", "float64", "--length", "2")
     assert code == 0, err
-    assert "x: npt.NDArray[np.float64] -> float64 array of shape (128, 128)" in out
-    assert "w: torch.Tensor -> float64 tensor of shape (128, 128) on cpu" in out
+    assert "x: npt.NDArray[np.float64] -> float64 array of shape (512, 256)" in out
+    assert "w: torch.Tensor -> float64 tensor of shape (512, 256) on cpu" in out
     assert "n: int -> 10 (a stand-in" in out
     assert "eps: float | None -> 1.0" in out and "assumed not None" in out
     assert "assumed: n, eps" in out
@@ -196,6 +196,6 @@ def test_show_an_example_script_as_a_user_would() -> None:
     proc = subprocess.run([sys.executable, "-m", "looplift", "show", "examples/pagerank.py:pagerank"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "links: torch.Tensor -> float32 tensor of shape (128, 128) on cpu" in proc.stdout
+    assert "links: torch.Tensor -> float32 tensor of shape (512, 256) on cpu" in proc.stdout
     assert "looplift: pagerank specialized for" in proc.stdout
     assert "converged" not in proc.stdout  # the script's main() did not run

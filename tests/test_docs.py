@@ -81,6 +81,7 @@ def test_docs_code_runs(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         pytest.skip(f"{page.name} has no python blocks")
     for name in ("LOOPLIFT_DISABLE", "LOOPLIFT_DEBUG"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOOPLIFT_LIFT", "auto")  # the samples run as users run them
     monkeypatch.chdir(tmp_path)
     module_name = "looplift_docs_" + re.sub(r"\W", "_", page.stem)
     module = types.ModuleType(module_name)

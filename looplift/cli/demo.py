@@ -347,7 +347,7 @@ def _summary(outcomes: list[Outcome], args: argparse.Namespace, device: str, out
     if not args.no_timing:
         print(textwrap.fill(
             "Timings are medians of alternating rounds on this machine; on a shared or busy CPU they move "
-            "a lot from run to run. On the CPU, looplift lifts only values of 16384+ elements (smaller "
+            "a lot from run to run. On the CPU, looplift lifts only items of 131072+ elements (smaller "
             "ones only get their conversions hoisted), and what it lifts depends on the NumPy operations "
             "its registry covers (`looplift ops`).", WIDTH), file=out)
 

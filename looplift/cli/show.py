@@ -14,9 +14,9 @@ built from the parameter annotations:
 * ``torch.dtype`` / ``torch.device`` -> ``--dtype`` / ``--device``.
 
 A parameter without an annotation (or with one of another type) takes its default value; with
-no default, the command stops and names it.  The default shape, 128x128, has 16384 elements:
-the size from which looplift's CPU cost model lifts values into torch (smaller values only get
-their conversions hoisted), so the report shows what a realistic input gets.
+no default, the command stops and names it.  The default shape, 512x256, has 131072 elements:
+the item size from which looplift's CPU cost model lifts values into torch (smaller values only
+get their conversions hoisted), so the report shows what a realistic input gets.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from typing import Any
 
 logger = logging.getLogger("looplift.cli.show")
 
-DEFAULT_SHAPE = (128, 128)
+DEFAULT_SHAPE = (512, 256)
 DEFAULT_LENGTH = 4
 STAND_INS: dict[type, Any] = {int: 10, float: 1.0, bool: False, str: "", complex: 1j}
 SEQUENCES = (list, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Collection,
@@ -94,8 +94,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
     parser.add_argument("--dtype", default="float32",
                         help="dtype of tensor and array arguments (default: float32)")
     parser.add_argument("--shape", type=_shape, action="append", metavar="[NAME=]N,M",
-                        help="shape of tensor and array arguments (default: 128,128 = 16384 elements, "
-                             "the CPU cost model's lifting threshold); NAME=N,M sets one parameter's "
+                        help="shape of tensor and array arguments (default: 512,256 = 131072 elements, "
+                             "the CPU cost model's lifting threshold for items); NAME=N,M sets one parameter's "
                              "shape (repeatable), e.g. --shape bias=128")
     parser.add_argument("--length", type=_length, default=DEFAULT_LENGTH, metavar="N",
                         help=f"length of list arguments (default: {DEFAULT_LENGTH})")
@@ -460,7 +460,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
     from looplift import explain
-    from looplift.signature import SMALL_NUMEL
+    from looplift.signature import LARGE_NUMEL
 
     print(f"{path}:{qualname}: arguments (built from the annotations; explain reads their types and "
           "sizes, it does not run the function):")
@@ -471,9 +471,9 @@ def run(args: argparse.Namespace) -> int:
     numel = 1
     for dim in builder.shape:
         numel *= dim
-    if args.device == "cpu" and numel < SMALL_NUMEL:
+    if args.device == "cpu" and numel < LARGE_NUMEL:
         print(f"note: --shape {','.join(map(str, builder.shape))} has {numel} elements, under the CPU cost "
-              f"model's {SMALL_NUMEL}: only conversions are hoisted, nothing is lifted")
+              f"model's {LARGE_NUMEL} per item: only conversions are hoisted, nothing is lifted")
     print()
     try:
         report = explain(target.function, *positional, **keywords)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..analysis.values import AV
+from ..analysis.values import AV, ArrayV, PyScalarV
 from .cases import Arr, Case, Py, case, custom
 from .coerce import (as_operand, check_int_fits, device_of, loop_for, require_finite, ufunc_loop,
                      ufunc_operands)
@@ -317,11 +317,21 @@ def _array_power(power: Callable[..., Tensor], square: Callable[..., Tensor]) ->
     return run
 
 
+def _power_check(args: Sequence[AV], kwargs: Mapping[str, AV]) -> str | None:
+    """``bool_array ** 2`` is int8 and ``bool_array ** 3`` int64: with an exponent of unknown
+    value a probe cannot tell which (a literal exponent is probed as it is)."""
+    if len(args) == 2 and any(isinstance(o, PyScalarV) and o.type is int for o in args[1].options()) and any(
+            isinstance(o, ArrayV) and o.dtype == np.bool_ and not o.scalar for o in args[0].options()):
+        return "bool array ** an int of unknown value: NumPy's dtype depends on whether it is 2"
+    return _no_kwargs(args, kwargs)
+
+
 for _name, (_ufunc, _op) in OPERATOR_UFUNCS.items():
     _entry = _ufunc_entry(f"operator.{_name}", _ufunc, _op)
     if _name == "pow":
         _entry = dataclasses.replace(_entry, torch_impl=_array_power(_entry.torch_impl,
                                                                      ufunc_path(np.square, torch.square)),
+                                     check=_power_check,
                                      notes="an array ** 2 is np.square (int8 for bool), as in NumPy; " + _entry.notes)
     register(_entry, obj=abs if _name == "abs" else None)
 
