@@ -18,6 +18,12 @@ from looplift.cli.main import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+
+@pytest.fixture(autouse=True)
+def users_cost_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo shows what users get: the cost model's own choice (conftest forces lifting)."""
+    monkeypatch.setenv("LOOPLIFT_LIFT", "auto")
+
 def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(["demo", *argv])
     out, err = capsys.readouterr()
