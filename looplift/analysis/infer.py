@@ -125,6 +125,7 @@ class Inference:
         self.lift_allowed = lift
         self.lifting = lift and not opt_in
         self.facts = Facts()
+        self.writes_in_place = _writes_in_place(fn)
         self.resolve = conversions.make_resolver(self.scope.locals, globals_)
         self.pending: set[str] = set()
         self.loops: list[_LoopCtx] = []
@@ -724,6 +725,10 @@ class Inference:
 
     def try_op(self, node: ast.AST, entry: registry.OpEntry, args: list[AV], kwargs: dict[str, AV]) -> AV | None:
         """The registry op's result when it applies to these operands (recorded), else None."""
+        if self.writes_in_place and entry.key in VIEW_MISMATCH and not _positive_step_index(entry, args):
+            self.facts.skip(node, f"{entry.key} runs in NumPy", "NumPy returns a view where torch copies, "
+                                                                "and this function writes into arrays in place")
+            return None
         try:
             result = probe.infer(entry, args, kwargs)
         except Refusal as refusal:
@@ -974,6 +979,40 @@ class Inference:
 
     _expr_Yield = _expr_Await
     _expr_YieldFrom = _expr_Await
+
+
+#: Operations whose torch result is a copy where NumPy's may be a view of the operand: a later
+#: write through one must not be expected to show in the other.
+VIEW_MISMATCH = frozenset({"numpy.flip", "numpy.fliplr", "numpy.flipud", "numpy.rot90", "numpy.einsum",
+                           "numpy.broadcast_to", "operator.getitem"})
+
+
+def _writes_in_place(fn: ast.FunctionDef) -> bool:
+    """The function may write into an array in place (item stores, augmented assignments,
+    in-place methods, ``out=``): a syntactic, conservative check."""
+    for node in ast.walk(fn):
+        if isinstance(node, ast.AugAssign) or (isinstance(node, (ast.Subscript, ast.Attribute))
+                                               and isinstance(node.ctx, (ast.Store, ast.Del))):
+            return True
+        if isinstance(node, ast.Call) and (any(k.arg == "out" for k in node.keywords) or (
+                isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_"))):
+            return True
+    return False
+
+
+def _positive_step_index(entry: registry.OpEntry, args: list[AV]) -> bool:
+    """``a[i]``, ``a[1:3]``, ``a[:, ::2]``: indexes whose views torch and NumPy share alike."""
+    if entry.key != "operator.getitem" or len(args) != 2:
+        return False
+
+    def plain(option: AV) -> bool:
+        if isinstance(option, ConstV) and isinstance(option.value, slice):
+            return option.value.step is None or (isinstance(option.value.step, int) and option.value.step > 0)
+        return isinstance(option, (ConstV, PyScalarV))
+
+    index = args[1]
+    parts = [i for o in index.options() for i in (o.item_types() if isinstance(o, TupleV) else [o])]
+    return all(plain(option) for part in parts for option in part.options())
 
 
 def _module_attribute(module: types.ModuleType, name: str) -> AV:
