@@ -1,0 +1,41 @@
+"""Views that torch copies: a write through NumPy's view must still reach its base."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from looplift import looplift
+from looplift.testing import compare_calls
+
+
+def writes_through_views(ts):
+    out = []
+    for t in ts:
+        a = t.numpy() * 2
+        b = np.flip(a)
+        c = a[::-1]
+        b[0] = 7
+        c[1] += 3
+        out.append(a.sum())
+    return out
+
+
+def reads_views_only(ts):
+    out = []
+    for t in ts:
+        a = t.numpy() * 2
+        out.append(a[1:5, ::2].sum() + np.flip(a).sum())
+    return out
+
+
+def test_writes_through_numpy_views_reach_their_base():
+    ts = [torch.rand(128, 128) for _ in range(3)]
+    compare_calls(writes_through_views, looplift(compile=False)(writes_through_views), (ts,), scale=1e4)
+
+
+def test_views_that_are_only_read_are_lifted():
+    ts = [torch.rand(128, 128) for _ in range(3)]
+    fast = looplift(compile=False)(reads_views_only)
+    compare_calls(reads_views_only, fast, (ts,), scale=1e4)
+    report = next(iter(fast.__looplift__.cache.values())).report
+    assert any("numpy.flip" in d.what for d in report.rewritten)
