@@ -25,7 +25,6 @@ Progress goes to stderr (logging); the tables to stdout, and to ``--markdown FIL
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import gc
 import json
@@ -52,6 +51,7 @@ if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import workloads as W  # noqa: E402
+from looplift.timelimit import time_limit  # noqa: E402
 
 logger = logging.getLogger("looplift.bench")
 
@@ -206,23 +206,9 @@ class CapExceeded(Exception):
     pass
 
 
-@contextlib.contextmanager
-def time_cap(seconds: float):
-    """Raise ``CapExceeded`` in the main thread after ``seconds`` (no-op where SIGALRM is missing)."""
-    if seconds <= 0 or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise CapExceeded(f"still running after {seconds:.0f} s")
-
-    old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+def time_cap(seconds: float) -> Any:
+    """Raise ``CapExceeded`` in the block after ``seconds`` (see ``looplift.timelimit``)."""
+    return time_limit(seconds if seconds > 0 else None, lambda: CapExceeded(f"still running after {seconds:.0f} s"))
 
 
 def _sync(device: str) -> Callable[[], None]:

@@ -22,9 +22,7 @@ import os
 import re
 import shutil
 import sys
-import signal
 import tempfile
-import threading
 import time
 import traceback
 import warnings
@@ -35,6 +33,7 @@ from typing import Any, Callable
 from ..api import looplift
 from ..errors import LoopliftWarning
 from ..testing import Mismatch, compare_calls
+from ..timelimit import time_limit
 from .generator import Program
 
 logger = logging.getLogger("looplift.fuzz")
@@ -201,24 +200,9 @@ class ProgramTimeout(Exception):
     """A program ran longer than ``check``'s ``timeout``."""
 
 
-@contextlib.contextmanager
 def _time_limit(seconds: float | None) -> Any:
-    """SIGALRM-based limit (main thread on POSIX only; elsewhere no limit)."""
-    usable = seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable:
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise ProgramTimeout(f"the program ran longer than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    """The program's time limit (see ``looplift.timelimit``)."""
+    return time_limit(seconds, lambda: ProgramTimeout(f"the program ran longer than {seconds} s"))
 
 
 def _has_float32(program: Program) -> bool:
