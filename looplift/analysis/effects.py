@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
-import torch
 
 from .. import registry
 from .values import AV, ArrayV, ConstV, ListV, PyScalarV, TensorV

@@ -38,7 +38,7 @@ from . import conversions, scope as scope_mod
 from .facts import CACHED_CONVERSION, Facts
 from .values import (AV, BOTTOM, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PyScalarV, RangeV,
                      TensorV, TopV, TupleV, UnionV, LIFTABLE_NP_DTYPES, TORCH_TO_NP, PlainV, conflicted,
-                     contains_lifted, demoted, join, widened)
+                     contains_lifted, demoted, holds_local_list, join, widened)
 
 Env = dict[str, AV]
 
@@ -463,7 +463,7 @@ class Inference:
                 if value_node is not None:
                     value = self.use(value_node, value, Ctx.RETAIN, env)
                 value = _non_local(demoted(value))
-            elif _holds_local_list(value) and value_node is not None \
+            elif holds_local_list(value) and value_node is not None \
                     and not isinstance(value_node, (ast.List, ast.ListComp)):
                 # a second name for a list: from now on it may change behind the analysis' back
                 value = _non_local(self.use(value_node, value, Ctx.RETAIN, env))
@@ -703,7 +703,7 @@ class Inference:
             elem = join(elem, values[0][0])
             if conflicted(elem):  # lifted and real tensors in one list: keep this list plain
                 raise RetryWithout({func.value.id})
-            if _holds_local_list(values[0][0]):
+            if holds_local_list(values[0][0]):
                 self.use(node.args[0], values[0][0], Ctx.RETAIN, env)
                 elem = demoted(elem)
             env[func.value.id] = ListV(elem, local=True)
@@ -725,7 +725,7 @@ class Inference:
 
     def try_op(self, node: ast.AST, entry: registry.OpEntry, args: list[AV], kwargs: dict[str, AV]) -> AV | None:
         """The registry op's result when it applies to these operands (recorded), else None."""
-        if self.writes_in_place and entry.key in VIEW_MISMATCH and not _positive_step_index(entry, args):
+        if self.writes_in_place and entry.copies_views is not None and entry.copies_views(args):
             self.facts.skip(node, f"{entry.key} runs in NumPy", "NumPy returns a view where torch copies, "
                                                                 "and this function writes into arrays in place")
             return None
@@ -902,7 +902,7 @@ class Inference:
         mixed = conflicted(_join_all(items))
         out = []
         for element, item in zip(node.elts, items):
-            if _holds_local_list(item) or (mixed and contains_lifted(item)):
+            if holds_local_list(item) or (mixed and contains_lifted(item)):
                 item = _non_local(self.use(element, item, Ctx.RETAIN, env))
             out.append(item)
         return out
@@ -981,12 +981,6 @@ class Inference:
     _expr_YieldFrom = _expr_Await
 
 
-#: Operations whose torch result is a copy where NumPy's may be a view of the operand: a later
-#: write through one must not be expected to show in the other.
-VIEW_MISMATCH = frozenset({"numpy.flip", "numpy.fliplr", "numpy.flipud", "numpy.rot90", "numpy.einsum",
-                           "numpy.broadcast_to", "operator.getitem"})
-
-
 def _writes_in_place(fn: ast.FunctionDef) -> bool:
     """The function may write into an array in place (item stores, augmented assignments,
     in-place methods, ``out=``): a syntactic, conservative check."""
@@ -998,21 +992,6 @@ def _writes_in_place(fn: ast.FunctionDef) -> bool:
                 isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_"))):
             return True
     return False
-
-
-def _positive_step_index(entry: registry.OpEntry, args: list[AV]) -> bool:
-    """``a[i]``, ``a[1:3]``, ``a[:, ::2]``: indexes whose views torch and NumPy share alike."""
-    if entry.key != "operator.getitem" or len(args) != 2:
-        return False
-
-    def plain(option: AV) -> bool:
-        if isinstance(option, ConstV) and isinstance(option.value, slice):
-            return option.value.step is None or (isinstance(option.value.step, int) and option.value.step > 0)
-        return isinstance(option, (ConstV, PyScalarV))
-
-    index = args[1]
-    parts = [i for o in index.options() for i in (o.item_types() if isinstance(o, TupleV) else [o])]
-    return all(plain(option) for part in parts for option in part.options())
 
 
 def _module_attribute(module: types.ModuleType, name: str) -> AV:
@@ -1085,15 +1064,6 @@ def _non_local(value: AV) -> AV:
             result = join(result, _non_local(option))
         return result
     return value
-
-
-def _holds_local_list(value: AV) -> bool:
-    for option in value.options():
-        if isinstance(option, ListV) and option.local:
-            return True
-        if isinstance(option, TupleV) and any(_holds_local_list(i) for i in option.item_types()):
-            return True
-    return False
 
 
 def _needs_rebind(value: AV) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -305,28 +305,31 @@ def demoted(value: AV) -> AV:
     return value
 
 
-def contains_lifted(value: AV) -> bool:
-    """True when the rewritten program may hold a tensor anywhere inside this value."""
+def _anywhere(value: AV, test: Callable[[AV], bool]) -> bool:
+    """``test`` holds for some alternative of ``value`` or of an element inside it."""
     for option in value.options():
-        if isinstance(option, (ArrayV, TopV)) and option.lifted:
+        if test(option):
             return True
-        if isinstance(option, ListV) and contains_lifted(option.elem):
+        if isinstance(option, ListV) and _anywhere(option.elem, test):
             return True
-        if isinstance(option, TupleV) and any(contains_lifted(i) for i in option.item_types()):
+        if isinstance(option, TupleV) and any(_anywhere(i, test) for i in option.item_types()):
             return True
     return False
+
+
+def contains_lifted(value: AV) -> bool:
+    """True when the rewritten program may hold a tensor anywhere inside this value."""
+    return _anywhere(value, lambda o: isinstance(o, (ArrayV, TopV)) and o.lifted)
 
 
 def may_be_real_tensor(value: AV) -> bool:
     """The original program may hold a torch tensor here (one that was never a NumPy value)."""
-    for option in value.options():
-        if isinstance(option, (TensorV, TopV)):
-            return True
-        if isinstance(option, ListV) and may_be_real_tensor(option.elem):
-            return True
-        if isinstance(option, TupleV) and any(may_be_real_tensor(i) for i in option.item_types()):
-            return True
-    return False
+    return _anywhere(value, lambda o: isinstance(o, (TensorV, TopV)))
+
+
+def holds_local_list(value: AV) -> bool:
+    """A list the function created is here, or inside a tuple here."""
+    return _anywhere(value, lambda o: isinstance(o, ListV) and o.local)
 
 
 def conflicted(value: AV) -> bool:

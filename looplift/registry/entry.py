@@ -54,6 +54,10 @@ class OpEntry:
     """Cheap elementwise work that ``torch.compile`` can fuse (the cost model reads it)."""
     attribute: bool = False
     """``ndarray.<name>`` is an attribute read, not a method call."""
+    copies_views: Callable[[Sequence[AV]], bool] | None = None
+    """For the abstract operands: may the tensor path return a copy where NumPy returns a view?
+    A later write through one would not show in the other, so the analysis keeps such calls in
+    NumPy in functions that write arrays in place."""
 
     @property
     def namespace(self) -> str:
@@ -67,3 +71,8 @@ class OpEntry:
     def ident(self) -> str:
         """The attribute name of the runtime implementation in ``looplift.runtime.op``."""
         return self.key.replace(".", "_")
+
+
+def always(args: Sequence[AV]) -> bool:
+    """A ``copies_views`` rule for operations that copy whatever their operands."""
+    return True

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..analysis.values import AV, BOTTOM, ArrayV, ConstV, ListV, TupleV, join
+from ..analysis.values import AV, BOTTOM, ArrayV, ConstV, ListV, PyScalarV, TupleV, join
 from ..errors import Refusal
 from .cases import ALL, Lifted, custom
 from .coerce import tensor_of, to_numpy
@@ -203,9 +203,24 @@ def _getitem_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (x, index), {}
 
 
+def _may_copy_a_view(args: Sequence[AV]) -> bool:
+    """Only a slice with a negative (or unknown) step gives a copy where NumPy gives a view."""
+    if len(args) != 2:
+        return True
+
+    def plain(option: AV) -> bool:
+        if isinstance(option, ConstV) and isinstance(option.value, slice):
+            step = option.value.step
+            return step is None or (isinstance(step, int) and step > 0)
+        return isinstance(option, (ConstV, PyScalarV))
+
+    parts = [i for o in args[1].options() for i in (o.item_types() if isinstance(o, TupleV) else [o])]
+    return not all(plain(option) for part in parts for option in part.options())
+
+
 register(OpEntry(
     key="operator.getitem", reference=operator.getitem, torch_impl=_getitem, torch_name="Tensor.__getitem__",
     forms="ints (lifted too), slices (negative steps too), None, Ellipsis, bools, integer arrays/lists, masks",
     notes="negative-step slices return a copy where NumPy returns a view; a 0-d result of an index with "
           "Ellipsis is a 0-d ndarray in NumPy and goes to NumPy; float indices go to NumPy (it raises)",
-    infer=_infer_getitem, cases=(custom(_getitem_operands),)))
+    infer=_infer_getitem, cases=(custom(_getitem_operands),), copies_views=_may_copy_a_view))

@@ -31,7 +31,7 @@ from .cases import ALL, FLOAT, NUMERIC, Arr, Lifted, case, custom
 from .coerce import array_result, normalize_axis, probe_dtype, require_finite, tensor_of
 from .declare import flag, literal_arguments, not_given, operand, register_numpy
 from .probe import result_value
-from .entry import Unsupported
+from .entry import Unsupported, always
 from .ufuncs import apply
 
 Tensor = torch.Tensor
@@ -488,7 +488,7 @@ register_numpy("einsum", _einsum, torch_name="torch.einsum", forms="subscripts s
                notes="the sublist form, dtype=/casting=/order=/out= go to NumPy; " + _DOT_NOTE +
                      "; 'ij->ji' and 'ii->i' give a copy where NumPy returns a view; 0-d results with "
                      "optimize= go to NumPy (it may return a 0-d ndarray)",
-               cases=(custom(_einsum_operands, tolerance="dot"),))
+               cases=(custom(_einsum_operands, tolerance="dot"),), copies_views=always)
 register_numpy("trace", _trace, method=True, torch_name="torch.diagonal(...).sum(-1)",
                forms="offset, axis1, axis2, dtype=", notes="out= goes to NumPy",
                cases=(custom(_trace_operands, tolerance="sum"),))

@@ -24,7 +24,7 @@ from .coerce import (array_result, copy_if_aliased, dtype_arg, normalize_axes, n
                      shape_arg, tensor_of, to_numpy, torch_dtype)
 from .declare import (argument, array_of, attribute_reference, length_of, literal_arguments,
                       method_reference, not_given, operand, register_numpy)
-from .entry import OpEntry, Unsupported
+from .entry import OpEntry, Unsupported, always
 from .table import register
 
 Tensor = torch.Tensor
@@ -425,10 +425,11 @@ def _literal_axes(args: Sequence[AV], kwargs: Mapping[str, AV]) -> str | None:
 
 def _shape_entry(name: str, impl: Callable[..., Any], torch_name: str, cases: tuple[Any, ...], *,
                  method: bool = False, function: bool = True, forms: str = "", notes: str = "",
-                 literals: tuple[str, ...] = (), infer: Any = None) -> None:
+                 literals: tuple[str, ...] = (), infer: Any = None,
+                 copies_views: Callable[..., bool] | None = None) -> None:
     check = literal_arguments(impl, *literals) if literals else None
     register_numpy(name, impl, method=method, function=function, torch_name=torch_name, forms=forms,
-                   notes=notes, check=check, infer=infer, cases=cases)
+                   notes=notes, check=check, infer=infer, cases=cases, copies_views=copies_views)
 
 
 _shape_entry("reshape", _reshape, "torch.reshape", (custom(_reshape_operands),), infer=_infer_reshape,
@@ -490,7 +491,7 @@ for _name, _impl in (("split", _split), ("array_split", _array_split)):
                  literals=("axis",), forms="number of sections or a list of indices, axis",
                  notes="returns a list of tensors")
 _shape_entry("flip", _flip, "torch.flip", (case(_X), case(_X, Axis())), literals=("axis",),
-             notes="torch.flip returns a copy where NumPy returns a view")
+             notes="torch.flip returns a copy where NumPy returns a view", copies_views=always)
 _shape_entry("roll", _roll, "torch.roll", (custom(_roll_operands),), literals=("axis",),
              forms="shift int or tuple, axis None/int/tuple",
              notes="rolling a scalar gives a 0-d ndarray in NumPy and goes to NumPy")
@@ -502,4 +503,4 @@ _shape_entry("repeat", _repeat, "torch.repeat_interleave", (custom(_repeat_opera
 _shape_entry("broadcast_to", _broadcast_to, "torch.broadcast_to", (custom(_broadcast_operands),),
              infer=_infer_broadcast_to, literals=("shape",),
              notes="a 0-d result is a 0-d ndarray in NumPy and goes to NumPy; writes through the "
-                   "result are an error in NumPy (read-only view)")
+                   "result are an error in NumPy (read-only view)", copies_views=always)

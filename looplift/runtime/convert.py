@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-import numpy as np
 import torch
 
 from ..analysis.conversions import TO_TENSOR_FUNCTIONS
