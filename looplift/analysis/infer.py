@@ -37,7 +37,7 @@ from ..registry import probe
 from . import conversions, scope as scope_mod
 from .facts import CACHED_CONVERSION, Facts
 from .values import (AV, BOTTOM, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PyScalarV, RangeV,
-                     TensorV, TopV, TupleV, UnionV, LIFTABLE_NP_DTYPES, TORCH_TO_NP, PlainV, conflicted,
+                     TensorV, TopV, TupleV, UnionV, LIFTABLE_NP_DTYPES, NP_TO_TORCH, TORCH_TO_NP, PlainV, conflicted,
                      contains_lifted, demoted, holds_local_list, join, widened)
 
 Env = dict[str, AV]
@@ -764,10 +764,10 @@ class Inference:
         if contains_lifted(source) and self.lifting and isinstance(source, ArrayV) \
                 and not (source.scalar and conv.how == "from_numpy"):
             self.facts.lifted_conversions[node] = (conv, source)
-            return TensorV(conversions_dtype(source), source.ndim, "cpu", False)
+            return TensorV(_torch_dtype(source), source.ndim, "cpu", False)
         source = self.use(conv.source, source, Ctx.READ, env)
         if isinstance(source, ArrayV) and source.dtype in LIFTABLE_NP_DTYPES:
-            return TensorV(conversions_dtype(source), source.ndim, "cpu", False)
+            return TensorV(_torch_dtype(source), source.ndim, "cpu", False)
         return TOP
 
     # operators
@@ -1011,8 +1011,7 @@ _UNARYOPS = {ast.USub: "neg", ast.UAdd: "pos", ast.Invert: "invert"}
 _COMPARES = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
 
 
-def conversions_dtype(value: ArrayV) -> torch.dtype | None:
-    from .values import NP_TO_TORCH
+def _torch_dtype(value: ArrayV) -> torch.dtype | None:
     return NP_TO_TORCH.get(value.dtype) if value.dtype is not None else None
 
 
