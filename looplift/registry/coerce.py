@@ -228,6 +228,13 @@ def copy_if_aliased(result: Tensor, source: Tensor) -> Tensor:
     return result
 
 
+def copy_if_same(result: Tensor, source: Tensor) -> Tensor:
+    """``result``, copied where it *is* ``source``: for tensor paths whose result is either the
+    operand itself (``x.to(dtype)`` with ``x``'s dtype) or a fresh tensor, never a view.  Unlike
+    ``copy_if_aliased`` it reads no storage pointer, so ``torch.compile`` traces it."""
+    return result.clone() if result is source else result
+
+
 def array_result(result: Tensor) -> Tensor:
     """Where NumPy returns an ndarray even for 0-d results: a 0-d ndarray is never lifted."""
     if result.ndim == 0:

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .cases import ALL, FLOAT, NUMERIC, OMIT, Arr, Axis, Case, Lit, OneOf, case
-from .coerce import (array_result, copy_if_aliased, dtype_arg, normalize_axes, normalize_axis, probe_dtype,
+from .coerce import (array_result, copy_if_same, dtype_arg, loop_for, normalize_axes, normalize_axis, probe_dtype,
                      tensor_of, to_numpy)
 from .declare import NO_VALUE, flag, literal_arguments, not_given, register_numpy
 from .entry import Unsupported
@@ -33,7 +33,11 @@ Tensor = torch.Tensor
 
 
 def _count(x: Tensor, axes: tuple[int, ...]) -> int:
-    return math.prod(x.shape[a] for a in axes)
+    """The number of elements reduced (a plain loop: ``torch.compile`` traces it with symbolic sizes)."""
+    count = 1
+    for axis in axes:
+        count *= x.shape[axis]
+    return count
 
 
 def _total(x: Tensor, axes: tuple[int, ...], keepdims: bool, dtype: torch.dtype) -> Tensor:
@@ -45,10 +49,25 @@ def _total(x: Tensor, axes: tuple[int, ...], keepdims: bool, dtype: torch.dtype)
     return torch.sum(x, dim=axes, keepdim=keepdims).to(dtype)
 
 
+_INTP = np.dtype(np.intp)
+
+
 def _divide(total: Tensor, count: Any, dtype: torch.dtype) -> Tensor:
-    """``np.true_divide(total, count, casting='unsafe')`` into ``dtype``; ``count`` is a NumPy
-    scalar (NumPy divides by ``np.intp``, a strong operand: float32 totals divide in float64)."""
-    return apply(np.true_divide, total, count).to(dtype)
+    """``np.true_divide(total, count, casting='unsafe')`` into ``dtype``.
+
+    ``count`` is a tensor of counts, a NumPy scalar, or a Python int standing for the
+    ``np.intp`` count NumPy divides by.  A NumPy scalar is a strong operand (a float32 total
+    divides in float64), so the loop comes from NumPy's dtype resolution for its dtype, and the
+    division itself takes the count as a Python number: no NumPy object on the traced path."""
+    if isinstance(count, Tensor):
+        return apply(np.true_divide, total, count).to(dtype)
+    descriptor = count.dtype if isinstance(count, np.generic) else _INTP
+    loop = loop_for(np.true_divide, (total.dtype, descriptor))
+    if loop is None:
+        raise Unsupported(f"true_divide of {total.dtype} by {descriptor}")
+    (total_dtype, _), (result_dtype,) = loop
+    value = count.item() if isinstance(count, np.generic) else count
+    return torch.true_divide(total.to(total_dtype), value).to(result_dtype).to(dtype)
 
 
 def _accumulator(x: Tensor, dtype: Any) -> torch.dtype:
@@ -85,7 +104,7 @@ def _sum(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims:
     x = tensor_of(a)
     axes = normalize_axes(axis, x.ndim)
     result = _total(x, axes, flag(keepdims), probe_dtype(np.sum, (x,), dtype=dtype))
-    return copy_if_aliased(result, x)
+    return copy_if_same(result, x)
 
 
 def _prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = NO_VALUE,
@@ -98,7 +117,7 @@ def _prod(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims
     result = x.to(dt)
     for d in sorted(axes, reverse=True):
         result = torch.prod(result, d, keepdim=flag(keepdims))
-    return copy_if_aliased(result.to(dt), x)
+    return copy_if_same(result.to(dt), x)
 
 
 def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = NO_VALUE, *,
@@ -107,7 +126,7 @@ def _mean(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, keepdims
     x = tensor_of(a)
     axes = normalize_axes(axis, x.ndim)
     total = _total(x, axes, flag(keepdims), _accumulator(x, dtype))
-    return copy_if_aliased(_divide(total, np.intp(_count(x, axes)), probe_dtype(np.mean, (x,), dtype=dtype)), x)
+    return copy_if_same(_divide(total, _count(x, axes), probe_dtype(np.mean, (x,), dtype=dtype)), x)
 
 
 def _variance(reference: Callable[..., Any], a: Any, axis: Any, dtype: Any, out: Any, ddof: Any,
@@ -124,11 +143,14 @@ def _variance(reference: Callable[..., Any], a: Any, axis: Any, dtype: Any, out:
     x = tensor_of(a)
     axes = normalize_axes(axis, x.ndim)
     acc = _accumulator(x, dtype)
-    count = np.intp(_count(x, axes))
+    count = _count(x, axes)
     mean_ = _divide(_total(x, axes, True, acc), count, acc)
     deviation = apply(np.subtract, x, mean_)
     squares = _total(deviation * deviation, axes, flag(keepdims), acc)
-    return _divide(squares, np.maximum(count - ddof, 0), probe_dtype(reference, (x,), dtype=dtype))
+    # np.intp minus a Python int stays np.intp (a plain int here); other ddofs promote in NumPy
+    rest = max(count - ddof, 0) if type(ddof) is int and abs(ddof) < 2 ** 62 else \
+        np.maximum(np.intp(count) - ddof, 0)
+    return _divide(squares, rest, probe_dtype(reference, (x,), dtype=dtype))
 
 
 def _var(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: Any = 0,
@@ -191,10 +213,10 @@ def _average(a: Any, axis: Any = None, weights: Any = None, returned: Any = Fals
             raise Unsupported("weights sum to zero (NumPy raises)")
         avg = apply(np.true_divide, _total(x.to(dt) * w.to(dt), axes, keep, dt), scale)
     if not flag(returned):
-        return copy_if_aliased(avg, x)
+        return copy_if_same(avg, x)
     if scale.shape != avg.shape:
         scale = scale.expand(avg.shape).clone()
-    return copy_if_aliased(avg, x), scale
+    return copy_if_same(avg, x), scale
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,7 +303,7 @@ def _count_nonzero(a: Any, axis: Any = None, *, keepdims: Any = False) -> Tensor
     x = tensor_of(a)
     axes = normalize_axes(axis, x.ndim)
     counts = _total(x != 0, axes, flag(keepdims), torch.int64)
-    return copy_if_aliased(counts, x)
+    return copy_if_same(counts, x)
 
 
 def _cumulative(torch_fn: Callable[..., Tensor], reference: Callable[..., Any]) -> Callable[..., Tensor]:
@@ -317,7 +339,7 @@ def _median(a: Any, axis: Any = None, out: Any = None, overwrite_input: Any = Fa
     middle = ordered[..., (n - 1) // 2: n // 2 + 1]
     acc = _accumulator(x, None)
     dt = probe_dtype(np.median, (x,))
-    result = _divide(_total(middle, (middle.ndim - 1,), False, acc), np.intp(middle.shape[-1]), dt)
+    result = _divide(_total(middle, (middle.ndim - 1,), False, acc), middle.shape[-1], dt)
     if x.is_floating_point():
         last = ordered[..., -1]
         result = torch.where(torch.isnan(last), last.to(dt), result)
