@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import gc
+import itertools
 import json
 import logging
 import math
@@ -76,7 +77,8 @@ CHILD_TAG = "@@bench "
 TIMERS = {"wall": time.perf_counter, "cpu": time.process_time}
 #: calls after the first whose time above the steady state counts as first-call latency
 FOLLOW_UP_CALLS = 8
-#: warm-up calls before timing (at least 2; looplift auto until its regions chose compiled or eager)
+#: warm-up calls before timing (at least 2; looplift auto until its regions chose compiled or
+#: eager: they compile in the background, so that takes as many calls as the compile lasts)
 WARMUP_CALLS, WARMUP_MAX = 2, 12
 
 
@@ -190,6 +192,11 @@ def looplift_regions(fn: Any) -> list[Any]:
     return found
 
 
+def settled(fn: Any) -> bool:
+    """Whether every compiled region of a looplift function has chosen compiled or eager."""
+    return all(getattr(r, "state", "compiled") in ("compiled", "eager") for r in looplift_regions(fn))
+
+
 def check(expected: Any, actual: Any, scale: float) -> str:
     """'' when ``actual`` is what the original returned, else what differs."""
     from looplift.testing import Mismatch, assert_same
@@ -274,9 +281,12 @@ def child_main(workload: str, variant: str, size: str, device: str, lengths: Seq
     base: tuple[int, int] | None = None
     for n in lengths:
         length_args = wl.args(size, device, n=n)
-        # at the first length, settle first (looplift auto compiles a region at a later call)
-        for _ in range(1 + (FOLLOW_UP_CALLS if base is None else 0)):
+        # at the first length, settle first (looplift auto compiles a region in the background,
+        # after it has run a while): graphs compiled before the next length do not count
+        for i in itertools.count():
             fn(*length_args)
+            if base is not None or (i >= FOLLOW_UP_CALLS and settled(fn)):
+                break
         now = (_graphs(), _specializations(fn))
         if base is None:
             base = now
@@ -409,9 +419,8 @@ def measure_workload(wl: W.Workload, profile: tuple[Any, ...], device: str, cap:
             logger.info("[%s] warm-up %s", wl.name, name)
             try:
                 with time_cap(2 * cap if name in COMPILING else 0):
-                    for i in range(WARMUP_MAX):
-                        if i >= WARMUP_CALLS and (name != LL_AUTO or all(
-                                getattr(r, "state", "compiled") in ("compiled", "eager") for r in looplift_regions(fn))):
+                    for i in itertools.count():
+                        if i >= WARMUP_CALLS and (settled(fn) if name == LL_AUTO else i >= WARMUP_MAX):
                             break
                         start = time.perf_counter()
                         out = fn(*args)

@@ -4,13 +4,18 @@ Measured here (2-core CPU, torch 2.13, one torch thread; docs/performance.md): o
 conversion costs nothing (the array shares the tensor's memory), and torch's eager elementwise
 ops do not beat NumPy's even at 65,536 elements, while reductions and transcendentals win from
 about 10^5 elements; each lifted op also pays a few microseconds of dispatch; and
-``torch.compile`` costs seconds at the first call.  On an accelerator, every conversion is a
-copy and a sync, so keeping the data on the device always wins.  Hence:
+``torch.compile`` costs seconds, while a fused elementwise chain on a large array (one pass over
+memory instead of one per op) is where compiled code beats NumPy most.  On an accelerator, every
+conversion is a copy and a sync, so keeping the data on the device always wins.  Hence:
 
 * tensors on an accelerator: lift (and compile with ``compile="auto"``);
 * on the CPU: lift only when the values converted in every iteration (the items of list and
-  tuple arguments) are large, and compile only with ``compile=True``;
+  tuple arguments) are large, and then let ``compile="auto"`` compile the lifted regions;
 * otherwise only hoist loop-invariant conversions, which never costs anything.
+
+With ``compile="auto"`` a region compiles in the background only after it has run a while, and
+is kept only if it measures faster than eager (``runtime/compiled.py``): the choice here is
+whether compiling is worth trying, the measurement whether it won.
 
 ``LOOPLIFT_LIFT=always`` (or ``never``) overrides the choice, for tests and measurements.
 """
@@ -66,9 +71,9 @@ def decide(args: tuple[Any, ...], kwargs: dict[str, Any], options: Options) -> C
                                                                 "as on an accelerator")
     batches = [v for v in values if isinstance(v, (list, tuple))]  # what loops convert item by item
     if any(largest_class(v) == LARGE for v in batches):
-        return CostDecision(True, options.compile is True,
+        return CostDecision(True, options.compile is not False,
                             f"items of {LARGE_NUMEL}+ elements converted per iteration on the CPU: "
-                            "torch's reductions win at that size")
+                            "torch's reductions and compiled elementwise chains win at that size")
     return CostDecision(False, False, "on the CPU a conversion shares memory and NumPy's per-op cost is "
                                       f"lower below {LARGE_NUMEL} elements per item: conversions are "
                                       "hoisted, nothing is lifted")

@@ -1,4 +1,5 @@
-"""The run-time helpers of rewritten code: guarded lifts, materialization, compiled regions."""
+"""The run-time helpers of rewritten code: guarded lifts and materialization (compiled regions:
+``test_compiled_region.py``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +7,6 @@ import pytest
 import torch
 
 from looplift.runtime import convert
-from looplift.runtime.compiled import CompiledRegion
 
 
 def test_lift_keeps_the_tensor_when_the_guard_holds():
@@ -61,25 +61,3 @@ def test_to_tensor_of_a_lifted_value_keeps_the_copy_semantics():
     assert copied is not a and torch.equal(copied, a)
     with pytest.raises(TypeError):
         convert.to_tensor(torch.from_numpy, torch.tensor(1.0))  # NumPy scalars have no from_numpy
-
-
-def test_compiled_region_falls_back_to_eager_on_non_tensor_inputs():
-    calls = []
-
-    def region(x):
-        calls.append(type(x))
-        return x + 1
-
-    compiled = CompiledRegion(region, "test", measure=True)
-    assert compiled(np.ones(2)).tolist() == [2.0, 2.0]
-    assert compiled.state == "measuring" and calls == [np.ndarray]
-
-
-@pytest.mark.slow
-def test_compiled_region_measures_then_chooses():
-    region = CompiledRegion(lambda x: (torch.exp(x) * 2 + 1).sum(), "test", measure=True)
-    x = torch.ones(64, 64)
-    expected = (torch.exp(x) * 2 + 1).sum()
-    for _ in range(8):
-        assert torch.allclose(region(x), expected)
-    assert region.state in ("compiled", "eager")

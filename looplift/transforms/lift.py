@@ -1,6 +1,7 @@
 """Lift: apply the analysis' decisions to the tree.
 
 * lifted conversions become guarded ``__ll.lift_method`` / ``__ll.lift_call`` / ``__ll.to_tensor``;
+* ``t.detach().cpu().numpy()`` left in NumPy becomes ``__ll.numpy_of`` (one step when it can);
 * registry operations become ``__ll.op.<entry>(...)``;
 * materialized expressions are wrapped in ``__ll.m(...)``;
 * demoted names are rebound (``x = __ll.m(x)``) just before the statement that needs it;
@@ -48,13 +49,17 @@ class Lift(ast.NodeTransformer):
         facts = self.facts
         if node in facts.lifted_conversions:
             new = self.conversion(node, *facts.lifted_conversions[node])
+        elif node in facts.shortened_conversions:
+            conv = facts.shortened_conversions[node]
+            new = runtime_call(("numpy_of",), [self.visit(conv.source), constant(conv.chain)])
         elif node in facts.ops:
             new = self.op(node, facts.ops[node])
         else:
             new = self.generic_visit(node)
+        new = ast.copy_location(new, node)  # the line of an op call labels its compiled region
         if node in facts.materialize:
-            new = runtime_call(("m",), [new])
-        return ast.copy_location(new, node)
+            new = ast.copy_location(runtime_call(("m",), [new]), node)
+        return new
 
     def conversion(self, node: ast.Call, conv: Conversion, source_type: object) -> ast.expr:
         source = self.visit(conv.source)

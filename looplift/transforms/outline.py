@@ -6,7 +6,8 @@ operations (one op gains nothing from compiling).  The run becomes
 
     out1, out2 = __ll_r0(in1, in2)
 
-where ``__ll_r0`` wraps the outlined function in ``CompiledRegion``.  The Python loop itself stays
+where ``__ll_r0`` wraps the outlined function in ``CompiledRegion`` (which decides when to
+compile and whether to keep the compiled version).  The Python loop itself stays
 a Python loop, so branches, prints and opaque calls keep working, and neither the trip count
 nor the list length can cause a recompile.
 """
@@ -123,10 +124,11 @@ class Outliner:
         region_fn = codegen.build_helper(fn_node, self.filename, self.fn.__globals__, {RUNTIME: runtime})
         self.regions[name] = CompiledRegion(region_fn, f"{self.filename}:{first.lineno}", measure=self.measure)
         end = getattr(last, "end_lineno", None) or first.lineno  # type: ignore[attr-defined]
-        span = f"line {first.lineno}" if end == first.lineno else f"lines {first.lineno}-{end}"  # type: ignore[attr-defined]
-        self.decisions.append(Decision(first.lineno, f"{span} compiled as one region ({ops} ops)",  # type: ignore[attr-defined]
-                                       "torch.compile(dynamic=True), kept if it measures faster than eager"
-                                       if self.measure else "torch.compile(dynamic=True), compile=True"))
+        span = "" if end == first.lineno else f"lines {first.lineno}-{end} "  # type: ignore[attr-defined]
+        self.decisions.append(Decision(first.lineno, f"{span}compiled as one region ({ops} ops)",  # type: ignore[attr-defined]
+                                       "torch.compile in the background once it has run a while, kept if it "
+                                       "measures faster than eager" if self.measure
+                                       else "torch.compile(dynamic=True) at the first call, compile=True"))
         return ast.Call(ast.Name(name, ast.Load()), [ast.Name(i, ast.Load()) for i in inputs], [])
 
     def flush(self, run: list[ast.stmt], ops: int) -> list[ast.stmt]:
