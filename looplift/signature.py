@@ -2,11 +2,12 @@
 
 The key must be cheap (it is computed on every call) and hashable, must not keep tensors
 alive, and must separate every pair of calls that the analysis would treat differently.  Per
-argument: tensors give (dtype, on the CPU or not, ndim, requires_grad, size class), arrays (dtype, ndim,
-size class), short tuples the keys of their items, lists and long tuples the key of their first
-element, scalars their type.  Shapes stay
-out of the key, except the size class that the cost model reads (``size_class``).  Elements after the first are not inspected: the rewritten
-code guards every conversion at run time, so an odd element falls back to NumPy for itself.
+argument: tensors give (dtype, on the CPU or not, ndim, requires_grad), arrays (dtype, ndim),
+short tuples the keys of their items, lists and long tuples the key of their first element,
+scalars their type.  Shapes stay out of the key, except the size class of list and tuple items,
+which the cost model reads (``size_class``).  Elements after the first are not inspected: the
+rewritten code guards every conversion at run time, so an odd element falls back to NumPy for
+itself.
 """
 from __future__ import annotations
 
@@ -37,14 +38,25 @@ def size_class(numel: int) -> int:
 def _value_key(value: Any) -> Hashable:
     cls = type(value)
     if cls is Tensor or isinstance(value, Tensor):
+        return (cls, value.dtype, value.is_cpu, value.dim(), value.requires_grad)
+    if cls is ndarray:
+        return (cls, value.dtype, value.ndim)
+    if cls is tuple and len(value) <= MAX_TUPLE_ITEMS:
+        return (cls, tuple(map(_item_key, value)))
+    if cls is list or cls is tuple:
+        return (cls, _item_key(value[0]) if value else None)
+    return cls
+
+
+def _item_key(value: Any) -> Hashable:
+    """The key of an item of a list or tuple: with its size class, which the cost model reads
+    (items are what loops convert one by one; a plain argument's size decides nothing)."""
+    cls = type(value)
+    if cls is Tensor or isinstance(value, Tensor):
         return (cls, value.dtype, value.is_cpu, value.dim(), value.requires_grad, size_class(value.numel()))
     if cls is ndarray:
         return (cls, value.dtype, value.ndim, size_class(value.size))
-    if cls is tuple and len(value) <= MAX_TUPLE_ITEMS:
-        return (cls, tuple(map(_value_key, value)))
-    if cls is list or cls is tuple:
-        return (cls, _value_key(value[0]) if value else None)
-    return cls
+    return _value_key(value)
 
 
 def key_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:

@@ -20,6 +20,8 @@ def test_same_dtype_ndim_size_class_share_a_key():
     assert k(torch.zeros(3, 4)) == k(torch.ones(5, 2))
     assert k(torch.zeros(128, 128)) == k(torch.zeros(200, 100))
     assert k(np.zeros(3)) == k(np.ones(7))
+    # a plain argument's size decides nothing (only list and tuple items feed the cost model)
+    assert k(torch.zeros(3)) == k(torch.zeros(SMALL_NUMEL)) and k(np.zeros(3)) == k(np.zeros(1 << 18))
     hash(k(torch.zeros(3), np.zeros(2), 1, 2.0, "s", None, [torch.zeros(1)], x=3))
 
 
@@ -31,12 +33,13 @@ def test_same_dtype_ndim_size_class_share_a_key():
     (torch.zeros(()), torch.zeros(1)),                                      # 0-d vs 1-d
     (torch.zeros(3), torch.zeros(3, requires_grad=True)),                   # requires_grad
     (torch.zeros(3), torch.zeros(3, device="meta")),                        # device
-    (torch.zeros(3), torch.zeros(SMALL_NUMEL)),                             # size class
+    ([torch.zeros(3)], [torch.zeros(SMALL_NUMEL)]),                         # item size class
+    ((torch.zeros(3),), (torch.zeros(SMALL_NUMEL),)),
     (torch.zeros(3), torch.nn.Parameter(torch.zeros(3))),                   # tensor subclass
     (torch.zeros(3), np.zeros(3, dtype=np.float32)),                        # tensor vs array
     (np.zeros(3), np.zeros(3, dtype=np.float32)),                           # array dtype
     (np.zeros(3), np.zeros((1, 3))),                                        # array ndim
-    (np.zeros(3), np.zeros(SMALL_NUMEL)),                                   # array size class
+    ([np.zeros(3)], [np.zeros(SMALL_NUMEL)]),                               # item size class
     (1, 1.0), (1, True), (1.0, np.float64(1.0)), (None, "x"),               # scalar types
     ([torch.zeros(3)], (torch.zeros(3),)),                                  # list vs tuple
     ([torch.zeros(3)], [torch.zeros(3, dtype=torch.int64)]),                # list element key
