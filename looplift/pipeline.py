@@ -115,6 +115,9 @@ def _record(report: Report, facts: Facts) -> None:
         what = f"{conv.describe()} kept as a tensor" if conv.direction == "to_numpy" else \
             f"{conv.describe()} of a lifted value uses it directly"
         report.rewritten.append(Decision(node.lineno, what, "guarded by dtype, ndim and device"))
+    for node, conv in facts.shortened_conversions.items():
+        report.rewritten.append(Decision(node.lineno, f"{conv.describe()} -> .numpy()",
+                                         "one step for a CPU tensor without grad, checked at each call"))
     for node, entry in [*facts.ops.items(), *facts.aug_ops.items()]:
         report.rewritten.append(Decision(node.lineno, f"{entry.key} -> {entry.torch_name}"))
     for node in facts.materialize:

@@ -107,3 +107,93 @@ def test_hoisted_conversion_runs_once(numpy_calls, production_cost_model):
     numpy_calls.reset()
     decorated(W, xs)
     assert numpy_calls() == 1
+
+
+# --------------------------------------------------------------------------- shortened conversions
+def per_item_squares(xs):
+    acc = np.zeros(4, dtype=np.float32)
+    for t in xs:
+        a = t.detach().cpu().numpy()
+        a[0] = 7.0  # writes through to the tensor, in both versions
+        acc = acc + a * a
+    return acc
+
+
+def _items(kind):
+    base = [torch.arange(4.0) + i for i in range(3)]
+    if kind == "grad":
+        base[1] = base[1].clone().requires_grad_(True)  # t.numpy() would raise here
+    elif kind == "parameter":
+        base[2] = torch.nn.Parameter(base[2].clone(), requires_grad=False)
+    elif kind == "strided":
+        base[1] = torch.arange(8.0)[::2]  # a strided view: the array shares it too
+    elif kind == "int64":
+        base[1] = torch.arange(4)  # another dtype than the specialization's
+    return base
+
+
+@pytest.mark.parametrize("kind", ["plain", "grad", "parameter", "strided", "int64"])
+def test_shortened_conversion_matches_the_original(kind, production_cost_model):
+    decorated = lift(per_item_squares)
+    compare_calls(per_item_squares, decorated, (_items("plain"),))  # specializes on plain tensors
+    compare_calls(per_item_squares, decorated, (_items(kind),))
+    assert "numpy_of" in str(explain(decorated, _items("plain")))
+
+
+def test_shortened_conversion_is_the_same_memory():
+    from looplift.runtime import numpy_of
+
+    t = torch.arange(4.0)
+    a = numpy_of(t, ("detach", "cpu"))
+    a[1] = 9.0
+    assert t[1] == 9.0 and a.dtype == np.float32
+
+
+def test_shortened_conversion_takes_every_step_of_an_object_that_is_not_a_tensor():
+    from looplift.runtime import numpy_of
+
+    calls = []
+
+    class Fake:
+        def detach(self):
+            calls.append("detach")
+            return self
+
+        def cpu(self):
+            calls.append("cpu")
+            return self
+
+        def numpy(self):
+            calls.append("numpy")
+            return np.zeros(1)
+
+    numpy_of(Fake(), ("detach", "cpu"))
+    assert calls == ["detach", "cpu", "numpy"]
+
+
+def test_grad_signatures_keep_the_original_steps(production_cost_model):
+    xs = [torch.arange(4.0, requires_grad=True)]
+    report = str(explain(lift(per_item_squares), xs))
+    assert "numpy_of" not in report
+
+
+def shortened_off(xs):
+    total = 0.0
+    for t in xs:  # looplift: off
+        total += float(t.detach().cpu().numpy().sum())
+    return total
+
+
+def shortened_on(xs):
+    total = 0.0
+    for t in xs:  # looplift
+        total += float(t.detach().cpu().numpy().sum())
+    return total
+
+
+def test_shortening_follows_the_loop_pragmas(production_cost_model):
+    xs = [torch.ones(3)]
+    assert "numpy_of" not in explain(lift(shortened_off), xs).source
+    assert "numpy_of" not in explain(lift(per_item_squares, opt_in=True), xs).source
+    assert "numpy_of" in explain(lift(shortened_on, opt_in=True), xs).source
+    assert lift(shortened_on, opt_in=True)(xs) == shortened_on(xs) == 3.0

@@ -18,6 +18,9 @@ import torch
 
 #: Tensor methods that may precede ``.numpy()`` without changing the data.
 PASSTHROUGH_METHODS = ("detach", "cpu", "contiguous", "clone", "resolve_conj", "resolve_neg")
+#: Of those, the steps that return the tensor itself, or an alias of its memory, for a CPU
+#: tensor without grad: there ``t.numpy()`` alone gives the same array.
+SHORTCUT_STEPS = frozenset({"detach", "cpu"})
 
 #: NumPy functions that turn a tensor into an array: name -> copies even on the CPU.
 TO_NUMPY_FUNCTIONS: dict[Any, str] = {np.asarray: "asarray", np.array: "array", np.asanyarray: "asanyarray"}

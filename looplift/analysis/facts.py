@@ -40,6 +40,9 @@ class Facts:
     """``x op= y`` on an immutable scalar: rewritten as ``x = op(x, y)``."""
     lifted_conversions: dict[ast.Call, tuple[Conversion, AV]] = field(default_factory=dict)
     """Conversions replaced by a guarded lift, with the value they are expected to see."""
+    shortened_conversions: dict[ast.Call, Conversion] = field(default_factory=dict)
+    """``t.detach().cpu().numpy()`` left in NumPy: one ``t.numpy()`` where ``t`` turns out to be
+    a CPU tensor without grad (same array, two intermediate tensors fewer per iteration)."""
     materialize: set[ast.AST] = field(default_factory=set)
     """Expressions whose value is made NumPy again where it is used."""
     demote: dict[ast.stmt, list[str]] = field(default_factory=dict)
@@ -56,6 +59,7 @@ class Facts:
         self.materialize.discard(node)
         if isinstance(node, ast.Call):
             self.lifted_conversions.pop(node, None)
+            self.shortened_conversions.pop(node, None)
         if isinstance(node, ast.AugAssign):
             self.aug_ops.pop(node, None)
 

@@ -35,6 +35,7 @@ from .. import pragmas
 from ..pragmas import Mark
 from ..registry import probe
 from . import conversions, scope as scope_mod
+from .conversions import SHORTCUT_STEPS
 from .facts import CACHED_CONVERSION, Facts
 from .values import (AV, BOTTOM, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PyScalarV, RangeV,
                      TensorV, TopV, TupleV, UnionV, LIFTABLE_NP_DTYPES, NP_TO_TORCH, TORCH_TO_NP, PlainV, conflicted,
@@ -124,6 +125,8 @@ class Inference:
         self.marks = marks
         self.lift_allowed = lift
         self.lifting = lift and not opt_in
+        self.opt_in = opt_in
+        self.shortening = False  # conversions in this loop may be shortened (``_loop_shortening``)
         self.facts = Facts()
         self.writes_in_place = _writes_in_place(fn)
         self.resolve = conversions.make_resolver(self.scope.locals, globals_)
@@ -377,6 +380,15 @@ class Inference:
             return self.lift_allowed
         return self.lifting
 
+    def _loop_shortening(self, node: ast.AST) -> bool:
+        """Whether per-iteration conversions in this loop may be shortened: a loop that is not
+        turned off, and with ``opt_in`` one turned on (or inside one).  Unlike lifting, this
+        does not depend on the cost model: it is never slower."""
+        mark = self.marks.get(node, Mark.NONE)
+        if mark is not Mark.NONE:
+            return mark is Mark.ON
+        return self.shortening if self.loops else not self.opt_in
+
     def _enter_loop(self, node: ast.For | ast.While, env: Env) -> bool:
         """Switch lifting for the loop; values entering a loop that must not lift are demoted."""
         inner = self._loop_lifting(node)
@@ -411,6 +423,7 @@ class Inference:
         return self._fixpoint(node, env, inner, body)
 
     def _fixpoint(self, node: ast.For | ast.While, env: Env, inner: bool, body) -> Env | None:
+        outer_shortening, self.shortening = self.shortening, self._loop_shortening(node)
         outer_lifting, self.lifting = self.lifting, inner
         head = dict(env)
         try:
@@ -427,7 +440,7 @@ class Inference:
             if isinstance(node, ast.While):
                 self.expr(node.test, head, Ctx.READ)
         finally:
-            self.lifting = outer_lifting
+            self.lifting, self.shortening = outer_lifting, outer_shortening
         after_else = self.block(node.orelse, dict(head))
         return _join_env(after_else, *ctx.breaks)
 
@@ -759,6 +772,9 @@ class Inference:
                 return replace(result, lifted=True)
             if self.lifting and reason:
                 self.facts.skip(node, f"{conv.describe()} kept", reason)
+            if self.shortening and conv.how == "numpy" and conv.chain and set(conv.chain) <= SHORTCUT_STEPS \
+                    and source.device == "cpu" and source.requires_grad is False:
+                self.facts.shortened_conversions[node] = conv
             return result
         # to_tensor
         if contains_lifted(source) and self.lifting and isinstance(source, ArrayV) \

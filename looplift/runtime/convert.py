@@ -30,6 +30,18 @@ def _guard(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> bool:
             and (x.device.type == "cpu" or "cpu" in chain))
 
 
+def numpy_of(x: Any, chain: tuple[str, ...]) -> Any:
+    """``x.<chain>().numpy()`` for a chain of ``detach``/``cpu`` steps.  For a plain CPU tensor
+    without grad those steps return ``x`` or an alias of it, so ``x.numpy()`` gives the same
+    array (the same memory) without making the intermediate tensors; anything else takes the
+    original steps, with their results and exceptions."""
+    if type(x) is Tensor and x.is_cpu and not x.requires_grad:
+        return x.numpy()
+    for name in chain:
+        x = getattr(x, name)()
+    return x.numpy()
+
+
 def _lifted(x: Tensor, copies: bool) -> Tensor:
     if x.requires_grad:
         x = x.detach()
