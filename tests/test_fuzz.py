@@ -72,7 +72,8 @@ def test_generated_programs_behave_like_the_original() -> None:
 @pytest.mark.parametrize("compile", ["auto", True])
 def test_generated_programs_compiled(compile) -> None:
     """A tiny slice with compile on: the first 3 programs with large inputs that lift.
-    (On a CPU ``compile="auto"`` does not compile; ``compile=True`` does, ~20 s a region on two
+    (``compile="auto"`` compiles a region only after it has run a while, in the background, so
+    a short program keeps it eager; ``compile=True`` compiles at once, ~20 s a region on two
     cores the first time, less once Inductor's cache has it.)"""
     lifted: list[bool] = []
 

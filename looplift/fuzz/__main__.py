@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--examples", type=int, default=1000, help="programs to generate (default 1000)")
     parser.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
     parser.add_argument("--compile", action="store_true",
-                        help='decorate with compile="auto" instead of compile=False (slow: torch.compile)')
+                        help="decorate with compile=True instead of compile=False: every lifted region is "
+                             "compiled at its first call (slow: torch.compile)")
     parser.add_argument("--variants", type=int, default=3,
                         help="input sets per program: the first specializes, the others hit the cache; "
                              "the third has other shapes (default 3)")
@@ -49,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, interrupt)
     logger.info("fuzzing %d programs, seed %d, compile=%s", args.examples, args.seed,
-                "auto" if args.compile else False)
-    summary = run_campaign(args.examples, args.seed, compile="auto" if args.compile else False,
+                args.compile)
+    summary = run_campaign(args.examples, args.seed, compile=bool(args.compile),
                            variants=args.variants, shrink=not args.no_shrink, progress=progress,
                            progress_every=args.progress_every, device=args.device, time_limit=args.time_limit)
     progress(summary)
