@@ -46,6 +46,8 @@ def _total(x: Tensor, axes: tuple[int, ...], keepdims: bool, dtype: torch.dtype)
     x = x.to(dtype)
     if not axes:
         return x
+    if len(axes) == x.ndim and not keepdims:  # the whole array: inductor's split reduction is faster
+        return torch.sum(x).to(dtype)
     return torch.sum(x, dim=axes, keepdim=keepdims).to(dtype)
 
 
