@@ -61,6 +61,11 @@ def drive(region, make_input, limit: float = 10.0):
         time.sleep(0.001)  # let the compile thread run
 
 
+@pytest.fixture(autouse=True)
+def no_quiet_period(monkeypatch):
+    monkeypatch.setattr(compiled_module, "QUIET_S", 0.0)
+
+
 @pytest.fixture
 def fake(monkeypatch):
     monkeypatch.setattr(compiled_module, "COMPILE_AFTER_S", 0.005)
@@ -180,3 +185,41 @@ def test_real_torch_compile_in_the_background(monkeypatch):
         assert time.monotonic() < deadline
         time.sleep(0.005)
     assert torch.allclose(region(x), expected)
+
+
+def test_a_numpy_twin_is_the_baseline_on_numpy_values(fake, monkeypatch):
+    """On the CPU the side to beat is the original NumPy code, run on the arrays the tensors
+    share; what it returns (NumPy values) may come back in, and compiles as tensors."""
+    monkeypatch.setattr(compiled_module, "COMPILE_AFTER_S", 60.0)
+    seen = []
+
+    def twin(x):
+        seen.append(type(x))
+        return x * 2 + 1
+
+    region = CompiledRegion(slow_region, "test", measure=True, numpy_twin=twin)
+    out = region(torch.arange(3.0))
+    assert isinstance(out, np.ndarray) and out.tolist() == [1.0, 3.0, 5.0]
+    again = region(out)  # a NumPy value flowing back in (``acc = f(acc)``)
+    assert again.tolist() == [3.0, 7.0, 11.0] and seen == [np.ndarray, np.ndarray]
+    assert region.state == "warming"
+
+
+def test_numpy_values_reach_the_compiled_side_as_tensors(fake):
+    region = CompiledRegion(slow_region, "test", measure=True, numpy_twin=lambda x: (busy(0.002), x * 2 + 1)[1])
+    deadline = time.monotonic() + 10
+    while region.state not in FINAL:
+        out = region(np.arange(6.0))
+        assert np.array_equal(np.asarray(out), np.arange(6.0) * 2 + 1)
+        assert time.monotonic() < deadline
+        time.sleep(0.001)
+    assert region.state == "compiled"
+    assert isinstance(region(np.arange(6.0)), torch.Tensor)
+
+
+def test_settling_is_announced_once_the_choice_is_made(fake):
+    settled = []
+    region = CompiledRegion(slow_region, "test", measure=True)
+    region.on_settle = lambda: settled.append(region.state)
+    drive(region, lambda: torch.arange(6.0))
+    assert settled == ["compiled"]

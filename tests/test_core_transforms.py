@@ -510,7 +510,7 @@ def test_outline_pass_directly():
     facts = pipeline.analyse(tree, fn, pipeline.parameter_values(fn, args, {}), marks,
                              lift_values=True, opt_in=False)
     lift_transform.apply(tree, facts)
-    regions, decisions = outline.apply(tree, facts, loaded.filename, fn, Options(compile="auto"))
+    regions, decisions = outline.apply(tree, facts, loaded.filename, fn, Options(compile="auto"), numpy_baseline=True)
     if not compile_available():
         assert regions == {} and decisions == []
         return

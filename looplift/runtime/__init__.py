@@ -14,7 +14,9 @@ from .convert import lift_call, lift_method, materialize, numpy_of, to_tensor
 
 #: Registry operations by identifier (``__ll.op.numpy_exp``, ``__ll.op.add``, ...).
 op = SimpleNamespace(**{entry.ident: runtime_callable(entry) for entry in registry.entries()})
+#: Their NumPy references, for the NumPy twins of compiled regions (``__ll.ref.numpy_exp``).
+ref = SimpleNamespace(**{entry.ident: entry.reference for entry in registry.entries()})
 m = materialize
 slice = slice  # noqa: A001 - the builtin, safe from a user's global named ``slice``
 
-__all__ = ["op", "m", "slice", "lift_call", "lift_method", "numpy_of", "to_tensor", "materialize"]
+__all__ = ["op", "ref", "m", "slice", "lift_call", "lift_method", "numpy_of", "to_tensor", "materialize"]

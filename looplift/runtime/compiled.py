@@ -4,6 +4,15 @@ The region is a pure function of its inputs (registry operations only), so when 
 version fails, for any reason, running the eager version on the same inputs repeats nothing
 observable and gives NumPy's exact result or exception.
 
+"Eager" is the region's *baseline*: eager torch ops where the data lives on an accelerator, and
+on the CPU NumPy itself (the region's *NumPy twin*, which calls each registry entry's NumPy
+reference): the region's tensors go in as the arrays they share memory with, so it runs exactly
+the original code.
+On a CPU mid-sized eager torch ops lose to NumPy (2x on ``np.mean(a * a - 0.5 * a)`` at 65,536
+elements, one thread), so the only torch worth running there is a compiled, fused one, and until
+it is ready, or where it loses, the original NumPy runs.  The lifted code around a region takes
+NumPy values wherever it takes lifted ones (as after a guard that kept a value in NumPy).
+
 Whether compiling pays is measured, not guessed, and never makes a call wait for the compiler
 (``compile="auto"``):
 
@@ -16,12 +25,12 @@ Whether compiling pays is measured, not guessed, and never makes a call wait for
    here); a call whose shapes differ runs eagerly and asks, once, for a ``dynamic=True``
    compile, also in the background, which then serves every other shape.  So no call ever
    waits for dynamo to recompile;
-3. *measuring*: after one untimed compiled call, calls alternate between eager and compiled
+3. *measuring*: after ``QUIET_S`` of untimed compiled calls, calls alternate between eager and compiled
    (alternating cancels the drift of a shared machine, such as the compiler's worker processes
    still starting) until each side has ``SAMPLES`` timings per input element.  With one torch
    thread the clock is the calling thread's CPU time, which other processes cannot inflate;
    with more, the wall clock, since the work is spread over threads;
-4. *compiled* or *eager*: the faster side by median, for good.
+4. *compiled* or *eager* (the baseline): the faster side by median, for good.
 
 ``compile=True`` compiles at the first call, in the calling thread, and keeps it.  A compile or
 compiled call that fails sends the region to eager for good, with one ``LoopliftWarning``.
@@ -37,9 +46,12 @@ import warnings
 from concurrent.futures import Future
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
+from ..analysis.values import LIFTABLE_NP_DTYPES
 from ..errors import LoopliftWarning
+from ..registry.coerce import to_numpy
 
 logger = logging.getLogger("looplift")
 Tensor = torch.Tensor
@@ -49,15 +61,33 @@ _SCALARS = (int, float, bool)
 COMPILE_AFTER_S = 0.25
 #: Timings per side (eager, compiled) before the choice.
 SAMPLES = 9
+#: Seconds after a compile finishes before timing starts: the compiler's worker processes and
+#: caches are still busy then, and slowed both sides 2-3x in measurements here.
+QUIET_S = 1.0
 
 
 def compile_available() -> bool:
     return hasattr(torch, "compile")
 
 
-def _compilable(args: tuple[Any, ...]) -> bool:
-    """Tensors and Python numbers only: anything else (a NumPy value a guard kept) runs eagerly."""
-    return all(type(a) is Tensor or type(a) in _SCALARS for a in args)
+def _tensor_args(args: tuple[Any, ...], from_numpy: bool) -> tuple[Any, ...] | None:
+    """The arguments as the compiled side takes them (tensors and Python numbers), or None when
+    one cannot be: with ``from_numpy``, NumPy arrays and scalars become tensors over the same
+    memory (what the NumPy baseline returns flows back in here, as in ``acc = f(acc, a)``)."""
+    if all(type(a) is Tensor or type(a) in _SCALARS for a in args):
+        return args
+    if not from_numpy:
+        return None
+    converted = []
+    for a in args:
+        if type(a) is Tensor or type(a) in _SCALARS:
+            converted.append(a)
+        elif isinstance(a, (np.ndarray, np.generic)) and a.dtype in LIFTABLE_NP_DTYPES and \
+                (isinstance(a, np.generic) or (a.flags.writeable and min(a.strides, default=0) >= 0)):
+            converted.append(torch.from_numpy(np.asarray(a)))
+        else:
+            return None
+    return tuple(converted)
 
 
 def _size(args: tuple[Any, ...]) -> int:
@@ -110,9 +140,15 @@ _NEVER: Future[Any] = Future()  # a compile that will not be retried
 class CompiledRegion:
     """``eager`` with its ``torch.compile``d twin; see the module docstring for the choice."""
 
-    def __init__(self, eager: Callable[..., Any], label: str, *, measure: bool = True):
-        """``measure=False`` (``compile=True``) compiles at the first call and keeps it."""
+    def __init__(self, eager: Callable[..., Any], label: str, *, measure: bool = True,
+                 numpy_twin: Callable[..., Any] | None = None):
+        """``measure=False`` (``compile=True``) compiles at the first call and keeps it;
+        ``numpy_twin`` (CPU data: the region calling NumPy's references) is then the side that
+        compiled code must beat, on the NumPy values of the arguments."""
         self.eager = eager
+        self.numpy_twin = numpy_twin
+        self.numpy_baseline = numpy_twin is not None
+        self.baseline = self._in_numpy if numpy_twin is not None else eager
         self.label = label
         self.compiled: Callable[..., Any] | None = None  # compile=True: dynamic=True, any shape
         self.static: Callable[..., Any] | None = None  # compile="auto": for the shapes of
@@ -122,48 +158,56 @@ class CompiledRegion:
         self.eager_spent = 0.0
         self.pending: Future[Any] | None = None
         self.pending_dynamic: Future[Any] | None = None
-        self.primed = False
+        self.measure_from = 0.0  # time.monotonic() when measuring may start (``QUIET_S``)
         self.eager_times: list[float] = []
         self.compiled_times: list[float] = []
         self.lock = threading.Lock()
+        #: Called once the region has chosen compiled or eager for good (see ``pipeline``).
+        self.on_settle: Callable[[], None] | None = None
 
     def __call__(self, *args: Any) -> Any:
         state = self.state
         if state == "eager":
-            return self.eager(*args)
-        if not _compilable(args):
-            if state == "warming":  # inputs a guard kept in NumPy: the region stays eager
-                self.state = "eager"
+            return self.baseline(*args)
+        tensors = _tensor_args(args, self.numpy_baseline)
+        if tensors is None:
+            if state == "warming":  # inputs a guard kept in NumPy: nothing to compile
                 logger.debug("region %s: NumPy inputs; it runs eagerly", self.label)
-            return self.eager(*args)
+                self._settle("eager")
+            return self.baseline(*args)
         if state == "compiled":
-            return self._compiled(args)
+            return self._compiled(args, tensors)
         if state == "measuring":
-            return self._measure(args)
+            return self._measure(args, tensors)
         if state == "compiling":
             with self.lock:
                 if self.compiled is None:
                     self.compiled = torch.compile(self.eager, dynamic=True)
                     self.state = "compiled"
-            return self._run(self.compiled, args)
+            return self._run(self.compiled, args, tensors)
         if state == "waiting":
             assert self.pending is not None
             if self.pending.done():
                 self._collect()
-            return self.eager(*args)
-        return self._warm(args)
+            return self.baseline(*args)
+        return self._warm(args, tensors)
+
+    def _in_numpy(self, *args: Any) -> Any:
+        """The region on the NumPy values its arguments stand for: the original NumPy code."""
+        assert self.numpy_twin is not None
+        return self.numpy_twin(*map(to_numpy, args))
 
     # --------------------------------------------------------------------------- the stages
-    def _warm(self, args: tuple[Any, ...]) -> Any:
+    def _warm(self, args: tuple[Any, ...], tensors: tuple[Any, ...]) -> Any:
         start = time.perf_counter()
-        result = self.eager(*args)
+        result = self.baseline(*args)
         self.eager_spent += time.perf_counter() - start
         if self.eager_spent >= COMPILE_AFTER_S:
             with self.lock:
                 if self.state == "warming":
                     self.state = "waiting"
-                    self.static_layout = _layout(args)
-                    self.pending = _COMPILER.submit(self._compile_job(args, dynamic=False))
+                    self.static_layout = _layout(tensors)
+                    self.pending = _COMPILER.submit(self._compile_job(tensors, dynamic=False))
         return result
 
     def _compile_job(self, args: tuple[Any, ...], dynamic: bool) -> Callable[[], Callable[..., Any]]:
@@ -193,49 +237,49 @@ class CompiledRegion:
             error = self.pending.exception()
             if error is None:
                 self.static = self.pending.result()
+                self.measure_from = time.monotonic() + QUIET_S
                 self.state = "measuring"
                 logger.debug("region %s: compiled in the background; measuring", self.label)
             else:
                 self._give_up(error)
             self.pending = None
 
-    def _measure(self, args: tuple[Any, ...]) -> Any:
-        if _layout(args) != self.static_layout:
-            return self.eager(*args)  # only like against like is timed
+    def _measure(self, args: tuple[Any, ...], tensors: tuple[Any, ...]) -> Any:
+        if _layout(tensors) != self.static_layout:
+            return self.baseline(*args)  # only like against like is timed
         assert self.static is not None
-        if not self.compiled_times and not self.eager_times and not self.primed:
-            self.primed = True  # the first call in this thread may set things up: not timed
-            return self._run(self.static, args)
+        if time.monotonic() < self.measure_from:  # let the compiler quieten down: not timed
+            return self._run(self.static, args, tensors)
         compiled_turn = len(self.compiled_times) < len(self.eager_times)
         clock = _clock()
         start = clock()
-        result = self._run(self.static, args) if compiled_turn else self.eager(*args)
-        elapsed = (clock() - start) / _size(args)
+        result = self._run(self.static, args, tensors) if compiled_turn else self.baseline(*args)
+        elapsed = (clock() - start) / _size(tensors)
         with self.lock:
             if self.state != "measuring":
                 return result
             (self.compiled_times if compiled_turn else self.eager_times).append(elapsed)
             if len(self.compiled_times) >= SAMPLES:
                 faster = statistics.median(self.compiled_times) < statistics.median(self.eager_times)
-                self.state = "compiled" if faster else "eager"
+                self._settle("compiled" if faster else "eager")
                 logger.info("region %s: %s (eager %.3g s/elem, compiled %.3g s/elem)", self.label,
                             self.state, statistics.median(self.eager_times),
                             statistics.median(self.compiled_times))
         return result
 
-    def _compiled(self, args: tuple[Any, ...]) -> Any:
+    def _compiled(self, args: tuple[Any, ...], tensors: tuple[Any, ...]) -> Any:
         """The compiled state: ``compile=True``'s graph, or the static graph where the layout
         matches, else the dynamic one (compiled in the background at the first mismatch)."""
         if self.compiled is not None:
-            return self._run(self.compiled, args)
-        if self.static is not None and _layout(args) == self.static_layout:
-            return self._run(self.static, args)
+            return self._run(self.compiled, args, tensors)
+        if self.static is not None and _layout(tensors) == self.static_layout:
+            return self._run(self.static, args, tensors)
         if self.dynamic is not None:
-            return self._run(self.dynamic, args)
+            return self._run(self.dynamic, args, tensors)
         with self.lock:
             pending = self.pending_dynamic
             if pending is None:
-                self.pending_dynamic = _COMPILER.submit(self._compile_job(args, dynamic=True))
+                self.pending_dynamic = _COMPILER.submit(self._compile_job(tensors, dynamic=True))
             elif pending.done():
                 if pending.exception() is None:
                     self.dynamic = pending.result()
@@ -243,19 +287,24 @@ class CompiledRegion:
                     logger.info("region %s: dynamic-shape compile failed (%r); other shapes run eagerly",
                                 self.label, pending.exception())
                     self.pending_dynamic = _NEVER
-        return self.eager(*args)
+        return self.baseline(*args)
 
-    def _run(self, compiled: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    def _run(self, compiled: Callable[..., Any], args: tuple[Any, ...], tensors: tuple[Any, ...]) -> Any:
         try:
-            return compiled(*args)
+            return compiled(*tensors)
         except Exception as exc:
             with self.lock:
                 if self.state != "eager":
                     self._give_up(exc)
-            return self.eager(*args)
+            return self.baseline(*args)
+
+    def _settle(self, state: str) -> None:
+        self.state = state
+        if self.on_settle is not None:
+            self.on_settle()
 
     def _give_up(self, error: BaseException) -> None:
-        self.state = "eager"
+        self._settle("eager")
         logger.info("compiled region %s failed (%r); it runs eagerly from now on", self.label, error)
         warnings.warn(f"looplift: torch.compile of the region at {self.label} failed "
                       f"({type(error).__name__}); it runs eagerly", LoopliftWarning, stacklevel=4)

@@ -14,6 +14,7 @@ nor the list length can cause a recompile.
 from __future__ import annotations
 
 import ast
+import copy
 import types
 import warnings
 from typing import Any
@@ -28,15 +29,36 @@ from .builders import RUNTIME
 MIN_OPS = 2
 
 
+def _is_op(func: ast.expr) -> bool:
+    """``__ll.op.<entry>``: a registry operation of the lifted code."""
+    return (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
+            and isinstance(func.value.value, ast.Name) and func.value.value.id == RUNTIME
+            and func.value.attr == "op")
+
+
+class _ToReference(ast.NodeTransformer):
+    """``__ll.op.<entry>(...)`` -> ``__ll.ref.<entry>(...)``: the region's NumPy twin, which
+    calls each entry's NumPy reference directly (what the op does when no tensor comes in)."""
+
+    def visit_Call(self, node: ast.Call) -> ast.Call:
+        self.generic_visit(node)
+        if _is_op(node.func):
+            node.func.value.attr = "ref"  # type: ignore[attr-defined]
+        return node
+
+
+def ops_left(tree: ast.AST) -> int:
+    """Registry operations still in ``tree`` (after outlining: those outside every region)."""
+    return sum(isinstance(node, ast.Call) and _is_op(node.func) for node in ast.walk(tree))
+
+
 def _op_count(node: ast.AST) -> int | None:
     """Registry operations in a right-hand side, or None when it holds anything else."""
     count = 0
     for sub in ast.walk(node):
         if isinstance(sub, ast.Call):
             func = sub.func
-            if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
-                    and isinstance(func.value.value, ast.Name) and func.value.value.id == RUNTIME
-                    and func.value.attr == "op"):
+            if _is_op(func):
                 count += 1
                 continue
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
@@ -56,10 +78,12 @@ def _candidate(stmt: ast.stmt) -> int | None:
 
 
 class Outliner:
-    def __init__(self, filename: str, fn: types.FunctionType, measure: bool):
+    def __init__(self, filename: str, fn: types.FunctionType, measure: bool, numpy_baseline: bool):
+        """``numpy_baseline``: regions get a NumPy twin, the side compiled code must beat."""
         self.filename = filename
         self.fn = fn
         self.measure = measure
+        self.numpy_baseline = numpy_baseline
         self.regions: dict[str, CompiledRegion] = {}
         self.decisions: list[Decision] = []
 
@@ -122,7 +146,12 @@ class Outliner:
         ast.copy_location(fn_node, first)
         ast.fix_missing_locations(fn_node)
         region_fn = codegen.build_helper(fn_node, self.filename, self.fn.__globals__, {RUNTIME: runtime})
-        self.regions[name] = CompiledRegion(region_fn, f"{self.filename}:{first.lineno}", measure=self.measure)
+        numpy_fn = None
+        if self.numpy_baseline:
+            twin = _ToReference().visit(copy.deepcopy(fn_node))
+            numpy_fn = codegen.build_helper(twin, self.filename, self.fn.__globals__, {RUNTIME: runtime})
+        self.regions[name] = CompiledRegion(region_fn, f"{self.filename}:{first.lineno}", measure=self.measure,
+                                            numpy_twin=numpy_fn)
         end = getattr(last, "end_lineno", None) or first.lineno  # type: ignore[attr-defined]
         span = "" if end == first.lineno else f"lines {first.lineno}-{end} "  # type: ignore[attr-defined]
         self.decisions.append(Decision(first.lineno, f"{span}compiled as one region ({ops} ops)",  # type: ignore[attr-defined]
@@ -157,13 +186,14 @@ def _inputs(values: list[ast.expr], assigned: list[str], targets: list[str] | No
 
 
 def apply(tree: ast.FunctionDef, facts: Facts, filename: str, fn: types.FunctionType,
-          options: Options) -> tuple[dict[str, Any], list[Decision]]:
-    """Outline the regions of ``tree`` (in place); the helpers to bind and the decisions."""
+          options: Options, *, numpy_baseline: bool) -> tuple[dict[str, Any], list[Decision]]:
+    """Outline the regions of ``tree`` (in place); the helpers to bind and the decisions.
+    ``numpy_baseline``: CPU data, where compiled regions compete with NumPy, not eager torch."""
     if not compile_available():
         if options.compile is True:
             warnings.warn("looplift: compile=True but this torch has no torch.compile; regions run eagerly",
                           LoopliftWarning, stacklevel=2)
         return {}, []
-    outliner = Outliner(filename, fn, measure=options.compile == "auto")
+    outliner = Outliner(filename, fn, measure=options.compile == "auto", numpy_baseline=numpy_baseline)
     tree.body = outliner.visit_block(tree.body)
     return dict(outliner.regions), outliner.decisions
