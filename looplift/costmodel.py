@@ -9,13 +9,18 @@ memory instead of one per op) is where compiled code beats NumPy most.  On an ac
 conversion is a copy and a sync, so keeping the data on the device always wins.  Hence:
 
 * tensors on an accelerator: lift (and compile with ``compile="auto"``);
-* on the CPU: lift only when the values converted in every iteration (the items of list and
-  tuple arguments) are large, and then let ``compile="auto"`` compile the lifted regions;
+* on the CPU: lift when the values converted in every iteration (the items of list and tuple
+  arguments) are large, and let ``compile="auto"`` compile the lifted regions; for mid-sized
+  items (16,384+ elements) lift only where every lifted operation fuses into a compiled region
+  (``only_if_fused``: ``np.mean(a * a - 0.5 * a)`` yes, a lone ``np.argmax``, 8x slower in
+  torch on one thread, no);
 * otherwise only hoist loop-invariant conversions, which never costs anything.
 
 With ``compile="auto"`` a region compiles in the background only after it has run a while, and
-is kept only if it measures faster than eager (``runtime/compiled.py``): the choice here is
-whether compiling is worth trying, the measurement whether it won.
+is kept only if it measures faster than its baseline, NumPy on the CPU and eager torch on an
+accelerator (``runtime/compiled.py``): the choice here is whether compiling is worth trying, the
+measurement whether it won.  Where NumPy wins every region of an ``only_if_fused`` rewrite, the
+hoist-only rewrite takes over (``pipeline``), so a lost bet costs nothing in the long run.
 
 ``LOOPLIFT_LIFT=always`` (or ``never``) overrides the choice, for tests and measurements.
 """
@@ -28,7 +33,8 @@ from typing import Any, Iterable
 import torch
 
 from .options import Options
-from .signature import LARGE, LARGE_NUMEL, largest_class
+from .runtime.compiled import compile_available
+from .signature import LARGE, LARGE_NUMEL, MEDIUM, SMALL_NUMEL, largest_class
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,12 @@ class CostDecision:
     lift: bool
     compile: bool
     reason: str
+    only_if_fused: bool = False
+    """Keep the lifted rewrite only if every lifted operation lands in a compiled region (else
+    only hoist): on the CPU, mid-sized eager torch ops lose to NumPy, fused ones win."""
+    accelerator: bool = False
+    """The data lives on an accelerator: compiled regions compete with eager torch there, with
+    NumPy on the CPU (``runtime/compiled.py``)."""
 
 
 def _tensors(values: Iterable[Any]) -> Iterable[torch.Tensor]:
@@ -65,7 +77,8 @@ def decide(args: tuple[Any, ...], kwargs: dict[str, Any], options: Options) -> C
         return CostDecision(False, False, "no tensor arguments: conversions are hoisted, nothing is lifted")
     if devices - {"cpu"}:
         return CostDecision(True, options.compile is not False,
-                            f"tensors on {', '.join(sorted(devices - {'cpu'}))}: keep the data on the device")
+                            f"tensors on {', '.join(sorted(devices - {'cpu'}))}: keep the data on the device",
+                            accelerator=True)
     if mode == "always":
         return CostDecision(True, options.compile is not False, "LOOPLIFT_LIFT=always: lifting on the CPU "
                                                                 "as on an accelerator")
@@ -74,6 +87,14 @@ def decide(args: tuple[Any, ...], kwargs: dict[str, Any], options: Options) -> C
         return CostDecision(True, options.compile is not False,
                             f"items of {LARGE_NUMEL}+ elements converted per iteration on the CPU: "
                             "torch's reductions and compiled elementwise chains win at that size")
-    return CostDecision(False, False, "on the CPU a conversion shares memory and NumPy's per-op cost is "
-                                      f"lower below {LARGE_NUMEL} elements per item: conversions are "
-                                      "hoisted, nothing is lifted")
+    if options.compile is not False and compile_available() and \
+            any(largest_class(v) == MEDIUM for v in batches):
+        return CostDecision(True, True, f"items of {SMALL_NUMEL}+ elements converted per iteration on the CPU: "
+                                        "lifted where every lifted operation fuses into a compiled region",
+                            only_if_fused=True)
+    return CostDecision(False, False, NOT_LIFTED)
+
+
+#: Why a CPU specialization only hoists.
+NOT_LIFTED = ("on the CPU a conversion shares memory and NumPy's per-op cost is lower below "
+              f"{LARGE_NUMEL} elements per item, unless fused: conversions are hoisted, nothing is lifted")

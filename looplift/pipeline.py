@@ -22,6 +22,7 @@ from .analysis.values import AV, TOP, TupleV, from_runtime
 from .errors import Refusal
 from .options import Options
 from .report import Report
+from .runtime.compiled import CompiledRegion
 from .signature import abstract_of
 from .transforms import hoist, lift, outline
 
@@ -72,6 +73,23 @@ def analyse(tree: ast.FunctionDef, fn: types.FunctionType, params: Mapping[str, 
                            lift=False, opt_in=opt_in, unliftable=unliftable).run()
 
 
+def _rewrite(hoisted: ast.FunctionDef, fn: types.FunctionType, params: Mapping[str, AV],
+             marks: Mapping[ast.AST, pragmas.Mark], options: Options, filename: str,
+             cost: costmodel.CostDecision, *, lift_values: bool,
+             compile: bool) -> tuple[ast.FunctionDef, Facts, dict[str, Any], list[Decision]]:
+    """Analysis, lift and (with ``compile``) outline, on a copy of the hoisted tree: the tree,
+    the facts, the helpers the rewritten code binds, and the compiled regions' decisions."""
+    tree, marks = copy.deepcopy((hoisted, dict(marks)))  # one copy: the marks stay keyed by its nodes
+    facts = analyse(tree, fn, params, marks, lift_values=lift_values, opt_in=options.opt_in)
+    lift.apply(tree, facts)
+    helpers: dict[str, Any] = {"__ll": runtime}
+    compiled: list[Decision] = []
+    if compile:
+        regions, compiled = outline.apply(tree, facts, filename, fn, options, numpy_baseline=not cost.accelerator)
+        helpers.update(regions)
+    return tree, facts, helpers, compiled
+
+
 def specialize(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, Any], key: Hashable,
                options: Options) -> Specialization:
     """Rewrite ``fn`` for calls like this one (the original function when nothing applies)."""
@@ -88,25 +106,52 @@ def specialize(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, 
 
         plain = analyse(tree, fn, params, marks, lift_values=False, opt_in=options.opt_in)
         report.hoisted, kept = hoist.apply(tree, plain, marks, fn.__globals__, options.opt_in)
-        facts = analyse(tree, fn, params, marks, lift_values=cost.lift, opt_in=options.opt_in)
+        hoisted = tree
+        tree, facts, helpers, report.compiled = _rewrite(hoisted, fn, params, marks, options, loaded.filename, cost,
+                                                         lift_values=cost.lift, compile=cost.compile)
+        fallback: tuple[ast.FunctionDef, Facts, dict[str, Any], list[Decision]] | None = None
+        if cost.only_if_fused:
+            fallback = _rewrite(hoisted, fn, params, marks, options, loaded.filename, cost,
+                                lift_values=False, compile=False)
+            if outline.ops_left(tree) or not report.compiled:
+                report.cost = costmodel.NOT_LIFTED + " (here the lifted operations would not all fuse)"
+                (tree, facts, helpers, report.compiled), fallback = fallback, None
+            else:
+                report.cost += "; where NumPy measures faster in every region, the hoist-only rewrite takes over"
         _record(report, facts)
         report.skipped = sorted([*report.skipped, *kept], key=lambda d: d.line)
-        lift.apply(tree, facts)
-        helpers: dict[str, Any] = {"__ll": runtime}
-        if cost.compile:
-            regions, report.compiled = outline.apply(tree, facts, loaded.filename, fn, options)
-            helpers.update(regions)
         report.source = codegen.unparse(tree)
         if not report.changed:
             return Specialization(fn, report)
         rewritten = codegen.build_function(tree, loaded.filename, fn, helpers)
+        guards = dict(facts.global_guards)
+        if fallback is not None:
+            plain_tree, plain_facts, plain_helpers, _ = fallback
+            plain_fn = codegen.build_function(plain_tree, loaded.filename, fn, plain_helpers)
+            guards.update(plain_facts.global_guards)
     except Refusal as refusal:
         line = f"line {refusal.line}: " if refusal.line else ""
         report.fallback = f"{line}{refusal.reason}"
         return Specialization(fn, report, warnings=[report.fallback])
-    guards = tuple(facts.global_guards.items())
     notes = [str(d) for d in sorted(facts.skipped.values(), key=lambda d: d.line)]
-    return Specialization(rewritten, report, guards, warnings=notes)
+    spec = Specialization(rewritten, report, tuple(guards.items()), warnings=notes)
+    if fallback is not None:
+        _hand_over_when_numpy_wins(spec, [h for h in helpers.values() if isinstance(h, CompiledRegion)], plain_fn)
+    return spec
+
+
+def _hand_over_when_numpy_wins(spec: Specialization, regions: list[CompiledRegion], plain: Callable[..., Any]) -> None:
+    """``only_if_fused``: once every compiled region has chosen its NumPy baseline, the lifted
+    code only wraps NumPy in conversions, so the hoist-only rewrite (``plain``) takes the calls."""
+
+    def settled() -> None:
+        if all(region.state == "eager" for region in regions):
+            spec.call = plain
+            logger.info("%s: NumPy won in every compiled region; the hoist-only rewrite runs from now on",
+                        spec.report.function)
+
+    for region in regions:
+        region.on_settle = settled
 
 
 def _record(report: Report, facts: Facts) -> None:
