@@ -223,3 +223,21 @@ def test_settling_is_announced_once_the_choice_is_made(fake):
     region.on_settle = lambda: settled.append(region.state)
     drive(region, lambda: torch.arange(6.0))
     assert settled == ["compiled"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_compiles_with_a_thread_of_its_own(fake):
+    import os
+
+    region = CompiledRegion(slow_region, "test", measure=True)
+    region(torch.ones(2))  # starts the compile thread in the parent
+    pid = os.fork()
+    if pid == 0:  # the child: a new region must still reach its choice
+        try:
+            child = CompiledRegion(slow_region, "child", measure=True)
+            drive(child, lambda: torch.arange(6.0))
+            os._exit(0 if child.state == "compiled" else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

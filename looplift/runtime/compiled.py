@@ -38,6 +38,7 @@ compiled call that fails sends the region to eager for good, with one ``Looplift
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import statistics
 import threading
@@ -113,6 +114,13 @@ class _Compiler:
         self.jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        """In a forked child the thread is gone: start afresh (a compile the parent had under
+        way never finishes here, so its region keeps running its baseline)."""
+        self.__init__()  # type: ignore[misc]
 
     def submit(self, job: Callable[[], Any]) -> Future[Any]:
         future: Future[Any] = Future()
