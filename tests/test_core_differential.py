@@ -906,6 +906,38 @@ def _reset_globals(state: dict[str, Any]) -> None:
         globals()[n] = copy.deepcopy(v)
 
 
+# --------------------------------------------------------------------------- accumulators
+# A NumPy accumulator made before the loop (``np.zeros(..., dtype=...)``) and rebound with a
+# lifted value inside it: lifted at its first update, NumPy again where it leaves.
+
+@case(big_list(ALL, max_size=4), changes="lift", scale=1e4)
+def accumulate_into_zeros(batches):
+    acc = np.zeros((128, 128), dtype=np.float32)
+    for t in batches:
+        a = t.detach().cpu().numpy()
+        acc = acc + a * a
+    return acc
+
+
+@case(big_list(("float64", "int32", "int64"), max_size=4), changes="lift", scale=1e4)
+def accumulate_into_typed_ones(batches):  # (float32 sums would be judged at float64's tolerance)
+    acc = np.ones(128, dtype=np.float64)
+    count = np.zeros((), dtype=np.int64)
+    for t in batches:
+        a = t.numpy()
+        acc = acc - np.sum(a, axis=0) / 2
+        count = count + 1
+    return acc, count
+
+
+@case(big_list(NUMERIC, max_size=4), changes="lift", scale=1e4)
+def accumulate_in_place_stays_numpy(batches):
+    acc = np.zeros((128, 128), dtype=np.int32)
+    for t in batches:
+        acc += t.numpy().astype(np.int32) * 2
+    return acc
+
+
 def _changed(decorated: Callable[..., Any], kind: str) -> bool:
     reports = [spec.report for spec in decorated.__looplift__.cache.values()]  # type: ignore[attr-defined]
     if kind == "hoist":

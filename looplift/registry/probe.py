@@ -16,13 +16,19 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.values import (AV, BOTTOM, LIFTABLE_NP_DTYPES, ArrayV, ConstV, ListV, PyScalarV, TOP,
+from ..analysis.values import (AV, BOTTOM, LIFTABLE_NP_DTYPES, ArrayV, ConstV, ListV, ObjV, PyScalarV, TOP,
                                TupleV, join)
 from ..errors import Refusal
 from .entry import OpEntry
 
 PROBE_SIZE = 2
 MAX_COMBINATIONS = 8
+
+
+def _dtype_like(obj: object) -> bool:
+    """A NumPy scalar type, a dtype, or a Python number type: what ``dtype=`` arguments name."""
+    return isinstance(obj, np.dtype) or obj in (bool, int, float, complex) or \
+        (isinstance(obj, type) and issubclass(obj, np.generic))
 
 
 def probe_values(value: AV, size: int = PROBE_SIZE) -> list[Any]:
@@ -39,6 +45,8 @@ def probe_values(value: AV, size: int = PROBE_SIZE) -> list[Any]:
                 out.append(np.ones((size,) * option.ndim, dtype=option.dtype))
         elif isinstance(option, ConstV):
             out.append(option.value)
+        elif isinstance(option, ObjV) and _dtype_like(option.obj):
+            out.append(option.obj)  # ``dtype=np.float32``: a literal as much as ``"float32"`` is
         elif isinstance(option, PyScalarV):
             out.append(option.type(1))
         elif isinstance(option, ListV):
