@@ -156,7 +156,8 @@ class Outliner:
         span = "" if end == first.lineno else f"lines {first.lineno}-{end} "  # type: ignore[attr-defined]
         self.decisions.append(Decision(first.lineno, f"{span}compiled as one region ({ops} ops)",  # type: ignore[attr-defined]
                                        "torch.compile in the background once it has run a while, kept if it "
-                                       "measures faster than eager" if self.measure
+                                       f"measures faster than {'NumPy' if self.numpy_baseline else 'eager torch'}"
+                                       if self.measure
                                        else "torch.compile(dynamic=True) at the first call, compile=True"))
         return ast.Call(ast.Name(name, ast.Load()), [ast.Name(i, ast.Load()) for i in inputs], [])
 
