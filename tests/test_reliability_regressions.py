@@ -301,3 +301,22 @@ def f(xs):
             compare_calls(module.f, decorated, (xs,), scale=float(N))
         internal = [str(w.message) for w in caught if "internal error" in str(w.message)]
         assert not internal, internal
+
+
+def test_augmented_assignment_on_a_maybe_scalar_rebinds_to_a_tensor() -> None:
+    """Fuzzer, seed 12 with ``compile="auto"``: ``acc`` is an array on one path and a lifted NumPy
+    scalar on the other; ``acc += w`` with a tensor ``w`` rebinds the scalar to a *tensor*, so the
+    next ``np.sum(acc)`` raises in the original.  The analysis took ``+=`` as in place for every
+    alternative, kept ``acc`` lifted, and the tensor path summed the tensor (no exception)."""
+    differential('''
+import numpy as np
+
+def f(xs, w):
+    acc = np.zeros((3,), dtype=np.float32)
+    for t in xs:
+        acc = np.exp(np.sum(t.numpy()))
+    for t in xs:
+        v = np.sum(acc)
+        acc += w
+    return acc
+''', [ints(0, 3), ints(1, 3)], torch.tensor(2, dtype=torch.int32))

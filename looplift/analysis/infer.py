@@ -232,8 +232,9 @@ class Inference:
             if contains_lifted(current):
                 self.pending.add(target.id)  # in-place on a lifted array: NumPy does it
             self.use(node.value, value, Ctx.READ, env)
-            # in place on an array keeps the array; on anything else the result is unknown
-            arrays = all(isinstance(o, ArrayV) for o in current.options())
+            # in place on an array keeps the array; on anything else (a NumPy scalar among the
+            # alternatives rebinds, to a tensor if ``value`` is one) the result is unknown
+            arrays = all(isinstance(o, ArrayV) and not _is_immutable_scalar(o) for o in current.options())
             env[target.id] = demoted(current) if arrays else TOP
             return env
         value = self.expr(node.value, env, Ctx.OPERAND)
