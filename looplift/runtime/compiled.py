@@ -111,16 +111,15 @@ class _Compiler:
     compile is under way does not wait for a result nobody will use."""
 
     def __init__(self) -> None:
+        self.start_afresh()
+
+    def start_afresh(self) -> None:
+        """No thread, no jobs.  Also what a forked child does: the parent's thread is not there
+        (a compile the parent had under way never finishes in the child, so its region keeps
+        running its baseline)."""
         self.jobs: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=self._forget)
-
-    def _forget(self) -> None:
-        """In a forked child the thread is gone: start afresh (a compile the parent had under
-        way never finishes here, so its region keeps running its baseline)."""
-        self.__init__()  # type: ignore[misc]
 
     def submit(self, job: Callable[[], Any]) -> Future[Any]:
         future: Future[Any] = Future()
@@ -142,6 +141,8 @@ class _Compiler:
 
 
 _COMPILER = _Compiler()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_COMPILER.start_afresh)
 _NEVER: Future[Any] = Future()  # a compile that will not be retried
 
 
