@@ -25,12 +25,17 @@ Whether compiling pays is measured, not guessed, and never makes a call wait for
    here); a call whose shapes differ runs eagerly and asks, once, for a ``dynamic=True``
    compile, also in the background, which then serves every other shape.  So no call ever
    waits for dynamo to recompile;
-3. *measuring*: after ``QUIET_S`` of untimed compiled calls, calls alternate between eager and compiled
-   (alternating cancels the drift of a shared machine, such as the compiler's worker processes
-   still starting) until each side has ``SAMPLES`` timings per input element.  With one torch
-   thread the clock is the calling thread's CPU time, which other processes cannot inflate;
-   with more, the wall clock, since the work is spread over threads;
-4. *compiled* or *eager* (the baseline): the faster side by median, for good.
+3. *measuring*: after ``QUIET_S`` of untimed compiled calls, calls alternate between eager and
+   compiled in blocks of ``BLOCK`` calls (alternating cancels the drift of a shared machine;
+   the first call of each block is not kept, since here the first compiled calls after other
+   work ran up to 5x slower than the next ones) until each side has ``SAMPLES`` timings per
+   input element by two clocks: the wall clock (what the user waits for) and the process's CPU
+   time (all its threads: a kernel spread over threads is not free, and other processes cannot
+   inflate it; the thread's own CPU time proved unreliable on this VM);
+4. *compiled* or *eager* (the baseline), for good: compiled only where its medians are below
+   ``MARGIN`` times the baseline's by both clocks.  Anything closer keeps the baseline, which on
+   the CPU is the original code: a wrong "compiled" measured here once made ``accum`` 0.58x of
+   the original.
 
 ``compile=True`` compiles at the first call, in the calling thread, and keeps it.  A compile or
 compiled call that fails sends the region to eager for good, with one ``LoopliftWarning``.
@@ -60,8 +65,13 @@ _SCALARS = (int, float, bool)
 
 #: Eager seconds a region spends before its compile starts (``compile="auto"``).
 COMPILE_AFTER_S = 0.25
-#: Timings per side (eager, compiled) before the choice.
-SAMPLES = 9
+#: Timings per side (eager, compiled) before the choice, taken in blocks of ``BLOCK`` calls.
+SAMPLES = 12
+BLOCK = 5
+#: How much faster (both clocks, medians) compiled code must be to be kept: by a quarter.  Here
+#: a region that measured 10% faster compiled (``accum``: 55 us a call either way) ran 1.4x
+#: slower inside the real loop, while the regions that really win do so by 2x (``seed``).
+MARGIN = 0.75
 #: Seconds after a compile finishes before timing starts: the compiler's worker processes and
 #: caches are still busy then, and slowed both sides 2-3x in measurements here.
 QUIET_S = 1.0
@@ -95,8 +105,8 @@ def _size(args: tuple[Any, ...]) -> int:
     return max(1, sum(a.numel() for a in args if type(a) is Tensor))
 
 
-def _clock() -> Callable[[], float]:
-    return time.thread_time if torch.get_num_threads() == 1 else time.perf_counter
+def _clocks() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
 
 
 def _layout(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -168,8 +178,10 @@ class CompiledRegion:
         self.pending: Future[Any] | None = None
         self.pending_dynamic: Future[Any] | None = None
         self.measure_from = 0.0  # time.monotonic() when measuring may start (``QUIET_S``)
-        self.eager_times: list[float] = []
-        self.compiled_times: list[float] = []
+        self.compiled_turn = False  # measuring: which side the current block runs
+        self.block_calls = 0
+        self.eager_times: list[tuple[float, float]] = []  # (wall, CPU) seconds per element
+        self.compiled_times: list[tuple[float, float]] = []
         self.lock = threading.Lock()
         #: Called once the region has chosen compiled or eager for good (see ``pipeline``).
         self.on_settle: Callable[[], None] | None = None
@@ -227,9 +239,12 @@ class CompiledRegion:
                        .copy_(a.detach()).requires_grad_(a.requires_grad) if type(a) is Tensor else a
                        for a in args)
         grad = torch.is_grad_enabled()
+        threads = torch.get_num_threads()
         eager = self.eager
 
         def job() -> Callable[..., Any]:
+            # the thread count is per thread (OpenMP), and inductor builds it into CPU kernels
+            torch.set_num_threads(threads)
             compiled = torch.compile(eager, dynamic=dynamic)
             with torch.set_grad_enabled(grad):
                 compiled(*copies)
@@ -259,22 +274,31 @@ class CompiledRegion:
         assert self.static is not None
         if time.monotonic() < self.measure_from:  # let the compiler quieten down: not timed
             return self._run(self.static, args, tensors)
-        compiled_turn = len(self.compiled_times) < len(self.eager_times)
-        clock = _clock()
-        start = clock()
+        compiled_turn = self.compiled_turn
+        wall, cpu = _clocks()
         result = self._run(self.static, args, tensors) if compiled_turn else self.baseline(*args)
-        elapsed = (clock() - start) / _size(tensors)
+        wall_end, cpu_end = _clocks()
+        size = _size(tensors)
         with self.lock:
             if self.state != "measuring":
                 return result
-            (self.compiled_times if compiled_turn else self.eager_times).append(elapsed)
-            if len(self.compiled_times) >= SAMPLES:
-                faster = statistics.median(self.compiled_times) < statistics.median(self.eager_times)
-                self._settle("compiled" if faster else "eager")
-                logger.info("region %s: %s (eager %.3g s/elem, compiled %.3g s/elem)", self.label,
-                            self.state, statistics.median(self.eager_times),
-                            statistics.median(self.compiled_times))
+            if self.block_calls:  # the first call of a block is not kept
+                (self.compiled_times if compiled_turn else self.eager_times).append(
+                    ((wall_end - wall) / size, (cpu_end - cpu) / size))
+            self.block_calls = (self.block_calls + 1) % BLOCK
+            if not self.block_calls:
+                self.compiled_turn = not compiled_turn
+            if len(self.compiled_times) >= SAMPLES and len(self.eager_times) >= SAMPLES:
+                self._choose()
         return result
+
+    def _choose(self) -> None:
+        eager = [statistics.median(t[i] for t in self.eager_times) for i in (0, 1)]
+        compiled = [statistics.median(t[i] for t in self.compiled_times) for i in (0, 1)]
+        faster = all(c <= MARGIN * e for c, e in zip(compiled, eager))
+        self._settle("compiled" if faster else "eager")
+        logger.info("region %s: %s (per element, wall/CPU: eager %.3g/%.3g s, compiled %.3g/%.3g s)",
+                    self.label, self.state, *eager, *compiled)
 
     def _compiled(self, args: tuple[Any, ...], tensors: tuple[Any, ...]) -> Any:
         """The compiled state: ``compile=True``'s graph, or the static graph where the layout
