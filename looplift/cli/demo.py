@@ -347,9 +347,10 @@ def _summary(outcomes: list[Outcome], args: argparse.Namespace, device: str, out
     if not args.no_timing:
         print(textwrap.fill(
             "Timings are medians of alternating rounds on this machine; on a shared or busy CPU they move "
-            "a lot from run to run. On the CPU, looplift lifts only items of 131072+ elements (smaller "
-            "ones only get their conversions hoisted), and what it lifts depends on the NumPy operations "
-            "its registry covers (`looplift ops`).", WIDTH), file=out)
+            "a lot from run to run. On the CPU, looplift lifts only items of 131072+ elements (with "
+            "--compile, also items of 16384+ whose lifted operations all fuse into compiled regions; "
+            "smaller ones only get their conversions hoisted), and what it lifts depends on the NumPy "
+            "operations its registry covers (`looplift ops`).", WIDTH), file=out)
 
 
 def run(args: argparse.Namespace) -> int:
