@@ -28,22 +28,14 @@ import timeit
 import warnings
 from typing import Any, Callable, TextIO
 
+from .arguments import positive_int
+
 logger = logging.getLogger("looplift.cli.demo")
 
 #: Time per timed batch of calls: enough calls per batch to rise above the timer's noise.
 BATCH_SECONDS = 0.02
 MAX_CALLS_PER_BATCH = 50
 WIDTH = 96
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
@@ -61,10 +53,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
                              "takes seconds per region on a small CPU)")
     parser.add_argument("--device", default="cpu", metavar="DEVICE",
                         help="where the example tensors live: cpu (default) or cuda")
-    parser.add_argument("--repeat", type=_positive_int, default=5, metavar="N",
+    parser.add_argument("--repeat", type=positive_int(), default=5, metavar="N",
                         help="timed rounds per example; the median is printed (default: 5)")
     parser.add_argument("--no-timing", action="store_true", help="skip the timings")
-    parser.add_argument("--threads", type=_positive_int, metavar="N",
+    parser.add_argument("--threads", type=positive_int(), metavar="N",
                         help="torch.set_num_threads(N) before timing (default: torch's own choice); "
                              "on a busy 2-core machine, 1 gives far steadier torch timings")
     parser.add_argument("--no-color", action="store_true",

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .arguments import positive_int
+
 logger = logging.getLogger("looplift.cli.show")
 
 DEFAULT_SHAPE = (512, 256)
@@ -70,16 +72,6 @@ def _dims(text: str) -> tuple[int, ...]:
     return dims
 
 
-def _length(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("a list needs at least one element (looplift keys on the first)")
-    return value
-
-
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str,
                help_text: str) -> argparse.ArgumentParser:
     """Add the ``show`` subcommand to the ``looplift`` parser."""
@@ -97,7 +89,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
                         help="shape of tensor and array arguments (default: 512,256 = 131072 elements, "
                              "the CPU cost model's lifting threshold for items); NAME=N,M sets one parameter's "
                              "shape (repeatable), e.g. --shape bias=128")
-    parser.add_argument("--length", type=_length, default=DEFAULT_LENGTH, metavar="N",
+    parser.add_argument("--length", type=positive_int("a list needs at least one element (looplift keys on the first)"),
+                        default=DEFAULT_LENGTH, metavar="N",
                         help=f"length of list arguments (default: {DEFAULT_LENGTH})")
     parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="log more")
     parser.set_defaults(func=run)
