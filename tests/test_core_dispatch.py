@@ -4,8 +4,6 @@ specialization, debug output, ``LOOPLIFT_DISABLE``, ``strict``, and internal err
 from __future__ import annotations
 
 import gc
-import importlib
-import sys
 import threading
 import warnings
 import weakref
@@ -17,6 +15,7 @@ import torch
 from conftest import BIG, lift
 from looplift import LoopliftError, LoopliftWarning, Options, looplift, pipeline
 from looplift.dispatch import CacheInfo
+from looplift.fuzz.runner import loaded
 from looplift.testing import assert_same
 
 
@@ -102,14 +101,9 @@ def energy(batches):
 
 
 @pytest.fixture
-def user_module(tmp_path, monkeypatch):
-    path = tmp_path / "ll_guard_mod.py"
-    path.write_text(MODULE)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    sys.modules.pop("ll_guard_mod", None)
-    module = importlib.import_module("ll_guard_mod")
-    yield module
-    sys.modules.pop("ll_guard_mod", None)
+def user_module():
+    with loaded(MODULE, "guard") as module:
+        yield module
 
 
 class FakeNumpy:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import ast
 import functools
-import importlib
-import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ import torch
 
 from looplift import LoopliftError, LoopliftWarning, looplift
 from looplift.errors import Refusal
+from looplift.fuzz.runner import loaded
 from looplift.source import FunctionSource, load
 from looplift.testing import assert_same
 
@@ -169,15 +169,10 @@ def f(ts):
 
 
 @pytest.fixture
-def edited_module(tmp_path, monkeypatch):
-    """A module imported from ``tmp_path``; the test edits its file afterwards."""
-    path = tmp_path / "ll_edited_mod.py"
-    path.write_text(MODULE_TEXT)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    sys.modules.pop("ll_edited_mod", None)
-    module = importlib.import_module("ll_edited_mod")
-    yield path, module
-    sys.modules.pop("ll_edited_mod", None)
+def edited_module():
+    """A module imported from a file of its own; the test edits the file afterwards."""
+    with loaded(MODULE_TEXT, "edited") as module:
+        yield Path(module.__file__), module
 
 
 def test_refuses_source_moved_after_definition(edited_module):
