@@ -121,6 +121,15 @@ def array_strategy(dtypes: tuple[str, ...] = FLOATS, shapes: list[tuple[int, ...
 
 
 # --------------------------------------------------------------------------- helpers
+def line_of(path: str, text: str) -> int:
+    """The line number in ``path`` of the first line containing ``text`` (the tests' markers)."""
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            if text in line:
+                return number
+    raise LookupError(text)
+
+
 def lift(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     """``looplift`` with ``compile=False`` unless asked otherwise."""
     options.setdefault("compile", False)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import BIG, lift
+from conftest import BIG, lift, line_of
 from looplift import LoopliftWarning, explain
 from looplift.codegen import build_function
 from looplift.errors import Refusal
@@ -23,11 +23,7 @@ HERE = __file__
 
 
 def _line_of(text: str) -> int:
-    with open(HERE) as f:
-        for number, line in enumerate(f, 1):
-            if text in line:
-                return number
-    raise LookupError(text)
+    return line_of(HERE, text)
 
 
 def small_w():

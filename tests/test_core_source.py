@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import line_of
 from looplift import LoopliftError, LoopliftWarning, looplift
 from looplift.errors import Refusal
 from looplift.fuzz.runner import loaded
@@ -21,12 +22,7 @@ HERE = __file__
 
 
 def _line_of(text: str) -> int:
-    """The absolute line number in this file of the first line containing ``text``."""
-    with open(HERE) as f:
-        for number, line in enumerate(f, 1):
-            if text in line:
-                return number
-    raise LookupError(text)
+    return line_of(HERE, text)
 
 
 def module_level(xs):
