@@ -373,22 +373,20 @@ class Inference:
         return _join_env(*outs)
 
     # ------------------------------------------------------------------ loops
-    def _loop_lifting(self, node: ast.AST) -> bool:
+    def _marked(self, node: ast.AST, on: bool, unmarked: bool) -> bool:
+        """A loop's switch under its pragma: off when marked off, ``on`` when marked on,
+        ``unmarked`` (what it inherits) otherwise."""
         mark = self.marks.get(node, Mark.NONE)
-        if mark is Mark.OFF:
-            return False
-        if mark is Mark.ON:
-            return self.lift_allowed
-        return self.lifting
+        return False if mark is Mark.OFF else on if mark is Mark.ON else unmarked
+
+    def _loop_lifting(self, node: ast.AST) -> bool:
+        return self._marked(node, self.lift_allowed, self.lifting)
 
     def _loop_shortening(self, node: ast.AST) -> bool:
         """Whether per-iteration conversions in this loop may be shortened: a loop that is not
         turned off, and with ``opt_in`` one turned on (or inside one).  Unlike lifting, this
         does not depend on the cost model: it is never slower."""
-        mark = self.marks.get(node, Mark.NONE)
-        if mark is not Mark.NONE:
-            return mark is Mark.ON
-        return self.shortening if self.loops else not self.opt_in
+        return self._marked(node, True, self.shortening if self.loops else not self.opt_in)
 
     def _enter_loop(self, node: ast.For | ast.While, env: Env) -> bool:
         """Switch lifting for the loop; values entering a loop that must not lift are demoted."""

@@ -37,9 +37,14 @@ def numpy_of(x: Any, chain: tuple[str, ...]) -> Any:
     original steps, with their results and exceptions."""
     if type(x) is Tensor and x.is_cpu and not x.requires_grad:
         return x.numpy()
+    return _steps(x, chain).numpy()
+
+
+def _steps(x: Any, chain: tuple[str, ...]) -> Any:
+    """``x.<chain>()``: the original conversion's method calls, in order."""
     for name in chain:
         x = getattr(x, name)()
-    return x.numpy()
+    return x
 
 
 def _lifted(x: Tensor, copies: bool) -> Tensor:
@@ -52,9 +57,7 @@ def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
     """``x.<chain>().numpy()``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
         return _lifted(x, "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
-    for name in chain:
-        x = getattr(x, name)()
-    return x.numpy()
+    return _steps(x, chain).numpy()
 
 
 def lift_call(fn: Callable[[Any], Any], x: Any, dtype: str, ndim: int, chain: tuple[str, ...],
@@ -62,9 +65,7 @@ def lift_call(fn: Callable[[Any], Any], x: Any, dtype: str, ndim: int, chain: tu
     """``fn(x.<chain>())`` for ``np.asarray``/``np.array``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
         return _lifted(x, copies or "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
-    for name in chain:
-        x = getattr(x, name)()
-    return fn(x)
+    return fn(_steps(x, chain))
 
 
 def to_tensor(fn: Callable[[Any], Any], a: Any) -> Any:
