@@ -146,14 +146,14 @@ class _Compiler:
             if future.set_running_or_notify_cancel():
                 try:
                     future.set_result(job())
-                except BaseException as exc:  # reported in the calling thread, at its next call
+                except BaseException as exc:  # the region sees it at its next call
+                    logger.info("a background compile failed: %r", exc)
                     future.set_exception(exc)
 
 
 _COMPILER = _Compiler()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_COMPILER.start_afresh)
-_NEVER: Future[Any] = Future()  # a compile that will not be retried
 
 
 class CompiledRegion:
@@ -166,7 +166,6 @@ class CompiledRegion:
         compiled code must beat, on the NumPy values of the arguments."""
         self.eager = eager
         self.numpy_twin = numpy_twin
-        self.numpy_baseline = numpy_twin is not None
         self.baseline = self._in_numpy if numpy_twin is not None else eager
         self.label = label
         self.compiled: Callable[..., Any] | None = None  # compile=True: dynamic=True, any shape
@@ -178,8 +177,7 @@ class CompiledRegion:
         self.pending: Future[Any] | None = None
         self.pending_dynamic: Future[Any] | None = None
         self.measure_from = 0.0  # time.monotonic() when measuring may start (``QUIET_S``)
-        self.compiled_turn = False  # measuring: which side the current block runs
-        self.block_calls = 0
+        self.measured = 0  # calls made while measuring: blocks of ``BLOCK``, eager first
         self.eager_times: list[tuple[float, float]] = []  # (wall, CPU) seconds per element
         self.compiled_times: list[tuple[float, float]] = []
         self.lock = threading.Lock()
@@ -190,7 +188,7 @@ class CompiledRegion:
         state = self.state
         if state == "eager":
             return self.baseline(*args)
-        tensors = _tensor_args(args, self.numpy_baseline)
+        tensors = _tensor_args(args, self.numpy_twin is not None)
         if tensors is None:
             if state == "warming":  # inputs a guard kept in NumPy: nothing to compile
                 logger.debug("region %s: NumPy inputs; it runs eagerly", self.label)
@@ -274,7 +272,8 @@ class CompiledRegion:
         assert self.static is not None
         if time.monotonic() < self.measure_from:  # let the compiler quieten down: not timed
             return self._run(self.static, args, tensors)
-        compiled_turn = self.compiled_turn
+        block, position = divmod(self.measured, BLOCK)
+        compiled_turn = block % 2 == 1
         wall, cpu = _clocks()
         result = self._run(self.static, args, tensors) if compiled_turn else self.baseline(*args)
         wall_end, cpu_end = _clocks()
@@ -282,12 +281,10 @@ class CompiledRegion:
         with self.lock:
             if self.state != "measuring":
                 return result
-            if self.block_calls:  # the first call of a block is not kept
+            self.measured += 1
+            if position:  # the first call of a block is not kept
                 (self.compiled_times if compiled_turn else self.eager_times).append(
                     ((wall_end - wall) / size, (cpu_end - cpu) / size))
-            self.block_calls = (self.block_calls + 1) % BLOCK
-            if not self.block_calls:
-                self.compiled_turn = not compiled_turn
             if len(self.compiled_times) >= SAMPLES and len(self.eager_times) >= SAMPLES:
                 self._choose()
         return result
@@ -309,17 +306,13 @@ class CompiledRegion:
             return self._run(self.static, args, tensors)
         if self.dynamic is not None:
             return self._run(self.dynamic, args, tensors)
-        with self.lock:
-            pending = self.pending_dynamic
-            if pending is None:
-                self.pending_dynamic = _COMPILER.submit(self._compile_job(tensors, dynamic=True))
-            elif pending.done():
-                if pending.exception() is None:
-                    self.dynamic = pending.result()
-                else:
-                    logger.info("region %s: dynamic-shape compile failed (%r); other shapes run eagerly",
-                                self.label, pending.exception())
-                    self.pending_dynamic = _NEVER
+        pending = self.pending_dynamic
+        if pending is None:
+            with self.lock:
+                if self.pending_dynamic is None:
+                    self.pending_dynamic = _COMPILER.submit(self._compile_job(tensors, dynamic=True))
+        elif pending.done() and pending.exception() is None:  # a failed one leaves other shapes eager
+            self.dynamic = pending.result()
         return self.baseline(*args)
 
     def _run(self, compiled: Callable[..., Any], args: tuple[Any, ...], tensors: tuple[Any, ...]) -> Any:
