@@ -18,7 +18,7 @@ from typing import Any, Callable, Hashable, Mapping
 from . import codegen, costmodel, pragmas, runtime, source
 from .analysis import infer
 from .analysis.facts import Decision, Facts
-from .analysis.values import AV, TOP, TupleV, from_runtime
+from .lattice import AV, TOP, TupleV, from_runtime
 from .errors import Refusal
 from .options import Options
 from .report import Report

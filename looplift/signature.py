@@ -16,7 +16,7 @@ from typing import Any, Hashable
 import numpy as np
 import torch
 
-from .analysis.values import AV, BOTTOM, ListV, TupleV, from_runtime
+from .lattice import AV, BOTTOM, ListV, TupleV, from_runtime
 
 Tensor = torch.Tensor
 ndarray = np.ndarray

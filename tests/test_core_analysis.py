@@ -11,8 +11,7 @@ import torch
 from conftest import BIG, lift
 from looplift import Report
 from looplift import explain as _explain
-from looplift.analysis.values import (ArrayV, ListV, PyScalarV, TensorV, UNBOUND, contains_lifted,
-                                      demoted, join)
+from looplift.lattice import ArrayV, ListV, PyScalarV, TensorV, UNBOUND, contains_lifted, demoted, join
 from looplift.runtime.compiled import compile_available as torch_compile_available
 from looplift.testing import assert_same
 

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import DTYPES, make_tensor
-from looplift.analysis.values import ArrayV, ListV, PyScalarV, TensorV, TupleV, BOTTOM
+from looplift.lattice import ArrayV, ListV, PyScalarV, TensorV, TupleV, BOTTOM
 from looplift.signature import LARGE, LARGE_NUMEL, MEDIUM, SMALL, SMALL_NUMEL, abstract_of, key_of, largest_class
 
 

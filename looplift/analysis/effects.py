@@ -12,7 +12,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .. import registry
-from .values import AV, ArrayV, ConstV, ListV, PyScalarV, TensorV
+from ..lattice import AV, ArrayV, ConstV, ListV, PyScalarV, TensorV
 
 #: Builtins that neither mutate their arguments nor run user code we care about.
 PURE_BUILTINS = frozenset(getattr(builtins, n) for n in (

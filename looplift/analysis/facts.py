@@ -11,7 +11,7 @@ from typing import Any
 
 from ..registry.entry import OpEntry
 from .conversions import Conversion
-from .values import AV
+from ..lattice import AV
 
 
 #: Attribute set on the ``IfExp`` that caches a hoisted conversion (``h if h is not None else

@@ -37,9 +37,8 @@ from ..registry import probe
 from . import conversions, scope as scope_mod
 from .conversions import SHORTCUT_STEPS
 from .facts import CACHED_CONVERSION, Facts
-from .values import (AV, BOTTOM, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PyScalarV, RangeV,
-                     TensorV, TopV, TupleV, UnionV, LIFTABLE_NP_DTYPES, NP_TO_TORCH, TORCH_TO_NP, PlainV, conflicted,
-                     contains_lifted, demoted, holds_local_list, join, widened)
+from ..lattice import AV, BOTTOM, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PyScalarV, RangeV, TensorV, TopV, TupleV, UnionV, PlainV, conflicted, contains_lifted, demoted, holds_local_list, join, widened
+from ..dtypes import LIFTABLE_NP_DTYPES, NP_TO_TORCH, TENSOR_CAST_METHODS, TORCH_TO_NP
 
 Env = dict[str, AV]
 
@@ -68,9 +67,6 @@ READ_BUILTINS: dict[Any, AV] = {
 
 _TENSOR_SAME = {"detach", "cpu", "cuda", "clone", "contiguous", "t", "abs", "neg", "exp", "log",
                 "sqrt", "relu", "sigmoid", "tanh", "sin", "cos", "square", "flip", "requires_grad_"}
-_TENSOR_CAST = {"float": torch.float32, "double": torch.float64, "half": torch.float16,
-                "int": torch.int32, "long": torch.int64, "bool": torch.bool, "short": torch.int16,
-                "byte": torch.uint8, "char": torch.int8}
 
 
 class RetryWithout(Exception):
@@ -1136,8 +1132,8 @@ def _tensor_method(receiver: TensorV, name: str) -> AV:
         if name == "t":
             return receiver
         return replace(receiver, requires_grad=None) if name == "requires_grad_" else receiver
-    if name in _TENSOR_CAST:
-        return replace(receiver, dtype=_TENSOR_CAST[name])
+    if name in TENSOR_CAST_METHODS:
+        return replace(receiver, dtype=TENSOR_CAST_METHODS[name])
     if name == "item" and receiver.dtype is not None:
         if receiver.dtype is torch.bool:
             return PyScalarV(bool)

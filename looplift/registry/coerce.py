@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ..analysis.values import LIFTABLE_NP_DTYPES, NP_TO_TORCH, TORCH_TO_NP
+from ..dtypes import LIFTABLE_NP_DTYPES, NP_TO_TORCH, TORCH_TO_NP
 from .entry import Unsupported
 
 Tensor = torch.Tensor

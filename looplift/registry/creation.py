@@ -17,7 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..analysis.values import AV, TORCH_TO_NP, ConstV
+from ..lattice import AV, ConstV
+from ..dtypes import TORCH_TO_NP
 from .cases import ALL, OMIT, Arr, Lifted, Lit, OneOf, case, custom
 from .coerce import dtype_arg, probe_dtype, shape_arg, tensor_of, to_numpy, torch_dtype
 from .declare import argument, not_given, register_numpy

@@ -13,7 +13,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.values import AV, LIFTABLE_NP_DTYPES, ArrayV, ConstV, PyScalarV, TupleV
+from ..lattice import AV, ArrayV, ConstV, PyScalarV, TupleV
+from ..dtypes import LIFTABLE_NP_DTYPES
 from ..errors import Refusal
 from .entry import Check, OpEntry, Unsupported
 from .table import register

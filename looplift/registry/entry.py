@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from ..analysis.values import AV
+from ..lattice import AV
 
 #: Static precondition on the abstract arguments: a refusal reason, or None when the entry applies.
 Check = Callable[[Sequence[AV], Mapping[str, AV]], "str | None"]

@@ -22,7 +22,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..analysis.values import AV, BOTTOM, ArrayV, ConstV, ListV, PyScalarV, TupleV, join
+from ..lattice import AV, BOTTOM, ArrayV, ConstV, ListV, PyScalarV, TupleV, join
 from ..errors import Refusal
 from .cases import ALL, Lifted, custom
 from .coerce import tensor_of, to_numpy

@@ -25,7 +25,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..analysis.values import AV, TORCH_TO_NP, ConstV
+from ..lattice import AV, ConstV
+from ..dtypes import TORCH_TO_NP
 from ..errors import Refusal
 from .cases import ALL, FLOAT, NUMERIC, Arr, Lifted, case, custom
 from .coerce import array_result, normalize_axis, probe_dtype, require_finite, tensor_of

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..analysis.values import TORCH_TO_NP
+from ..dtypes import TORCH_TO_NP
 from .cases import OMIT, Arr, Lit, Seq, case, custom
 from .coerce import copy_if_aliased, dtype_arg, tensor_of, to_numpy, torch_dtype
 from .declare import attribute_reference, method_reference, not_given

@@ -16,8 +16,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..analysis.values import (AV, BOTTOM, LIFTABLE_NP_DTYPES, ArrayV, ConstV, ListV, ObjV, PyScalarV, TOP,
-                               TupleV, join)
+from ..lattice import AV, BOTTOM, ArrayV, ConstV, ListV, ObjV, PyScalarV, TOP, TupleV, join
+from ..dtypes import LIFTABLE_NP_DTYPES
 from ..errors import Refusal
 from .entry import OpEntry
 

@@ -17,7 +17,8 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..analysis.values import AV, TORCH_TO_NP, ConstV, ListV
+from ..lattice import AV, ConstV, ListV
+from ..dtypes import TORCH_TO_NP
 from ..errors import Refusal
 from .cases import OMIT, Arr, Axis, Lit, OneOf, Seq, case, custom
 from .coerce import (array_result, copy_if_aliased, dtype_arg, normalize_axes, normalize_axis,

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from ..analysis.values import TORCH_TO_NP
+from ..dtypes import TORCH_TO_NP
 from .cases import ALL, NUMERIC, OMIT, Arr, Axis, Lifted, Lit, OneOf, Py, case, custom
 from .coerce import array_result, check_int_fits, normalize_axis, tensor_of, to_numpy, torch_dtype
 from .declare import NO_VALUE, flag, literal_arguments, method_reference, not_given, register_numpy

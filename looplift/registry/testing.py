@@ -34,8 +34,8 @@ import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ..analysis.values import (AV, BOTTOM, LIFTABLE_NP_DTYPES, TORCH_TO_NP, ArrayV, ConstV, ListV,
-                               PyScalarV, TopV, TupleV, UnionV, join)
+from ..lattice import AV, BOTTOM, ArrayV, ConstV, ListV, PyScalarV, TopV, TupleV, UnionV, join
+from ..dtypes import LIFTABLE_NP_DTYPES, TORCH_TO_NP
 from ..errors import Refusal
 from . import probe
 from .calling import runtime_callable

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..analysis.values import AV, ArrayV, PyScalarV
+from ..lattice import AV, ArrayV, PyScalarV
 from .cases import Arr, Case, Py, case, custom
 from .coerce import (as_operand, check_int_fits, device_of, loop_for, require_finite, ufunc_loop,
                      ufunc_operands)

@@ -55,7 +55,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..analysis.values import LIFTABLE_NP_DTYPES
+from ..dtypes import LIFTABLE_NP_DTYPES
 from ..errors import LoopliftWarning
 from ..registry.coerce import to_numpy
 

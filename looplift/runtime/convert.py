@@ -17,15 +17,13 @@ from typing import Any, Callable
 import torch
 
 from ..analysis.conversions import TO_TENSOR_FUNCTIONS
+from ..dtypes import TORCH_BY_NAME
 
 Tensor = torch.Tensor
-_DTYPES = {str(d).removeprefix("torch."): d for d in (
-    torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.float32,
-    torch.float64)}
 
 
 def _guard(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> bool:
-    return (type(x) is Tensor and x.dtype is _DTYPES[dtype] and x.dim() == ndim
+    return (type(x) is Tensor and x.dtype is TORCH_BY_NAME[dtype] and x.dim() == ndim
             and (not x.requires_grad or "detach" in chain)
             and (x.device.type == "cpu" or "cpu" in chain))
 

@@ -13,7 +13,7 @@ import ast
 
 from ..analysis.conversions import Conversion
 from ..analysis.facts import Facts
-from ..analysis.values import TensorV
+from ..lattice import TensorV
 from ..registry.entry import OpEntry
 from .builders import assign, constant, runtime_call
 

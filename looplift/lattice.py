@@ -18,27 +18,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-#: NumPy dtypes that a lifted value may have: torch has an exact counterpart for each, and the
-#: registry's dtype rules are checked against NumPy for them.
-LIFTABLE_NP_DTYPES: frozenset[np.dtype] = frozenset(
-    np.dtype(n) for n in ("bool", "uint8", "int8", "int16", "int32", "int64", "float32", "float64")
-)
-
-NP_TO_TORCH: dict[np.dtype, torch.dtype] = {
-    np.dtype("bool"): torch.bool,
-    np.dtype("uint8"): torch.uint8,
-    np.dtype("int8"): torch.int8,
-    np.dtype("int16"): torch.int16,
-    np.dtype("int32"): torch.int32,
-    np.dtype("int64"): torch.int64,
-    np.dtype("float16"): torch.float16,
-    np.dtype("float32"): torch.float32,
-    np.dtype("float64"): torch.float64,
-    np.dtype("complex64"): torch.complex64,
-    np.dtype("complex128"): torch.complex128,
-}
-TORCH_TO_NP: dict[torch.dtype, np.dtype] = {v: k for k, v in NP_TO_TORCH.items()}
-
+from .dtypes import LIFTABLE_NP_DTYPES
 
 class AV:
     """Base class of abstract values."""
