@@ -14,6 +14,14 @@ from typing import Any
 _FIELD = "___looplift_anno"
 
 
+class _Store(dict):  # type: ignore[type-arg]
+    """A node's facts.  A deep copy of the tree shares the facts themselves (they are immutable
+    values, some holding modules and functions that cannot be copied) in a store of its own."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "_Store":
+        return _Store(self)
+
+
 class Key(enum.Enum):
     """The facts passes record; the value says what the fact is."""
 
@@ -45,7 +53,7 @@ def hasanno(node: ast.AST, key: Key) -> bool:
 def setanno(node: ast.AST, key: Key, value: Any) -> None:
     store = getattr(node, _FIELD, None)
     if store is None:
-        store = {}
+        store = _Store()
         setattr(node, _FIELD, store)
     store[key] = value
 

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import torch
 
+from .lattice import AV, TensorV
 from .options import Options
 from .runtime.compiled import compile_available
 from .signature import LARGE, LARGE_NUMEL, MEDIUM, SMALL_NUMEL, largest_class
@@ -60,6 +61,16 @@ def _tensors(values: Iterable[Any]) -> Iterable[torch.Tensor]:
             yield from _tensors(value[:1])
 
 
+def _observed_devices(observed: Mapping[int, AV]) -> set[str]:
+    """Devices of the tensors seen while the function ran (inside loaders, modules, dicts)."""
+    found: set[str] = set()
+    for value in observed.values():
+        for option in value.options():
+            if isinstance(option, TensorV) and option.device is not None:
+                found.add(option.device)
+    return found
+
+
 def lift_mode() -> str:
     mode = os.environ.get("LOOPLIFT_LIFT", "auto").strip().lower() or "auto"
     if mode not in ("auto", "always", "never"):
@@ -67,9 +78,10 @@ def lift_mode() -> str:
     return mode
 
 
-def decide(args: tuple[Any, ...], kwargs: dict[str, Any], options: Options) -> CostDecision:
+def decide(args: tuple[Any, ...], kwargs: dict[str, Any], options: Options,
+           observed: Mapping[int, AV] | None = None) -> CostDecision:
     values = (*args, *kwargs.values())
-    devices = {t.device.type for t in _tensors(values)}
+    devices = {t.device.type for t in _tensors(values)} | _observed_devices(observed or {})
     mode = lift_mode()
     if mode == "never":
         return CostDecision(False, False, "LOOPLIFT_LIFT=never: conversions are hoisted, nothing is lifted")

@@ -16,7 +16,7 @@ import warnings
 from typing import Any, Callable, NamedTuple
 
 from . import pipeline
-from .analysis.infer import ABSENT
+from .analysis.types import ABSENT
 from .errors import LoopliftError, LoopliftWarning
 from .options import Options, debug_enabled, disabled
 from .report import Report
@@ -67,7 +67,7 @@ class Dispatcher:
         if disabled():
             return pipeline.Specialization(self.fn, Report(self.fn.__qualname__, "", "", fallback="LOOPLIFT_DISABLE is set"))
         try:
-            spec = pipeline.specialize(self.fn, args, kwargs, key, self.options)
+            spec = pipeline.specialize(self.fn, args, kwargs, self.options)
         except Exception as exc:  # a bug in looplift must never break the user's program
             logger.exception("looplift failed to transform %s", self.fn.__qualname__)
             if self.options.strict:
@@ -97,7 +97,7 @@ class Dispatcher:
                                registry=self.fn.__globals__.setdefault("__warningregistry__", {}))
 
     def explain(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Report:
-        return pipeline.specialize(self.fn, args, kwargs, key_of(args, kwargs), self.options).report
+        return pipeline.specialize(self.fn, args, kwargs, self.options).report
 
     def cache_info(self) -> CacheInfo:
         return CacheInfo(self.hits, self.misses, self.options.cache_size, len(self.cache))

@@ -1,35 +1,37 @@
-"""The whole transformation for one input signature, stage by stage.
+"""The whole transformation for one input signature: the pass list.
 
-    source -> pragmas -> signature values -> analysis -> hoist -> analysis -> lift -> outline -> codegen
+    source -> pragmas -> parameters -> types (static) -> hoist -> types -> placement
+           -> regions -> outline -> lift -> codegen
 
-Any ``Refusal`` on the way makes the specialization the original function, with the reason in
-the report; the dispatcher turns that into a ``LoopliftWarning`` (or ``LoopliftError``).
+Each pass annotates the tree (``anno``) or rewrites it from the annotations; ``specialize``
+reads top to bottom.  Any ``Refusal`` on the way makes the specialization the original function,
+with the reason in the report; the dispatcher turns that into a ``LoopliftWarning`` (or
+``LoopliftError`` under ``strict=True``).
 """
 from __future__ import annotations
 
 import ast
 import copy
 import inspect
-import logging
+import math
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable, Hashable, Mapping
+from typing import Any, Callable, Mapping
 
-from . import codegen, costmodel, pragmas, runtime, source
-from .analysis import infer
-from .analysis.facts import Facts
-from .report import Decision
-from .lattice import AV, TOP, TupleV, from_runtime
+import torch
+
+from . import anno, codegen, costmodel, pragmas, runtime, source
+from .analysis import placement, regions, types as types_pass
+from .anno import Key
 from .errors import Refusal
+from .lattice import AV, TOP, TupleV, from_runtime
 from .options import Options
-from .report import Report
-from .runtime.compiled import CompiledRegion
+from .registry import lib
+from .report import Decision, Report
+from .runtime.compiled import CompiledRegion, compile_available
+from .runtime.regions import Region
 from .signature import abstract_of
 from .transforms import hoist, lift, outline
-
-logger = logging.getLogger("looplift")
-
-MAX_RETRIES = 8
 
 
 @dataclass
@@ -59,122 +61,115 @@ def parameter_values(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict
     return values
 
 
-def analyse(tree: ast.FunctionDef, fn: types.FunctionType, params: Mapping[str, AV],
-            marks: Mapping[ast.AST, pragmas.Mark], *, lift_values: bool, opt_in: bool) -> Facts:
-    """Run the analysis, excluding names that turn out unliftable (bounded retries)."""
-    unliftable: set[str] = set()
-    for _ in range(MAX_RETRIES):
-        try:
-            return infer.Inference(tree, globals_=fn.__globals__, params=params, marks=marks,
-                                   lift=lift_values, opt_in=opt_in, unliftable=unliftable).run()
-        except infer.RetryWithout as retry:
-            logger.debug("analysis retried without lifting %s", retry)
-            unliftable |= retry.names
-    return infer.Inference(tree, globals_=fn.__globals__, params=params, marks=marks,
-                           lift=False, opt_in=opt_in, unliftable=unliftable).run()
-
-
-def _rewrite(hoisted: ast.FunctionDef, fn: types.FunctionType, params: Mapping[str, AV],
-             marks: Mapping[ast.AST, pragmas.Mark], options: Options, filename: str,
-             cost: costmodel.CostDecision, *, lift_values: bool,
-             compile: bool) -> tuple[ast.FunctionDef, Facts, dict[str, Any], list[Decision]]:
-    """Analysis, lift and (with ``compile``) outline, on a copy of the hoisted tree: the tree,
-    the facts, the helpers the rewritten code binds, and the compiled regions' decisions."""
-    tree, marks = copy.deepcopy((hoisted, dict(marks)))  # one copy: the marks stay keyed by its nodes
-    facts = analyse(tree, fn, params, marks, lift_values=lift_values, opt_in=options.opt_in)
-    lift.apply(tree, facts)
-    helpers: dict[str, Any] = {"__ll": runtime}
-    compiled: list[Decision] = []
-    if compile:
-        regions, compiled = outline.apply(tree, facts, filename, fn, options, numpy_baseline=not cost.accelerator)
-        helpers.update(regions)
-    return tree, facts, helpers, compiled
-
-
-def specialize(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, Any], key: Hashable,
-               options: Options) -> Specialization:
-    """Rewrite ``fn`` for calls like this one (the original function when nothing applies)."""
+def specialize(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, Any], options: Options,
+               observed: Mapping[int, AV] | None = None) -> Specialization:
+    """Rewrite ``fn`` for calls like this one (the original function when nothing applies).
+    ``observed``: abstract values seen at sites of the function when it ran (``SITE`` ids)."""
     report = Report(function=fn.__qualname__, signature=_describe(args, kwargs), original_source="")
     try:
         loaded = source.load(fn)
         report.original_source = loaded.text
         tree = copy.deepcopy(loaded.node)
         tree.decorator_list = []  # decorators apply to the wrapper, not to the rewritten code
+        anno.number_sites(tree)
         marks = pragmas.loop_marks(tree, loaded.text, loaded.first_line, fn.__globals__)
         params = parameter_values(fn, args, kwargs)
-        cost = costmodel.decide(args, kwargs, options)
+        cost = costmodel.decide(args, kwargs, options, observed)
         report.cost = cost.reason
 
-        plain = analyse(tree, fn, params, marks, lift_values=False, opt_in=options.opt_in)
-        report.hoisted, kept = hoist.apply(tree, plain, marks, fn.__globals__, options.opt_in)
-        hoisted = tree
-        tree, facts, helpers, report.compiled = _rewrite(hoisted, fn, params, marks, options, loaded.filename, cost,
-                                                         lift_values=cost.lift, compile=cost.compile)
-        fallback: tuple[ast.FunctionDef, Facts, dict[str, Any], list[Decision]] | None = None
-        if cost.only_if_fused:
-            fallback = _rewrite(hoisted, fn, params, marks, options, loaded.filename, cost,
-                                lift_values=False, compile=False)
-            if outline.ops_left(tree) or not report.compiled:
-                report.cost = costmodel.NOT_LIFTED + " (here the lifted operations would not all fuse)"
-                (tree, facts, helpers, report.compiled), fallback = fallback, None
-            else:
-                report.cost += "; where NumPy measures faster in every region, the hoist-only rewrite takes over"
-        _record(report, facts)
-        report.skipped = sorted([*report.skipped, *kept], key=lambda d: d.line)
-        report.source = codegen.unparse(tree)
+        static = types_pass.TypesPass(tree, fn.__globals__, key=Key.STATIC_TYPE)
+        static.run(params)
+        report.hoisted, kept = hoist.apply(tree, marks, fn.__globals__, options.opt_in)
+        typed = types_pass.TypesPass(tree, fn.__globals__, observed=observed)
+        typed.run(params)
+        plan = placement.place(tree, fn.__globals__, params, marks, lift=cost.lift, opt_in=options.opt_in)
+        plans = regions.plan(tree)
+        code = outline.apply(plans, fn.__name__)
+        _record(report, tree, plan, code, kept)
+        lift.apply(tree)
+        report.source = _render(tree, code)
         if not report.changed:
             return Specialization(fn, report)
+        helpers: dict[str, Any] = {"__ll": runtime}
+        for region in code:
+            helpers[region.plan.name] = _build_region(region, loaded.filename, fn, cost, options)
         rewritten = codegen.build_function(tree, loaded.filename, fn, helpers)
-        guards = dict(facts.global_guards)
-        if fallback is not None:
-            plain_tree, plain_facts, plain_helpers, _ = fallback
-            plain_fn = codegen.build_function(plain_tree, loaded.filename, fn, plain_helpers)
-            guards.update(plain_facts.global_guards)
     except Refusal as refusal:
         line = f"line {refusal.line}: " if refusal.line else ""
         report.fallback = f"{line}{refusal.reason}"
         return Specialization(fn, report, warnings=[report.fallback])
-    notes = [str(d) for d in sorted(facts.skipped.values(), key=lambda d: d.line)]
-    spec = Specialization(rewritten, report, tuple(guards.items()), warnings=notes)
-    if fallback is not None:
-        _hand_over_when_numpy_wins(spec, [h for h in helpers.values() if isinstance(h, CompiledRegion)], plain_fn)
-    return spec
+    guards = {**static.global_guards, **typed.global_guards}
+    notes = [str(d) for d in report.skipped if options.strict or _in_marked_loop(d, marks)]
+    return Specialization(rewritten, report, tuple(guards.items()), warnings=notes)
 
 
-def _hand_over_when_numpy_wins(spec: Specialization, regions: list[CompiledRegion], plain: Callable[..., Any]) -> None:
-    """``only_if_fused``: once every compiled region has chosen its NumPy baseline, the lifted
-    code only wraps NumPy in conversions, so the hoist-only rewrite (``plain``) takes the calls."""
-
-    def settled() -> None:
-        if all(region.state == "eager" for region in regions):
-            spec.call = plain
-            logger.info("%s: NumPy won in every compiled region; the hoist-only rewrite runs from now on",
-                        spec.report.function)
-
-    for region in regions:
-        region.on_settle = settled
+#: What lowered region code may name besides its parameters.
+_REGION_SCOPE = {"__ll": runtime, "torch": torch, "lib": lib, "math": math}
 
 
-def _record(report: Report, facts: Facts) -> None:
-    """Decisions of the analysis, as report lines."""
-    for node, (conv, _) in facts.lifted_conversions.items():
-        what = f"{conv.describe()} kept as a tensor" if conv.direction == "to_numpy" else \
-            f"{conv.describe()} of a lifted value uses it directly"
-        report.rewritten.append(Decision(node.lineno, what, "guarded by dtype, ndim and device"))
-    for node, conv in facts.shortened_conversions.items():
-        report.rewritten.append(Decision(node.lineno, f"{conv.describe()} -> .numpy()",
-                                         "one step for a CPU tensor without grad, checked at each call"))
-    for node, entry in [*facts.ops.items(), *facts.aug_ops.items()]:
-        report.rewritten.append(Decision(node.lineno, f"{entry.key} -> {entry.torch_name}"))
-    for node in facts.materialize:
-        report.materialized.append(Decision(node.lineno, f"{_text(node)} converted to NumPy here",
-                                            "its value leaves the lifted code"))
-    for stmt, names in facts.demote.items():
-        report.materialized.append(Decision(stmt.lineno, f"{', '.join(names)} converted to NumPy before this line",
-                                            "kept, mutated or read by code that is not lifted"))
-    report.skipped = sorted(facts.skipped.values(), key=lambda d: d.line)
-    for items in (report.rewritten, report.materialized):
+def _build_region(region: outline.RegionCode, filename: str, fn: types.FunctionType,
+                  cost: costmodel.CostDecision, options: Options) -> Region:
+    lowered = codegen.build_helper(region.lowered, filename, fn.__globals__, _REGION_SCOPE)
+    twin = codegen.build_helper(region.twin, filename, fn.__globals__, {"__ll": runtime})
+    guard = eval(f"lambda {', '.join(region.params)}: {region.guard}",  # noqa: S307 - generated by outline
+                 {"Tensor": torch.Tensor, "torch": torch})
+    label = f"{filename}:{region.plan.line}"
+    body: Callable[..., Any] = lowered
+    if cost.compile and region.ops >= 2 and compile_available():
+        body = CompiledRegion(lowered, label, measure=options.compile == "auto")
+    return Region(body, twin, guard, label)
+
+
+def _in_marked_loop(decision: Decision, marks: Mapping[ast.AST, pragmas.Mark]) -> bool:
+    """A skipped conversion inside a loop the user marked for looplift (a warning is due)."""
+    return any(mark is pragmas.Mark.ON and loop.lineno <= decision.line <= (loop.end_lineno or loop.lineno)
+               for loop, mark in marks.items())
+
+
+def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: list[outline.RegionCode],
+            kept: list[Decision]) -> None:
+    """The decisions of the passes, as report lines."""
+    for node in ast.walk(tree):
+        if anno.hasanno(node, Key.LIFT):
+            conv, _ = anno.getanno(node, Key.LIFT)
+            what = f"{conv.describe()} kept as a tensor" if conv.direction == "to_numpy" else \
+                f"{conv.describe()} of a lifted value uses it directly"
+            report.rewritten.append(Decision(node.lineno, what, "guarded by dtype, ndim and device"))
+        if anno.hasanno(node, Key.SHORTEN):
+            conv = anno.getanno(node, Key.SHORTEN)
+            report.rewritten.append(Decision(node.lineno, f"{conv.describe()} -> .numpy()",
+                                             "one step for a CPU tensor without grad, checked at each call"))
+        if anno.hasanno(node, Key.LOWER):
+            lowered = anno.getanno(node, Key.LOWER)
+            report.rewritten.append(Decision(node.lineno, f"{lowered.entry.key} -> {ast.unparse(lowered.expression)}"))
+        if anno.hasanno(node, Key.DEFER):
+            read = anno.getanno(node, Key.DEFER)
+            report.rewritten.append(Decision(node.lineno, f"{read.describe()} deferred",
+                                             "kept on the device; read once where the value leaves"))
+        if isinstance(node, ast.AugAssign) and anno.hasanno(node, Key.FOLD):
+            report.rewritten.append(Decision(node.lineno, f"{ast.unparse(node.target)} accumulates deferred reads",
+                                             "added up in the original order where it leaves"))
+        if anno.hasanno(node, Key.MATERIALIZE):
+            report.materialized.append(Decision(node.lineno, f"{_text(node)} converted to NumPy here",
+                                                "its value leaves the lifted code"))
+        names = anno.getanno(node, Key.DEMOTE)
+        if names:
+            report.materialized.append(Decision(node.lineno, f"{', '.join(names)} converted to NumPy before this line",
+                                                "kept, modified or read by code that is not lifted"))
+    for region in code:
+        report.compiled.append(Decision(region.plan.line, f"{region.label}: {region.ops} lowered ops as one region",
+                                        f"runs when {region.guard}; otherwise the original code"))
+    report.skipped = sorted([*plan.skipped.values(), *plan.kept_reads.values(), *kept], key=lambda d: d.line)
+    for items in (report.rewritten, report.materialized, report.compiled):
         items.sort(key=lambda d: d.line)
+
+
+def _render(tree: ast.FunctionDef, code: list[outline.RegionCode]) -> str:
+    parts = [ast.unparse(tree)]
+    for region in code:
+        parts.append(f"# {region.plan.name}: runs when {region.guard}")
+        parts.append(ast.unparse(region.lowered))
+    return "\n\n".join(parts)
 
 
 def _text(node: ast.AST) -> str:

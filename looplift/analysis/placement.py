@@ -76,13 +76,14 @@ class Placement(Walker):
         """Run a statement; names it needs made NumPy first are rebound just before it."""
         outer_pending = self.pending
         forced: set[str] = set()
+        self.forget(node, decisions=True)
         try:
             while True:
                 self.pending = set()
                 env_in = dict(env)
                 for name in forced:
                     env_in[name] = T.non_local(demoted(env_in[name]))
-                self.forget(node)
+                self.forget(node, decisions=False)  # why a name was demoted stays in the report
                 out = super().stmt(node, env_in)
                 new = self.pending - forced
                 if not new:
@@ -98,15 +99,15 @@ class Placement(Walker):
             anno.setanno(node, Key.DEMOTE, sorted(forced))
         return out
 
-    def forget(self, stmt: ast.stmt) -> None:
+    def forget(self, stmt: ast.stmt, decisions: bool) -> None:
         """Drop the conclusions of an earlier visit (loops are walked to a fixpoint)."""
         anno.delanno(stmt, Key.DEMOTE)
-        anno.delanno(stmt, Key.FOLD)
         for node in ast.walk(stmt):
             for key in (Key.LIFT, Key.SHORTEN, Key.LOWER, Key.DEFER, Key.FOLD, Key.MATERIALIZE):
                 anno.delanno(node, key)
-            self.plan.skipped.pop(node, None)
-            self.plan.kept_reads.pop(node, None)
+            if decisions:
+                self.plan.skipped.pop(node, None)
+                self.plan.kept_reads.pop(node, None)
 
     def join_values(self, name: str, a: AV, b: AV) -> AV:
         joined = join(a, b)

@@ -1,22 +1,24 @@
 """What rewritten code calls at run time, reached through one free variable, ``__ll``.
 
 The rewritten function sees this module as ``__ll`` (a closure cell, never a new global in the
-user's module): ``__ll.op.<entry>`` runs registry operations, ``__ll.m`` materializes, and
-``__ll.lift_method``/``__ll.lift_call``/``__ll.to_tensor``/``__ll.numpy_of`` replace conversions.
+user's module): ``__ll.lift_method``/``__ll.lift_call``/``__ll.to_tensor``/``__ll.numpy_of``
+replace conversions, ``__ll.defer``/``__ll.fold`` keep host reads on the device, ``__ll.m``
+materializes where values leave, and lowered region code checks ``__ll.require``.  Regions
+themselves are separate free variables (``__ll_r0``: ``regions.Region``).
 """
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-from .. import registry
-from ..registry.calling import runtime_callable
 from .convert import lift_call, lift_method, materialize, numpy_of, to_tensor
+from .deferred import defer, fold
+from .regions import require
 
-#: Registry operations by identifier (``__ll.op.numpy_exp``, ``__ll.op.add``, ...).
-op = SimpleNamespace(**{entry.ident: runtime_callable(entry) for entry in registry.entries()})
-#: Their NumPy references, for the NumPy twins of compiled regions (``__ll.ref.numpy_exp``).
-ref = SimpleNamespace(**{entry.ident: entry.reference for entry in registry.entries()})
 m = materialize
 slice = slice  # noqa: A001 - the builtin, safe from a user's global named ``slice``
 
-__all__ = ["op", "ref", "m", "slice", "lift_call", "lift_method", "numpy_of", "to_tensor", "materialize"]
+#: Functions where values leave the rewritten code: the host reads inside them are the ones the
+#: rewrite is allowed (``looplift.testing`` tells them apart from reads anywhere else).
+EXIT_FUNCTIONS = frozenset({"materialize", "run", "rebuild", "tensor_value", "_read", "defer", "numpy_of",
+                            "lift_method", "lift_call", "to_tensor"})
+
+__all__ = ["m", "slice", "lift_call", "lift_method", "numpy_of", "to_tensor", "materialize", "defer", "fold",
+           "require", "EXIT_FUNCTIONS"]

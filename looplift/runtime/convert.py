@@ -1,43 +1,40 @@
-"""Run-time conversions of the rewritten code: guarded lifts and materialization.
+"""Run-time conversions of the rewritten code: guarded lifts, and materialization where values leave.
 
 ``lift_method``/``lift_call`` replace a tensor-to-NumPy conversion.  They check, on every call,
-that the tensor is what the specialization assumed (dtype, ndim, no grad unless detached, on
-the CPU unless ``.cpu()`` was called); then the value stays a tensor.  Otherwise they perform the
+that the tensor is what the specialization assumed (dtype, rank, no grad unless detached, on the
+CPU unless ``.cpu()`` was called); then the value stays a tensor.  Otherwise they perform the
 original conversion, so an odd element of a list, or a tensor that would make the original
-raise, behaves exactly as before (every registry op accepts NumPy values too).
+raise, behaves exactly as before (everything downstream accepts NumPy values too).
 
-``materialize`` turns lifted values back into what the original held: an n-d tensor into an
-ndarray, a 0-d tensor into a NumPy scalar; lists in place (one device-to-host copy per dtype and
-device, not one per element); tuples into new tuples.
+``materialize`` turns what the rewritten program holds back into what the original held: a lifted
+n-d tensor into an ndarray, a lifted 0-d tensor into a NumPy scalar, a ``Deferred`` read into its
+Python value, a ``Fold`` into its sum; lists in place, tuples into new tuples.  Everything that
+leaves at one point crosses from each device in *one* transfer: tensors off the CPU are packed
+into one byte buffer, copied once, and unpacked on the host.  Lifted CPU tensors become arrays
+that share their memory, as ``t.numpy()`` does.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
 import torch
 
-from ..dtypes import TORCH_BY_NAME
+from ..dtypes import TORCH_BY_NAME, TORCH_TO_NP
+from . import paths
+from .deferred import READS, Deferred, Fold
 
 Tensor = torch.Tensor
 #: The functions that turn an array into a tensor, by object: how each is named.
 TO_TENSOR_FUNCTIONS: dict[Any, str] = {torch.from_numpy: "from_numpy", torch.tensor: "tensor",
                                        torch.as_tensor: "as_tensor", torch.asarray: "asarray"}
+_ALIGN = 16
 
 
 def _guard(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> bool:
     return (type(x) is Tensor and x.dtype is TORCH_BY_NAME[dtype] and x.dim() == ndim
             and (not x.requires_grad or "detach" in chain)
             and (x.device.type == "cpu" or "cpu" in chain))
-
-
-def numpy_of(x: Any, chain: tuple[str, ...]) -> Any:
-    """``x.<chain>().numpy()`` for a chain of ``detach``/``cpu`` steps.  For a plain CPU tensor
-    without grad those steps return ``x`` or an alias of it, so ``x.numpy()`` gives the same
-    array (the same memory) without making the intermediate tensors; anything else takes the
-    original steps, with their results and exceptions."""
-    if type(x) is Tensor and x.is_cpu and not x.requires_grad:
-        return x.numpy()
-    return _steps(x, chain).numpy()
 
 
 def _steps(x: Any, chain: tuple[str, ...]) -> Any:
@@ -47,7 +44,21 @@ def _steps(x: Any, chain: tuple[str, ...]) -> Any:
     return x
 
 
+def numpy_of(x: Any, chain: tuple[str, ...]) -> Any:
+    """``x.<chain>().numpy()`` for a chain of ``detach``/``cpu`` steps.  For a plain CPU tensor
+    without grad those steps return ``x`` or an alias of it, so ``x.numpy()`` gives the same
+    array (the same memory) without making the intermediate tensors."""
+    if type(x) is Tensor and x.is_cpu and not x.requires_grad:
+        return x.numpy()
+    return _steps(x, chain).numpy()
+
+
 def _lifted(x: Tensor, copies: bool) -> Tensor:
+    """The tensor kept for a conversion: detached, and a snapshot where the original copied
+    (``np.array``, ``.clone()``, or ``.cpu()`` of a device tensor: later in-place writes to the
+    tensor must not reach the value)."""
+    if paths.ENABLED:
+        paths.note("lift.hit")
     if x.requires_grad:
         x = x.detach()
     return x.clone() if copies else x
@@ -57,6 +68,8 @@ def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
     """``x.<chain>().numpy()``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
         return _lifted(x, "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
+    if paths.ENABLED:
+        paths.note("lift.miss")
     return _steps(x, chain).numpy()
 
 
@@ -65,6 +78,8 @@ def lift_call(fn: Callable[[Any], Any], x: Any, dtype: str, ndim: int, chain: tu
     """``fn(x.<chain>())`` for ``np.asarray``/``np.array``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
         return _lifted(x, copies or "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
+    if paths.ENABLED:
+        paths.note("lift.miss")
     return fn(_steps(x, chain))
 
 
@@ -81,41 +96,114 @@ def to_tensor(fn: Callable[[Any], Any], a: Any) -> Any:
     return a.clone() if how == "tensor" else a.detach()
 
 
-def _to_numpy(x: Tensor) -> Any:
-    array = x.detach().cpu().numpy() if x.device.type != "cpu" or x.requires_grad else x.numpy()
-    return array[()] if array.ndim == 0 else array
+# ---------------------------------------------------------------------------------------------
+# Materialization
 
 
 def materialize(x: Any) -> Any:
-    """The NumPy value a lifted value stands for (lists are converted in place)."""
+    """What the original holds for ``x`` (lists are converted in place); one transfer per device."""
     cls = type(x)
-    if cls is Tensor:
-        return _to_numpy(x)
-    if cls is list:
-        _materialize_list(x)
-        return x
-    if cls is tuple and any(type(i) in (Tensor, list, tuple) for i in x):
-        return tuple(materialize(i) for i in x)
+    if cls is Tensor and x.device.type == "cpu":
+        return _array(x.detach().numpy() if x.requires_grad else x.numpy())
+    if cls in (Tensor, list, tuple, Deferred, Fold):
+        transfer = _Transfer()
+        transfer.collect(x)
+        transfer.run()
+        return transfer.rebuild(x)
     return x
 
 
-def _materialize_list(items: list[Any]) -> None:
-    off_cpu: dict[tuple[torch.device, torch.dtype], list[int]] = {}
-    for i, item in enumerate(items):
-        if type(item) is Tensor:
-            if item.device.type == "cpu":
-                items[i] = _to_numpy(item)
-            else:
-                off_cpu.setdefault((item.device, item.dtype), []).append(i)
-        elif type(item) in (list, tuple):
-            items[i] = materialize(item)
-    for indices in off_cpu.values():
-        # one device-to-host copy for every element of this device and dtype
-        tensors = [items[i].detach() for i in indices]
-        host = torch.cat([t.reshape(-1) for t in tensors]).cpu().numpy()
-        offset = 0
-        for i, t in zip(indices, tensors):
-            n = t.numel()
-            piece = host[offset:offset + n].reshape(tuple(t.shape))
-            items[i] = piece[()] if t.dim() == 0 else piece
-            offset += n
+def _array(array: np.ndarray) -> Any:
+    """A lifted 0-d value stands for a NumPy scalar."""
+    return array[()] if array.ndim == 0 else array
+
+
+class _Transfer:
+    """The tensors inside a value, copied to the host together: one byte buffer per device."""
+
+    def __init__(self) -> None:
+        self.pending: dict[torch.device, list[Tensor]] = {}
+        self.host: dict[int, np.ndarray] = {}  # id(tensor) -> its bytes on the host
+        self.seen: set[int] = set()
+
+    def collect(self, x: Any) -> None:
+        cls = type(x)
+        if cls is Tensor:
+            if x.device.type != "cpu" and id(x) not in self.seen:
+                self.seen.add(id(x))
+                self.pending.setdefault(x.device, []).append(x)
+        elif cls is Deferred:
+            if id(x.tensor) not in self.seen:
+                self.seen.add(id(x.tensor))
+                self.pending.setdefault(x.tensor.device, []).append(x.tensor)
+        elif cls is Fold:
+            self.collect(x.start)
+            for _, step in x.steps:
+                self.collect(step)
+        elif cls in (list, tuple):
+            for item in x:
+                self.collect(item)
+
+    def run(self) -> None:
+        for tensors in self.pending.values():
+            pieces, offsets, offset = [], [], 0
+            for t in tensors:
+                data = t.detach().reshape(-1).view(torch.uint8) if t.dtype is not torch.bool else \
+                    t.detach().reshape(-1).to(torch.uint8)
+                pad = -offset % _ALIGN
+                if pad:
+                    pieces.append(data.new_zeros(pad))
+                    offset += pad
+                pieces.append(data)
+                offsets.append(offset)
+                offset += data.numel()
+            buffer = (torch.cat(pieces) if len(pieces) > 1 else pieces[0]).cpu().numpy()
+            if paths.ENABLED:
+                paths.note("exit.transfer")
+            for t, start in zip(tensors, offsets):
+                self.host[id(t)] = _unpack(buffer, start, t)
+
+    def tensor_value(self, t: Tensor) -> np.ndarray:
+        found = self.host.get(id(t))
+        if found is not None:
+            return found
+        return t.detach().numpy() if t.requires_grad else t.numpy()
+
+    def rebuild(self, x: Any) -> Any:
+        cls = type(x)
+        if cls is Tensor:
+            return _array(self.tensor_value(x))
+        if cls is Deferred:
+            return _read(self.tensor_value(x.tensor), x.how)
+        if cls is Fold:
+            return x.value(self.rebuild)
+        if cls is list:
+            for i, item in enumerate(x):
+                if type(item) in (Tensor, list, tuple, Deferred, Fold):
+                    x[i] = self.rebuild(item)
+            return x
+        if cls is tuple and any(type(i) in (Tensor, list, tuple, Deferred, Fold) for i in x):
+            return tuple(self.rebuild(i) for i in x)
+        return x
+
+
+def _unpack(buffer: np.ndarray, start: int, t: Tensor) -> np.ndarray:
+    nbytes = t.numel() * t.element_size() if t.dtype is not torch.bool else t.numel()
+    raw = buffer[start:start + nbytes]
+    dtype = TORCH_TO_NP.get(t.dtype)
+    if dtype is None:  # a dtype NumPy lacks (bfloat16): through torch on the host
+        return torch.from_numpy(raw.copy()).view(t.dtype).reshape(t.shape)  # type: ignore[return-value]
+    return raw.view(dtype).reshape(tuple(t.shape))
+
+
+def _read(value: Any, how: str) -> Any:
+    """The Python value ``how`` gives for a tensor whose host copy is ``value``: the same
+    conversion torch makes (a NumPy element's ``tolist`` is the Python number ``item`` gives)."""
+    if isinstance(value, torch.Tensor):
+        return READS[how](value)
+    if how == "tolist":
+        return value.tolist()
+    if value.size != 1:
+        return READS[how](torch.from_numpy(value))  # raises as torch does
+    number = value.reshape(()).tolist()
+    return number if how == "item" else READS[how](number)

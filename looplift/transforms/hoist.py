@@ -18,35 +18,15 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from .. import anno, semantics
 from ..analysis import conversions, effects, scope as scope_mod
-from ..analysis.facts import CACHED_CONVERSION, Facts
-from ..report import Decision
+from ..anno import Key
 from ..pragmas import Mark
+from ..report import Decision
 from .builders import assign
 
 LOOPS = (ast.For, ast.While)
 COMPREHENSIONS = scope_mod.COMPREHENSIONS
-
-#: Functions and methods whose result is a new value that shares no memory with its operands.
-FRESH_RESULTS = frozenset({
-    "sum", "mean", "std", "var", "max", "min", "amax", "amin", "prod", "ptp", "argmax", "argmin",
-    "any", "all", "median", "percentile", "quantile", "average", "nansum", "nanmean", "nanmax",
-    "nanmin", "count_nonzero", "cumsum", "cumprod", "dot", "vdot", "inner", "outer", "matmul",
-    "tensordot", "norm", "trace", "det", "inv", "solve", "item", "tolist", "copy", "clone",
-    "astype", "sort", "argsort", "where", "clip", "round", "around", "isclose", "allclose",
-    "array_equal", "concatenate", "stack", "vstack", "hstack", "tile", "repeat", "array",
-    "tensor", "zeros_like", "ones_like", "full_like", "exp", "log", "sqrt", "abs", "float",
-    "double", "long", "int", "bool", "half", "numel", "size", "dim", "allclose", "equal"})
-#: Functions, methods and attributes whose result may be a view of their operand: a value
-#: reaching them is only read if their own result is only read.
-VIEW_RESULTS = frozenset({
-    "reshape", "ravel", "transpose", "T", "mT", "squeeze", "unsqueeze", "expand_dims", "swapaxes",
-    "moveaxis", "view", "view_as", "diagonal", "broadcast_to", "asarray", "asanyarray",
-    "ascontiguousarray", "atleast_1d", "atleast_2d", "atleast_3d", "flip", "fliplr", "flipud",
-    "rot90", "real", "imag", "numpy", "detach", "cpu", "contiguous", "expand", "permute", "narrow",
-    "select", "from_numpy", "as_tensor", "t", "data", "flatten"})
-METADATA_ATTRIBUTES = frozenset({"shape", "ndim", "dtype", "size", "device", "itemsize", "nbytes"})
-READING_BUILTINS = frozenset({len, float, int, bool, print, str, repr, format, isinstance, abs, round})
 
 
 def _parents(tree: ast.AST) -> dict[ast.AST, ast.AST]:
@@ -88,10 +68,9 @@ def _enclosing_loops(node: ast.AST, parents: Mapping[ast.AST, ast.AST]) -> Itera
 
 
 class Hoister:
-    def __init__(self, fn: ast.FunctionDef, facts: Facts, marks: Mapping[ast.AST, Mark], globals_: Mapping[str, Any],
+    def __init__(self, fn: ast.FunctionDef, marks: Mapping[ast.AST, Mark], globals_: Mapping[str, Any],
                  opt_in: bool):
         self.fn = fn
-        self.facts = facts
         self.marks = marks
         self.opt_in = opt_in
         self.scope = scope_mod.analyze(fn)
@@ -104,7 +83,7 @@ class Hoister:
 
     def loop_effects(self, loop: ast.AST) -> effects.LoopEffects:
         if loop not in self.effects:
-            self.effects[loop] = effects.loop_effects(loop, self.resolve, self.facts.types)
+            self.effects[loop] = effects.loop_effects(loop, self.resolve)
         return self.effects[loop]
 
     def allowed(self, loop: ast.AST) -> bool:
@@ -133,8 +112,8 @@ class Hoister:
         return None
 
     def read_only(self, node: ast.expr, loop: ast.AST) -> bool:
-        """The value of ``node`` is only read: never stored, returned, mutated or kept, also
-        not through a view of it."""
+        """The value of ``node`` is only read: never stored, returned, modified or kept, also
+        not through a view of it (``semantics``: which calls only read, which return views)."""
         parent = self.parents.get(node)
         if isinstance(parent, ast.keyword):
             parent = self.parents.get(parent)
@@ -143,28 +122,26 @@ class Hoister:
         if isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)) and node is getattr(parent, "test", None):
             return True
         if isinstance(parent, ast.Attribute) and node is parent.value:
-            if parent.attr in METADATA_ATTRIBUTES:
+            if parent.attr in semantics.METADATA_ATTRIBUTES:
                 return True
             grand = self.parents.get(parent)
             if isinstance(grand, ast.Call) and grand.func is parent:  # a method of the value
-                if parent.attr in FRESH_RESULTS:
-                    return True
-                return parent.attr in VIEW_RESULTS and self.read_only(grand, loop)
-            return parent.attr in VIEW_RESULTS and self.read_only(parent, loop)
+                if semantics.modifies_receiver(parent.attr):
+                    return False
+                if semantics.result_may_alias(None, parent.attr):
+                    return self.read_only(grand, loop)
+                return _known_receiver(node)
+            return semantics.result_may_alias(None, parent.attr) and self.read_only(parent, loop)
         if isinstance(parent, ast.Subscript) and node is parent.value and isinstance(parent.ctx, ast.Load):
             return self.read_only(parent, loop)  # an index may be a view
         if isinstance(parent, ast.Call) and node is not parent.func:
-            target = self.resolve(parent.func)
-            if target is None:
-                return isinstance(parent.func, ast.Attribute) and parent.func.attr in FRESH_RESULTS
-            if isinstance(target, np.ufunc) or target in READING_BUILTINS:
-                return True
-            name = getattr(target, "__name__", "")
-            module = getattr(target, "__module__", "") or ""
-            if module.split(".")[0] in ("numpy", "torch"):
-                if name in FRESH_RESULTS:
-                    return True
-                return name in VIEW_RESULTS and self.read_only(parent, loop)
+            qualified = effects.qualified_callee(parent.func, self.resolve)
+            if qualified is None:
+                return False
+            if qualified == "numpy.<registry>" or semantics.is_read_only_function(qualified):
+                if any(k.arg == "out" for k in parent.keywords):
+                    return False
+                return not semantics.result_may_alias(qualified, None) or self.read_only(parent, loop)
             return False
         if isinstance(parent, ast.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0], ast.Name):
             return self.name_read_only(parent.targets[0].id, parent, loop)
@@ -230,7 +207,7 @@ class Hoister:
             test=ast.Compare(ast.Name(var, ast.Load()), [ast.IsNot()], [ast.Constant(None)]),
             body=ast.Name(var, ast.Load()),
             orelse=ast.NamedExpr(ast.Name(var, ast.Store()), node))
-        setattr(cached, CACHED_CONVERSION, True)
+        anno.setanno(cached, Key.HOISTED, True)
         _replace_child(self.parents[node], node, ast.copy_location(cached, node))
         statement = loop
         while not isinstance(statement, ast.stmt):
@@ -272,8 +249,16 @@ def _body_of(parent: ast.AST, statement: ast.stmt) -> list[ast.stmt]:
     raise LookupError("statement not found in its parent")
 
 
-def apply(fn: ast.FunctionDef, facts: Facts, marks: Mapping[ast.AST, Mark], globals_: Mapping[str, Any],
+def _known_receiver(node: ast.expr) -> bool:
+    """A method whose result is fresh only reads its receiver when the receiver is known (without
+    observed facts) to be a tensor or an array: on anything else it could run any code."""
+    value = effects.static_type(node)
+    from ..lattice import ArrayV, TensorV
+    return value is not None and all(isinstance(o, (ArrayV, TensorV)) for o in value.options())
+
+
+def apply(fn: ast.FunctionDef, marks: Mapping[ast.AST, Mark], globals_: Mapping[str, Any],
           opt_in: bool = False) -> tuple[list[Decision], list[Decision]]:
     """Hoist every loop-invariant conversion of ``fn`` (in place).  Returns the conversions
     hoisted and the ones kept in their loop (with the reason)."""
-    return Hoister(fn, facts, marks, globals_, opt_in).run()
+    return Hoister(fn, marks, globals_, opt_in).run()

@@ -1,115 +1,165 @@
-"""Lift: apply the analysis' decisions to the tree.
+"""Lift: write placement's decisions into the tree.
 
-* lifted conversions become guarded ``__ll.lift_method`` / ``__ll.lift_call`` / ``__ll.to_tensor``;
+* a lifted conversion becomes a guarded ``__ll.lift_method``/``__ll.lift_call``/``__ll.to_tensor``;
 * ``t.detach().cpu().numpy()`` left in NumPy becomes ``__ll.numpy_of`` (one step when it can);
-* registry operations become ``__ll.op.<entry>(...)``;
-* materialized expressions are wrapped in ``__ll.m(...)``;
-* demoted names are rebound (``x = __ll.m(x)``) just before the statement that needs it;
-* ``x op= y`` on an immutable scalar becomes ``x = __ll.op.<op>(x, y)``.
+* a region's root (a lowered tree, or a run of assignments of lowered trees) becomes a call of
+  the region on its inputs: ``__ll_r0(a)``, ``x, y = __ll_r1(a, b)`` (``outline`` builds them);
+* a deferred host read becomes ``__ll.defer(t, 'item')``, an accumulation of reads
+  ``x = __ll.fold(x, 'add', read)``;
+* a materialized expression is wrapped in ``__ll.m(...)``; demoted names are rebound just before
+  the statement that needs them (``x = __ll.m(x)``).
 """
 from __future__ import annotations
 
 import ast
+from typing import Any
 
-from ..analysis.conversions import Conversion
-from ..analysis.facts import Facts
+from .. import anno
+from ..anno import Key
+from ..dtypes import torch_name
+from ..analysis.conversions import Conversion, HostRead
+from ..analysis.regions import RegionPlan
 from ..lattice import TensorV
-from ..registry.entry import OpEntry
 from .builders import assign, constant, runtime_call
 
 
 class Lift(ast.NodeTransformer):
-    def __init__(self, facts: Facts):
-        self.facts = facts
+    def visit_block(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        out: list[ast.stmt] = []
+        skip: set[int] = set()
+        for stmt in body:
+            if id(stmt) in skip:
+                continue
+            plan: RegionPlan | None = anno.getanno(stmt, Key.REGION)
+            if plan is not None and plan.statements:
+                skip.update(id(s) for s in plan.statements[1:])
+                new: Any = self.statement_run(stmt, plan)
+            else:
+                new = self.statement(stmt)
+            out.extend(new if isinstance(new, list) else [new])
+        return out
 
-    def visit(self, node: ast.AST) -> ast.AST | list[ast.AST]:
-        if isinstance(node, ast.stmt):
-            return self.statement(node)
-        if isinstance(node, ast.expr):
-            return self.expression(node)
-        return self.generic_visit(node)
-
-    def statement(self, node: ast.stmt) -> ast.AST | list[ast.AST]:
-        if isinstance(node, ast.AugAssign) and node in self.facts.aug_ops:
-            entry = self.facts.aug_ops[node]
+    def statement(self, node: ast.stmt) -> ast.stmt | list[ast.stmt]:
+        plan: RegionPlan | None = anno.getanno(node, Key.REGION)
+        if isinstance(node, ast.AugAssign) and plan is not None:
             target = node.target
             assert isinstance(target, ast.Name)
-            value = runtime_call(("op", entry.ident), [ast.Name(target.id, ast.Load()), self.visit(node.value)])
-            new: ast.AST = assign(target.id, value, node)
+            new: ast.stmt = assign(target.id, self.region_call(plan), node)
+        elif isinstance(node, ast.AugAssign) and anno.hasanno(node, Key.FOLD):
+            target = node.target
+            assert isinstance(target, ast.Name)
+            value = runtime_call(("fold",), [ast.Name(target.id, ast.Load()), constant(anno.getanno(node, Key.FOLD)),
+                                             self.visit(node.value)])
+            new = assign(target.id, value, node)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            leaving = [n for n in ast.walk(node.value) if isinstance(n, ast.Name) and anno.hasanno(n, Key.MATERIALIZE)]
+            for name in leaving:
+                anno.delanno(name, Key.MATERIALIZE)  # made NumPy together, just before the return
+            node.value = self.visit(node.value)
+            names = [*anno.getanno(node, Key.DEMOTE, []), *dict.fromkeys(n.id for n in leaving)]
+            return [*self.rebinds(node, names), node]
         else:
-            new = self.generic_visit(node)
-        names = self.facts.demote.get(node)
-        if not names:
-            return new
-        rebinds = [assign(n, runtime_call(("m",), [ast.Name(n, ast.Load())]), node) for n in names]
-        return [*rebinds, new]
+            for field, value in ast.iter_fields(node):
+                if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                    setattr(node, field, self.visit_block(value))
+                elif isinstance(value, list):
+                    setattr(node, field, [self.visit_part(v) for v in value])
+                elif isinstance(value, ast.AST):
+                    setattr(node, field, self.visit_part(value))
+            new = node
+        return [*self.rebinds(node), new]
 
-    # expressions -----------------------------------------------------------
-    def expression(self, node: ast.expr) -> ast.expr:
-        facts = self.facts
-        if node in facts.lifted_conversions:
-            new = self.conversion(node, *facts.lifted_conversions[node])
-        elif node in facts.shortened_conversions:
-            conv = facts.shortened_conversions[node]
+    def visit_part(self, node: Any) -> Any:
+        if isinstance(node, ast.expr):
+            return self.visit(node)
+        if isinstance(node, (ast.excepthandler, ast.match_case)):
+            node.body = self.visit_block(node.body)
+            for field, value in ast.iter_fields(node):
+                if isinstance(value, ast.expr):
+                    setattr(node, field, self.visit(value))
+            return node
+        if isinstance(node, (ast.keyword, ast.comprehension, ast.withitem, ast.arguments, ast.arg)):
+            return self.generic_visit(node)
+        return node
+
+    def statement_run(self, first: ast.stmt, plan: RegionPlan) -> list[ast.stmt]:
+        targets = ast.Tuple([ast.Name(n, ast.Store()) for n in plan.outputs], ast.Store())
+        new = ast.copy_location(ast.Assign([targets], self.region_call(plan)), first)
+        return [*self.rebinds(first), new]
+
+    def rebinds(self, node: ast.stmt, names: list[str] | None = None) -> list[ast.stmt]:
+        """``a = __ll.m(a)`` for the names made NumPy before ``node``; several names in one call
+        (``a, b = __ll.m((a, b))``), so their values cross from the device in one transfer."""
+        names = list(dict.fromkeys(anno.getanno(node, Key.DEMOTE, []) if names is None else names))
+        if not names:
+            return []
+        if len(names) == 1:
+            return [assign(names[0], runtime_call(("m",), [ast.Name(names[0], ast.Load())]), node)]
+        values = ast.Tuple([ast.Name(n, ast.Load()) for n in names], ast.Load())
+        targets = ast.Tuple([ast.Name(n, ast.Store()) for n in names], ast.Store())
+        return [ast.copy_location(ast.Assign([targets], runtime_call(("m",), [values])), node)]
+
+    # ------------------------------------------------------------------ expressions
+    def visit(self, node: ast.AST) -> Any:
+        if not isinstance(node, ast.expr):
+            return super().visit(node)
+        plan: RegionPlan | None = anno.getanno(node, Key.REGION)
+        if plan is not None:
+            new: ast.expr = self.region_call(plan)
+        elif anno.hasanno(node, Key.LIFT):
+            new = self.conversion(node, *anno.getanno(node, Key.LIFT))
+        elif anno.hasanno(node, Key.SHORTEN):
+            conv: Conversion = anno.getanno(node, Key.SHORTEN)
             new = runtime_call(("numpy_of",), [self.visit(conv.source), constant(conv.chain)])
-        elif node in facts.ops:
-            new = self.op(node, facts.ops[node])
+        elif anno.hasanno(node, Key.DEFER):
+            read: HostRead = anno.getanno(node, Key.DEFER)
+            new = runtime_call(("defer",), [self.visit(read.source), constant(read.how)])
         else:
             new = self.generic_visit(node)
-        new = ast.copy_location(new, node)  # the line of an op call labels its compiled region
-        if node in facts.materialize:
+        new = ast.copy_location(new, node)
+        if anno.hasanno(node, Key.MATERIALIZE):
             new = ast.copy_location(runtime_call(("m",), [new]), node)
         return new
 
-    def conversion(self, node: ast.Call, conv: Conversion, source_type: object) -> ast.expr:
+    def region_call(self, plan: RegionPlan) -> ast.Call:
+        return ast.Call(ast.Name(plan.name, ast.Load()), [self.input(i) for i in unique_inputs(plan)], [])
+
+    def input(self, node: ast.expr) -> ast.expr:
+        """An input as a value: ``1:3`` becomes ``__ll.slice(1, 3, None)``."""
+        if isinstance(node, ast.Slice):
+            parts = [self.visit(p) if p is not None else ast.Constant(None) for p in (node.lower, node.upper, node.step)]
+            return ast.copy_location(runtime_call(("slice",), parts), node)
+        if isinstance(node, ast.Tuple) and any(isinstance(e, ast.Slice) for e in node.elts):
+            return ast.copy_location(ast.Tuple([self.input(e) for e in node.elts], ast.Load()), node)
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):  # the target of x op= y
+            return ast.copy_location(ast.Name(node.id, ast.Load()), node)
+        return self.visit(node)
+
+    def conversion(self, node: ast.Call, conv: Conversion, source_type: Any) -> ast.expr:
         source = self.visit(conv.source)
         if conv.direction == "to_tensor":
             return runtime_call(("to_tensor",), [self.visit(node.func), source])
         assert isinstance(source_type, TensorV) and source_type.dtype is not None
-        dtype = str(source_type.dtype).removeprefix("torch.")
-        guard = [constant(dtype), constant(source_type.ndim), constant(conv.chain)]
+        guard = [constant(torch_name(source_type.dtype)), constant(source_type.ndim), constant(conv.chain)]
         if conv.how == "numpy":
             return runtime_call(("lift_method",), [source, *guard])
-        return runtime_call(("lift_call",), [self.visit(node.func), source, *guard,
-                                             constant(conv.copies_on_cpu)])
-
-    def op(self, node: ast.expr, entry: OpEntry) -> ast.expr:
-        path = ("op", entry.ident)
-        if isinstance(node, ast.Call):
-            args = [self.visit(a) for a in node.args]
-            keywords = [ast.keyword(k.arg, self.visit(k.value)) for k in node.keywords]
-            if isinstance(node.func, ast.Attribute) and entry.namespace == "ndarray":
-                args.insert(0, self.visit(node.func.value))
-            return runtime_call(path, args, keywords)
-        if isinstance(node, ast.Attribute):
-            return runtime_call(path, [self.visit(node.value)])
-        if isinstance(node, ast.BinOp):
-            return runtime_call(path, [self.visit(node.left), self.visit(node.right)])
-        if isinstance(node, ast.Compare):
-            return runtime_call(path, [self.visit(node.left), self.visit(node.comparators[0])])
-        if isinstance(node, ast.UnaryOp):
-            return runtime_call(path, [self.visit(node.operand)])
-        if isinstance(node, ast.Subscript):
-            return runtime_call(path, [self.visit(node.value), self.index(node.slice)])
-        raise AssertionError(f"no rewrite for {type(node).__name__}")
-
-    def index(self, node: ast.expr) -> ast.expr:
-        """An index expression as a value: ``1:3`` becomes ``__ll.slice(1, 3, None)``."""
-        if isinstance(node, ast.Slice):
-            parts = [self.visit(p) if p is not None else ast.Constant(None)
-                     for p in (node.lower, node.upper, node.step)]
-            return ast.copy_location(runtime_call(("slice",), parts), node)
-        if isinstance(node, ast.Tuple) and any(isinstance(e, ast.Slice) for e in node.elts):
-            return ast.copy_location(ast.Tuple([self.index(e) for e in node.elts], ast.Load()), node)
-        return self.visit(node)
+        return runtime_call(("lift_call",), [self.visit(node.func), source, *guard, constant(conv.copies_on_cpu)])
 
 
-def apply(fn: ast.FunctionDef, facts: Facts) -> ast.FunctionDef:
-    """Rewrite ``fn`` (in place) according to ``facts``."""
-    transformer = Lift(facts)
-    body: list[ast.stmt] = []
-    for stmt in fn.body:
-        new = transformer.visit(stmt)
-        body.extend(new if isinstance(new, list) else [new])
-    fn.body = body
+def unique_inputs(plan: RegionPlan) -> list[ast.expr]:
+    """The inputs a region takes as parameters: a name read twice is one parameter."""
+    seen: set[str] = set()
+    out = []
+    for node in plan.inputs:
+        if isinstance(node, ast.Name):
+            if node.id in seen:
+                continue
+            seen.add(node.id)
+        out.append(node)
+    return out
+
+
+def apply(fn: ast.FunctionDef) -> ast.FunctionDef:
+    """Rewrite ``fn`` (in place) according to its annotations."""
+    fn.body = Lift().visit_block(fn.body)
     return fn

@@ -1,201 +1,184 @@
-"""Outline: move runs of lifted statements into functions that ``torch.compile`` can fuse.
+"""Outline: the functions each planned region runs, from the plan and the lowerings.
 
-A region is a maximal run of consecutive assignments in one block whose right-hand sides are
-made only of registry operations (``__ll.op.*``), names and constants, with at least two
-operations (one op gains nothing from compiling).  The run becomes
+For a region (``analysis/regions.py``) this builds three pieces of source, all plain Python:
 
-    out1, out2 = __ll_r0(in1, in2)
+* the *lowered* function: the torch expressions of its lowered operations, with the operands put
+  in (``return torch.sum(torch.exp(a) * 2 + 1)``) and, first, the lowerings' conditions on Python
+  operands (``__ll.require(-128 <= n <= 127)``);
+* the *twin*: the region's original statements on the same parameters, which runs on their NumPy
+  form wherever the lowered function does not apply;
+* the *guard*: what the lowering assumed of each input (``type(a) is Tensor and a.dtype is
+  torch.float32 and a.dim() == 1``).
 
-where ``__ll_r0`` wraps the outlined function in ``CompiledRegion`` (which decides when to
-compile and whether to keep the compiled version).  The Python loop itself stays
-a Python loop, so branches, prints and opaque calls keep working, and neither the trip count
-nor the list length can cause a recompile.
+Building them into callables (``codegen``) and running them (``runtime/regions.py``) happens
+elsewhere; this module only writes the code, so ``explain()`` can show it.
 """
 from __future__ import annotations
 
 import ast
 import copy
-import types
-import warnings
-from typing import Any
+from dataclasses import dataclass
 
-from .. import codegen, runtime
-from ..analysis.facts import Facts
-from ..report import Decision
-from ..options import Options
-from ..errors import LoopliftWarning
-from ..runtime.compiled import CompiledRegion, compile_available
-from .builders import RUNTIME
-
-MIN_OPS = 2
+from .. import anno
+from ..anno import Key
+from ..dtypes import NP_TO_TORCH, torch_name
+from ..lattice import AV, ArrayV, ConstV, ListV, PyScalarV, TupleV
+from ..registry.lowering import Lowered
+from ..analysis.regions import RegionPlan, operand_nodes
+from .builders import runtime_call
+from .lift import unique_inputs
 
 
-def _is_op(func: ast.expr) -> bool:
-    """``__ll.op.<entry>``: a registry operation of the lifted code."""
-    return (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Attribute)
-            and isinstance(func.value.value, ast.Name) and func.value.value.id == RUNTIME
-            and func.value.attr == "op")
+@dataclass
+class RegionCode:
+    """The generated code of one region."""
+
+    plan: RegionPlan
+    params: list[str]
+    lowered: ast.FunctionDef
+    twin: ast.FunctionDef
+    guard: str
+    """A Python expression over ``params`` (``Tensor`` and ``torch`` in scope); "True" for none."""
+    label: str
+    ops: int
 
 
-class _ToReference(ast.NodeTransformer):
-    """``__ll.op.<entry>(...)`` -> ``__ll.ref.<entry>(...)``: the region's NumPy twin, which
-    calls each entry's NumPy reference directly (what the op does when no tensor comes in)."""
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, names: dict[str, ast.expr]) -> None:
+        self.names = names
 
-    def visit_Call(self, node: ast.Call) -> ast.Call:
-        self.generic_visit(node)
-        if _is_op(node.func):
-            node.func.value.attr = "ref"  # type: ignore[attr-defined]
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if node.id in self.names:
+            return copy.deepcopy(self.names[node.id])
         return node
-
-
-def ops_left(tree: ast.AST) -> int:
-    """Registry operations still in ``tree`` (after outlining: those outside every region)."""
-    return sum(isinstance(node, ast.Call) and _is_op(node.func) for node in ast.walk(tree))
-
-
-def _op_count(node: ast.AST) -> int | None:
-    """Registry operations in a right-hand side, or None when it holds anything else."""
-    count = 0
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Call):
-            func = sub.func
-            if _is_op(func):
-                count += 1
-                continue
-            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
-                    and func.value.id == RUNTIME and func.attr == "slice":
-                continue
-            return None
-        if not isinstance(sub, (ast.Name, ast.Constant, ast.Attribute, ast.Tuple, ast.keyword, ast.Load,
-                                ast.expr_context)):
-            return None
-    return count
-
-
-def _candidate(stmt: ast.stmt) -> int | None:
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-        return _op_count(stmt.value)
-    return None
 
 
 class Outliner:
-    def __init__(self, filename: str, fn: types.FunctionType, measure: bool, numpy_baseline: bool):
-        """``numpy_baseline``: regions get a NumPy twin, the side compiled code must beat."""
-        self.filename = filename
-        self.fn = fn
-        self.measure = measure
-        self.numpy_baseline = numpy_baseline
-        self.regions: dict[str, CompiledRegion] = {}
-        self.decisions: list[Decision] = []
+    def __init__(self, fn_name: str) -> None:
+        self.fn_name = fn_name
 
-    def visit_block(self, body: list[ast.stmt]) -> list[ast.stmt]:
-        out: list[ast.stmt] = []
-        run: list[ast.stmt] = []
-        ops = 0
-        for stmt in body:
-            for field in ("body", "orelse", "finalbody"):
-                inner = getattr(stmt, field, None)
-                if isinstance(inner, list) and inner and isinstance(inner[0], ast.stmt):
-                    setattr(stmt, field, self.visit_block(inner))
-            for clause in (*getattr(stmt, "handlers", []), *getattr(stmt, "cases", [])):
-                clause.body = self.visit_block(clause.body)
-            count = _candidate(stmt)
-            if count is not None:
-                run.append(stmt)
-                ops += count
-                continue
-            out.extend(self.flush(run, ops))
-            run, ops = [], 0
-            out.append(self.outline_expressions(stmt))
-        out.extend(self.flush(run, ops))
-        return out
+    def build(self, plan: RegionPlan) -> RegionCode:
+        inputs = unique_inputs(plan)
+        params = [n.id if isinstance(n, ast.Name) else f"_i{i}" for i, n in enumerate(inputs)]
+        names = {id(n): p for n, p in zip(inputs, params)}
+        by_name = {n.id: p for n, p in zip(inputs, params) if isinstance(n, ast.Name)}
+        self.param_of = lambda node: names.get(id(node)) or (by_name.get(node.id) if isinstance(node, ast.Name) else None)
+        self.ops = 0
+        requires: list[ast.expr] = []
+        if plan.statements:
+            body: list[ast.stmt] = []
+            for stmt, root in zip(plan.statements, plan.roots):
+                target = stmt.targets[0].id  # type: ignore[attr-defined]
+                body.append(ast.Assign([ast.Name(target, ast.Store())], self.render(root, requires)))
+            body.append(ast.Return(ast.Tuple([ast.Name(n, ast.Load()) for n in plan.outputs], ast.Load())))
+            twin_body = [self.original(s, inputs, params) for s in plan.statements]
+            twin_body.append(ast.Return(ast.Tuple([ast.Name(n, ast.Load()) for n in plan.outputs], ast.Load())))
+        else:
+            root = plan.roots[0]
+            statement = plan.update
+            if statement is not None:  # ``x op= y``: the region returns the new x
+                body = [ast.Return(self.render_node(statement, requires))]
+                twin_stmt = self.original(statement, inputs, params)
+                twin_body = [twin_stmt, ast.Return(ast.Name(statement.target.id, ast.Load()))]  # type: ignore[attr-defined]
+            else:
+                body = [ast.Return(self.render(root, requires))]
+                twin_body = [ast.Return(self.original(root, inputs, params))]
+        body = [ast.Expr(runtime_call(("require",), [r])) for r in requires] + body
+        line = plan.line
+        label = f"{self.fn_name}_region{plan.name.removeprefix('__ll_r')}"
+        lowered = _function(label, params, body, line)
+        twin = _function(f"{label}_numpy", params, twin_body, line)
+        guard = " and ".join(filter(None, (guard_of(p, v) for p, v in zip(params, _values(inputs))))) or "True"
+        return RegionCode(plan, params, lowered, twin, guard, label, self.ops)
 
-    def outline_expressions(self, stmt: ast.stmt) -> ast.stmt:
-        """Outline maximal pure-op subexpressions of a statement's own expressions
-        (``out.append(np.sum(np.exp(a) * 2 + 1))`` compiles ``np.sum(...)``)."""
-        for field, value in ast.iter_fields(stmt):
-            if isinstance(value, ast.expr):
-                setattr(stmt, field, self.outline_expression(value))
-            elif isinstance(value, list) and value and isinstance(value[0], ast.expr):
-                setattr(stmt, field, [self.outline_expression(v) for v in value])
-        return stmt
+    def render(self, node: ast.expr, requires: list[ast.expr]) -> ast.expr:
+        """The lowered code of ``node``: a parameter for an input, the lowering for an operation."""
+        param = self.param_of(node)
+        if param is not None and not anno.hasanno(node, Key.LOWER):
+            return ast.Name(param, ast.Load())
+        if anno.hasanno(node, Key.LOWER):
+            return self.render_node(node, requires)
+        if isinstance(node, ast.Constant):
+            return copy.deepcopy(node)
+        raise AssertionError(f"region input not found: {ast.unparse(node)}")
 
-    def outline_expression(self, node: ast.expr) -> ast.expr:
-        count = _op_count(node)
-        if count is not None:
-            if count < MIN_OPS or not isinstance(node, ast.Call):
-                return node
-            inputs = _inputs([node], [])
-            body = [ast.Return(node)]
-            call = self.region(body, inputs, node, node, count)
-            return ast.fix_missing_locations(ast.copy_location(call, node))
-        for field, value in ast.iter_fields(node):
-            if isinstance(value, ast.expr):
-                setattr(node, field, self.outline_expression(value))
-            elif isinstance(value, list):
-                setattr(node, field, [self.outline_expression(v) if isinstance(v, ast.expr) else v for v in value])
-        return node
+    def render_node(self, node: ast.AST, requires: list[ast.expr]) -> ast.expr:
+        lowered: Lowered = anno.getanno(node, Key.LOWER)
+        self.ops += 1
+        args, kwargs = operand_nodes(node)
+        names = {f"_{i}": self.render(a, requires) for i, a in enumerate(args)}
+        names.update({f"_k_{k}": self.render(v, requires) for k, v in kwargs.items()})
+        substitute = _Substitute(names)
+        line = getattr(node, "lineno", 1)
+        requires.extend(substitute.visit(_at_line(r, line)) for r in lowered.requires)
+        return substitute.visit(_at_line(lowered.expression, line))
 
-    def region(self, body: list[ast.stmt], inputs: list[str], first: ast.AST, last: ast.AST,
-               ops: int) -> ast.Call:
-        """Compile ``body`` as a region function of ``inputs``; the call that replaces it."""
-        name = f"__ll_r{len(self.regions)}"
-        fn_node = ast.FunctionDef(
-            name=f"{self.fn.__name__}_region{len(self.regions)}",
-            args=ast.arguments([], [ast.arg(i) for i in inputs], None, [], [], None, []),
-            body=body, decorator_list=[], returns=None)
-        ast.copy_location(fn_node, first)
-        ast.fix_missing_locations(fn_node)
-        region_fn = codegen.build_helper(fn_node, self.filename, self.fn.__globals__, {RUNTIME: runtime})
-        numpy_fn = None
-        if self.numpy_baseline:
-            twin = _ToReference().visit(copy.deepcopy(fn_node))
-            numpy_fn = codegen.build_helper(twin, self.filename, self.fn.__globals__, {RUNTIME: runtime})
-        self.regions[name] = CompiledRegion(region_fn, f"{self.filename}:{first.lineno}", measure=self.measure,
-                                            numpy_twin=numpy_fn)
-        end = getattr(last, "end_lineno", None) or first.lineno  # type: ignore[attr-defined]
-        span = "" if end == first.lineno else f"lines {first.lineno}-{end} "  # type: ignore[attr-defined]
-        self.decisions.append(Decision(first.lineno, f"{span}compiled as one region ({ops} ops)",  # type: ignore[attr-defined]
-                                       "torch.compile in the background once it has run a while, kept if it "
-                                       f"measures faster than {'NumPy' if self.numpy_baseline else 'eager torch'}"
-                                       if self.measure
-                                       else "torch.compile(dynamic=True) at the first call, compile=True"))
-        return ast.Call(ast.Name(name, ast.Load()), [ast.Name(i, ast.Load()) for i in inputs], [])
+    def original(self, node: ast.AST, inputs: list[ast.expr], params: list[str]) -> ast.AST:
+        """A copy of the original code of ``node`` with its inputs replaced by the parameters."""
+        memo: dict[int, ast.AST] = {}
+        twin = copy.deepcopy(node, memo)
+        # names are parameters of their own name; other inputs are replaced by theirs
+        replacements = {id(memo[id(i)]): ast.Name(p, ast.Load()) for i, p in zip(inputs, params)
+                        if id(i) in memo and not isinstance(i, ast.Name)}
 
-    def flush(self, run: list[ast.stmt], ops: int) -> list[ast.stmt]:
-        if ops < MIN_OPS:
-            return [self.outline_expressions(stmt) for stmt in run]
-        assigned: list[str] = []
-        inputs = _inputs([stmt.value for stmt in run], assigned,  # type: ignore[attr-defined]
-                         [stmt.targets[0].id for stmt in run])  # type: ignore[attr-defined]
-        body = [*run, ast.Return(ast.Tuple([ast.Name(a, ast.Load()) for a in assigned], ast.Load()))]
-        call = self.region(body, inputs, run[0], run[-1], ops)
-        assign = ast.Assign([ast.Tuple([ast.Name(a, ast.Store()) for a in assigned], ast.Store())], call)
-        return [ast.fix_missing_locations(ast.copy_location(assign, run[0]))]
+        class Replace(ast.NodeTransformer):
+            def visit(self, sub: ast.AST) -> ast.AST:
+                if id(sub) in replacements:
+                    return replacements[id(sub)]
+                return self.generic_visit(sub)
+
+        return Replace().visit(twin)
 
 
-def _inputs(values: list[ast.expr], assigned: list[str], targets: list[str] | None = None) -> list[str]:
-    """Names read before the region assigns them (its parameters); fills ``assigned``."""
-    inputs: list[str] = []
-    for i, value in enumerate(values):
-        for node in ast.walk(value):
-            if isinstance(node, ast.Name) and node.id != RUNTIME and node.id not in assigned \
-                    and node.id not in inputs:
-                inputs.append(node.id)
-        if targets is not None and targets[i] not in assigned:
-            assigned.append(targets[i])
-    return inputs
+def _at_line(template: ast.expr, line: int) -> ast.expr:
+    """A copy of a lowering's template placed at the user's line (tracebacks name it)."""
+    expression = copy.deepcopy(template)
+    for node in ast.walk(expression):
+        if "lineno" in node._attributes:
+            node.lineno = node.end_lineno = line  # type: ignore[attr-defined]
+            node.col_offset = node.end_col_offset = 0  # type: ignore[attr-defined]
+    return expression
 
 
-def apply(tree: ast.FunctionDef, facts: Facts, filename: str, fn: types.FunctionType,
-          options: Options, *, numpy_baseline: bool) -> tuple[dict[str, Any], list[Decision]]:
-    """Outline the regions of ``tree`` (in place); the helpers to bind and the decisions.
-    ``numpy_baseline``: CPU data, where compiled regions compete with NumPy, not eager torch."""
-    if not compile_available():
-        if options.compile is True:
-            warnings.warn("looplift: compile=True but this torch has no torch.compile; regions run eagerly",
-                          LoopliftWarning, stacklevel=2)
-        return {}, []
-    outliner = Outliner(filename, fn, measure=options.compile == "auto", numpy_baseline=numpy_baseline)
-    tree.body = outliner.visit_block(tree.body)
-    return dict(outliner.regions), outliner.decisions
+def _values(inputs: list[ast.expr]) -> list[AV]:
+    return [anno.getanno(node, Key.REP) for node in inputs]
+
+
+def guard_of(param: str, value: AV | None) -> str:
+    """The check of one input: what the lowering relied on."""
+    if value is None:
+        return ""
+    options = list(value.options())
+    if len(options) != 1:
+        return "False"
+    option = options[0]
+    if isinstance(option, ArrayV) and option.lifted:
+        return f"type({param}) is Tensor and {param}.dtype is torch.{torch_name(NP_TO_TORCH[option.dtype])} and " \
+               f"{param}.dim() == {option.ndim}"
+    if isinstance(option, PyScalarV) and not option.lifted:
+        return f"type({param}) is {option.type.__name__}"
+    if isinstance(option, ListV) and isinstance(option.elem, ArrayV) and option.elem.lifted:
+        elem = option.elem
+        return f"type({param}) is list and all(type(_x) is Tensor and _x.dtype is " \
+               f"torch.{torch_name(NP_TO_TORCH[elem.dtype])} and _x.dim() == {elem.ndim} for _x in {param})"
+    if isinstance(option, TupleV) and option.items is not None:
+        parts = [guard_of(f"{param}[{i}]", item) for i, item in enumerate(option.items)]
+        return f"type({param}) is tuple and len({param}) == {len(option.items)}" + \
+            "".join(f" and {p}" for p in parts if p)
+    if isinstance(option, ConstV):
+        return ""
+    if isinstance(option, ArrayV):
+        return "False"  # a NumPy operand: the lowering does not take one
+    return ""
+
+
+def _function(name: str, params: list[str], body: list[ast.stmt], line: int) -> ast.FunctionDef:
+    fn = ast.FunctionDef(name=name, args=ast.arguments([], [ast.arg(p) for p in params], None, [], [], None, []),
+                         body=body, decorator_list=[], returns=None)
+    fn.lineno, fn.end_lineno, fn.col_offset, fn.end_col_offset = line, line, 0, 0
+    return ast.fix_missing_locations(fn)
+
+
+def apply(plans: list[RegionPlan], fn_name: str) -> list[RegionCode]:
+    outliner = Outliner(fn_name)
+    return [outliner.build(plan) for plan in plans]
