@@ -72,7 +72,8 @@ def clear(tree: ast.AST, *keys: Key) -> None:
 
 
 def number_sites(tree: ast.AST) -> None:
-    """Give every expression of ``tree`` a ``SITE`` id (its position in a walk of the user's tree)."""
+    """Give every expression and statement of ``tree`` a ``SITE`` id: its position in a walk of
+    the user's tree, the same in every copy made from the same source."""
     for index, node in enumerate(ast.walk(tree)):
-        if isinstance(node, ast.expr):
+        if isinstance(node, (ast.expr, ast.stmt)):
             setanno(node, Key.SITE, index)

@@ -19,10 +19,6 @@ from .errors import Refusal
 FACTORY = "__looplift_factory__"
 
 
-def unparse(node: ast.FunctionDef) -> str:
-    return ast.unparse(node)
-
-
 #: The name the function has inside the factory: under its own name the ``def`` would bind a
 #: factory local, and a recursive call would read that local instead of the module global.
 INNER = "__looplift_inner__"
@@ -79,9 +75,10 @@ def _compile(fn_node: ast.FunctionDef, filename: str, globals_: dict[str, Any],
 
 
 def build_function(fn_node: ast.FunctionDef, filename: str, like: types.FunctionType,
-                   helpers: Mapping[str, Any]) -> types.FunctionType:
+                   helpers: Mapping[str, Any], *, defaults: bool = True) -> types.FunctionType:
     """Compile ``fn_node`` into a function with ``like``'s globals, closure cells, defaults and
-    metadata; ``helpers`` become extra free variables (the runtime, compiled regions)."""
+    metadata; ``helpers`` become extra free variables (the runtime, regions).  ``defaults=False``
+    for a function of another signature (a resumed loop)."""
     cells = dict(zip(like.__code__.co_freevars, like.__closure__ or ()))
     if "__class__" in cells:
         raise Refusal("functions that use zero-argument super() are not rewritten")
@@ -89,9 +86,10 @@ def build_function(fn_node: ast.FunctionDef, filename: str, like: types.Function
     if clash:
         raise Refusal(f"the function uses reserved names {sorted(clash)}")
     cells.update((name, types.CellType(value)) for name, value in helpers.items())
-    fn = _compile(fn_node, filename, like.__globals__, cells, like.__defaults__, future_flags(like))
+    fn = _compile(fn_node, filename, like.__globals__, cells, like.__defaults__ if defaults else None,
+                  future_flags(like))
     fn.__name__ = like.__name__
-    fn.__kwdefaults__ = like.__kwdefaults__
+    fn.__kwdefaults__ = like.__kwdefaults__ if defaults else None
     fn.__qualname__ = like.__qualname__
     fn.__code__ = fn.__code__.replace(co_qualname=like.__code__.co_qualname)
     fn.__module__ = like.__module__

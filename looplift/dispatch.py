@@ -15,7 +15,8 @@ import types
 import warnings
 from typing import Any, Callable, NamedTuple
 
-from . import pipeline
+from . import costmodel, pipeline
+from .runtime import observe
 from .analysis.types import ABSENT
 from .errors import LoopliftError, LoopliftWarning
 from .options import Options, debug_enabled, disabled
@@ -66,15 +67,58 @@ class Dispatcher:
     def build(self, args: tuple[Any, ...], kwargs: dict[str, Any], key: Any) -> pipeline.Specialization:
         if disabled():
             return pipeline.Specialization(self.fn, Report(self.fn.__qualname__, "", "", fallback="LOOPLIFT_DISABLE is set"))
+        spec = self.safely(lambda: pipeline.specialize(self.fn, args, kwargs, self.options))
+        if spec.report.unknown and not spec.report.fallback:
+            return self.observing(spec, args, kwargs, key)
+        self.announce(spec)
+        return spec
+
+    def safely(self, make: Callable[[], pipeline.Specialization]) -> pipeline.Specialization:
         try:
-            spec = pipeline.specialize(self.fn, args, kwargs, self.options)
+            return make()
         except Exception as exc:  # a bug in looplift must never break the user's program
             logger.exception("looplift failed to transform %s", self.fn.__qualname__)
             if self.options.strict:
                 raise LoopliftError(f"looplift failed to transform {self.fn.__qualname__}: {exc!r}") from exc
             report = Report(self.fn.__qualname__, "", "", fallback=f"internal error: {exc!r}")
-            spec = pipeline.Specialization(self.fn, report, warnings=[report.fallback])
-        self.announce(spec)
+            return pipeline.Specialization(self.fn, report, warnings=[report.fallback])
+
+    def observing(self, static: pipeline.Specialization, args: tuple[Any, ...], kwargs: dict[str, Any],
+                  key: Any) -> pipeline.Specialization:
+        """Values in the function's loops are of types the code does not give (results of model
+        calls, items of loaders): the first call runs the original instrumented, observing them,
+        and continues each long loop in code specialized from what it saw
+        (``runtime/observe.py``); the specialization built from the observations takes the
+        calls after it."""
+        fn, options = self.fn, self.options
+        params = pipeline.parameter_values(fn, args, kwargs)
+        observer = observe.Observer()
+
+        def loop(site: int, variables: dict[str, Any]) -> Callable[..., Any] | None:
+            cost = costmodel.decide(args, kwargs, options, observer.sites)
+            return pipeline.specialize_loop(fn, site, variables, options, dict(observer.sites), cost)
+
+        resume = observe.Resume(loop)
+        instrumented = self.safely(lambda: pipeline.instrumented(fn, observer, resume))
+        if instrumented.call is fn:
+            self.announce(static)
+            return static
+        lock = threading.Lock()
+
+        def first_call(*call_args: Any, **call_kwargs: Any) -> Any:
+            if not lock.acquire(blocking=False):  # a recursive or concurrent call meanwhile
+                return static.call(*call_args, **call_kwargs)
+            try:
+                return instrumented.call(*call_args, **call_kwargs)
+            finally:
+                full = self.safely(lambda: pipeline.specialize(fn, args, kwargs, options, observer.sites, params))
+                logger.info("%s: specialized from the types observed at its first call", fn.__qualname__)
+                with self.lock:
+                    if self.cache.get(key) is spec:
+                        self.cache[key] = full
+                self.announce(full)
+
+        spec = pipeline.Specialization(first_call, static.report, static.guards)
         return spec
 
     def announce(self, spec: pipeline.Specialization) -> None:
@@ -97,6 +141,14 @@ class Dispatcher:
                                registry=self.fn.__globals__.setdefault("__warningregistry__", {}))
 
     def explain(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Report:
+        """The report of the specialization calls like this one get: the cached one when the
+        function already ran for them (with what it observed), else a new one (not cached)."""
+        try:
+            cached = self.cache.get(key_of(args, kwargs))
+        except TypeError:
+            cached = None
+        if cached is not None and cached.call is not self.fn and not cached.report.unknown:
+            return cached.report
         return pipeline.specialize(self.fn, args, kwargs, self.options).report
 
     def cache_info(self) -> CacheInfo:

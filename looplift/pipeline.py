@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
+import logging
 import math
 import types
 from dataclasses import dataclass, field
@@ -21,17 +22,21 @@ from typing import Any, Callable, Mapping
 import torch
 
 from . import anno, codegen, costmodel, pragmas, runtime, source
-from .analysis import placement, regions, types as types_pass
+from .analysis import conversions, placement, regions, scope as scope_mod, types as types_pass
 from .anno import Key
 from .errors import Refusal
-from .lattice import AV, TOP, TupleV, from_runtime
+from .lattice import AV, TOP, ArrayV, ConstV, PyScalarV, TensorV, TupleV, from_runtime
 from .options import Options
 from .registry import lib
 from .report import Decision, Report
+from .runtime import observe
 from .runtime.compiled import CompiledRegion, compile_available
 from .runtime.regions import Region
 from .signature import abstract_of
-from .transforms import hoist, lift, outline
+from .transforms import hoist, instrument, lift, outline
+
+
+logger = logging.getLogger("looplift")
 
 
 @dataclass
@@ -62,45 +67,172 @@ def parameter_values(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict
 
 
 def specialize(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, Any], options: Options,
-               observed: Mapping[int, AV] | None = None) -> Specialization:
+               observed: Mapping[int, AV] | None = None, params: Mapping[str, AV] | None = None) -> Specialization:
     """Rewrite ``fn`` for calls like this one (the original function when nothing applies).
-    ``observed``: abstract values seen at sites of the function when it ran (``SITE`` ids)."""
+    ``observed``: abstract values seen at sites of the function when it ran (``SITE`` ids);
+    ``params``: the parameters' abstract values, when taken before the call changed them."""
     report = Report(function=fn.__qualname__, signature=_describe(args, kwargs), original_source="")
     try:
         loaded = source.load(fn)
         report.original_source = loaded.text
-        tree = copy.deepcopy(loaded.node)
-        tree.decorator_list = []  # decorators apply to the wrapper, not to the rewritten code
-        anno.number_sites(tree)
-        marks = pragmas.loop_marks(tree, loaded.text, loaded.first_line, fn.__globals__)
-        params = parameter_values(fn, args, kwargs)
+        tree = fresh_tree(loaded)
+        params = dict(params) if params is not None else parameter_values(fn, args, kwargs)
         cost = costmodel.decide(args, kwargs, options, observed)
-        report.cost = cost.reason
-
-        static = types_pass.TypesPass(tree, fn.__globals__, key=Key.STATIC_TYPE)
-        static.run(params)
-        report.hoisted, kept = hoist.apply(tree, marks, fn.__globals__, options.opt_in)
-        typed = types_pass.TypesPass(tree, fn.__globals__, observed=observed)
-        typed.run(params)
-        plan = placement.place(tree, fn.__globals__, params, marks, lift=cost.lift, opt_in=options.opt_in)
-        plans = regions.plan(tree)
-        code = outline.apply(plans, fn.__name__)
-        _record(report, tree, plan, code, kept)
-        lift.apply(tree)
-        report.source = _render(tree, code)
-        if not report.changed:
-            return Specialization(fn, report)
-        helpers: dict[str, Any] = {"__ll": runtime}
-        for region in code:
-            helpers[region.plan.name] = _build_region(region, loaded.filename, fn, cost, options)
-        rewritten = codegen.build_function(tree, loaded.filename, fn, helpers)
+        marks = pragmas.loop_marks(tree, loaded.text, loaded.first_line, fn.__globals__)
+        return _rewrite(tree, fn, loaded.filename, params, marks, cost, options, observed, report)
     except Refusal as refusal:
         line = f"line {refusal.line}: " if refusal.line else ""
         report.fallback = f"{line}{refusal.reason}"
         return Specialization(fn, report, warnings=[report.fallback])
+
+
+def fresh_tree(loaded: source.FunctionSource) -> ast.FunctionDef:
+    """A copy of the function's tree to rewrite, its sites numbered as in every other copy."""
+    tree = copy.deepcopy(loaded.node)
+    tree.decorator_list = []  # decorators apply to the wrapper, not to the rewritten code
+    anno.number_sites(tree)
+    return tree
+
+
+def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, params: Mapping[str, AV],
+             marks: Mapping[ast.AST, pragmas.Mark], cost: costmodel.CostDecision, options: Options,
+             observed: Mapping[int, AV] | None, report: Report, *, defaults: bool = True,
+             extra: Mapping[str, Any] | None = None) -> Specialization:
+    """The pass list, on ``tree`` (a copy of ``fn``'s, or a loop of it made a function)."""
+    report.cost = cost.reason
+    static = types_pass.TypesPass(tree, fn.__globals__, key=Key.STATIC_TYPE)
+    static.run(params)
+    report.hoisted, kept = hoist.apply(tree, marks, fn.__globals__, options.opt_in)
+    typed = types_pass.TypesPass(tree, fn.__globals__, observed=observed)
+    typed.run(params)
+    plan = placement.place(tree, fn.__globals__, params, marks, lift=cost.lift, opt_in=options.opt_in)
+    plans = regions.plan(tree)
+    code = outline.apply(plans, fn.__name__)
+    _record(report, tree, plan, code, kept)
+    report.unknown = [] if observed is not None else unknown_sources(tree)
+    lift.apply(tree)
+    report.source = _render(tree, code)
     guards = {**static.global_guards, **typed.global_guards}
     notes = [str(d) for d in report.skipped if options.strict or _in_marked_loop(d, marks)]
+    if not report.changed and extra is None:
+        return Specialization(fn, report, tuple(guards.items()))
+    helpers: dict[str, Any] = {"__ll": runtime, **(extra or {})}
+    for region in code:
+        helpers[region.plan.name] = _build_region(region, filename, fn, cost, options)
+    rewritten = codegen.build_function(tree, filename, fn, helpers, defaults=defaults)
     return Specialization(rewritten, report, tuple(guards.items()), warnings=notes)
+
+
+def instrumented(fn: types.FunctionType, observer: observe.Observer, resume: observe.Resume) -> Specialization:
+    """The original function, observing the types at its sites and able to resume its loops
+    specialized (``transforms/instrument.py``)."""
+    report = Report(function=fn.__qualname__, signature="(observing)", original_source="")
+    try:
+        loaded = source.load(fn)
+        tree, loops = instrument.apply(fresh_tree(loaded), fn.__globals__)
+        helpers = {instrument.OBSERVER: observer, instrument.RESUME: resume}
+        return Specialization(codegen.build_function(tree, loaded.filename, fn, helpers), report)
+    except Refusal as refusal:
+        report.fallback = refusal.reason
+        return Specialization(fn, report)
+
+
+def unknown_sources(tree: ast.FunctionDef) -> list[int]:
+    """Lines in loops that convert or read a value whose type the code alone does not give:
+    what observing a call would settle (``dispatch``)."""
+    lines = []
+    for loop in ast.walk(tree):
+        if not isinstance(loop, (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            continue
+        for node in ast.walk(loop):
+            read = conversions.host_read(node, _NO_RESOLVER) if isinstance(node, ast.Call) else None
+            conv = conversions.match(node, _NO_RESOLVER) if isinstance(node, ast.Call) else None
+            source = conv.source if conv is not None else read.source if read is not None else None
+            if source is not None and not _known(anno.getanno(source, Key.TYPE)):
+                lines.append(node.lineno)
+    return sorted(set(lines))
+
+
+def _NO_RESOLVER(func: ast.expr) -> Any:
+    return None
+
+
+def _known(value: AV | None) -> bool:
+    """The value's type says enough to place a conversion of it."""
+    if value is None:
+        return False
+    for option in value.options():
+        if isinstance(option, TensorV):
+            if None in (option.dtype, option.ndim, option.device, option.requires_grad):
+                return False
+        elif not isinstance(option, (ArrayV, PyScalarV, ConstV)):
+            return False
+    return True
+
+
+def specialize_loop(fn: types.FunctionType, site: int, variables: Mapping[str, Any], options: Options,
+                    observed: Mapping[int, AV], cost: costmodel.CostDecision) -> Callable[..., Any] | None:
+    """The rest of a running loop of ``fn`` as a specialized function of the live variables
+    (see ``runtime/observe.py``): ``call(item, rest, variables)`` runs the remaining iterations on
+    the same iterator and returns ``(True, value)`` for a ``return``, else ``(False, variables)``."""
+    loaded = source.load(fn)
+    tree = fresh_tree(loaded)
+    loop = next((n for n in ast.walk(tree) if isinstance(n, ast.For) and anno.getanno(n, Key.SITE) == site), None)
+    if loop is None:
+        return None
+    scope = scope_mod.analyze(tree)
+    names = [n for n in variables if n in scope.locals and not n.startswith("__ll")]
+    loop_fn = _loop_function(tree, loop, names, scope)
+    params = {n: abstract_of(variables[n]) for n in names}
+    report = Report(function=f"{fn.__qualname__} (the loop at line {loop.lineno})", signature="(resumed)",
+                    original_source=loaded.text)
+    marks = pragmas.loop_marks(loop_fn, loaded.text, loaded.first_line, fn.__globals__)
+    spec = _rewrite(loop_fn, fn, loaded.filename, params, marks, cost, options, observed, report, defaults=False,
+                    extra=_RESUME_HELPERS)
+    logger.info("%s", spec.report)
+    run = spec.call
+    return lambda item, rest, values: run(*(values[n] for n in names), item, rest)
+
+
+#: What a resumed loop's function calls besides the runtime (``runtime/observe.py``).
+_RESUME_HELPERS = {"__ll_resume_iter": observe.resume, "__ll_finished": observe.finished,
+                   "__ll_returned": observe.returned}
+
+
+def _loop_function(tree: ast.FunctionDef, loop: ast.For, names: list[str], scope: scope_mod.Scope) -> ast.FunctionDef:
+    """``def f(<live variables>, __ll_item, __ll_rest)``: the loop on the rest of its iterator,
+    then its variables (``locals()``) handed back; a ``return`` inside hands its value back."""
+    declarations = [n for n in scope_mod.own_nodes(tree) if isinstance(n, (ast.Global, ast.Nonlocal))]
+    unbound = sorted(scope.locals - set(names))
+    keep_local = [ast.If(ast.Constant(False), [ast.Assign([ast.Name(n, ast.Store())], ast.Constant(None))
+                                               for n in unbound], [])] if unbound else []
+    resumed = ast.For(loop.target, ast.Call(ast.Name("__ll_resume_iter", ast.Load()),
+                                            [ast.Name("__ll_item", ast.Load()), ast.Name("__ll_rest", ast.Load())], []),
+                      _returning(loop.body), _returning(loop.orelse), None)
+    finish = ast.Return(ast.Call(ast.Name("__ll_finished", ast.Load()),
+                                 [ast.Call(ast.Name("locals", ast.Load()), [], [])], []))
+    args = ast.arguments([], [ast.arg(n) for n in (*names, "__ll_item", "__ll_rest")], None, [], [], None, [])
+    fn = ast.FunctionDef(tree.name, args, [*declarations, *keep_local, resumed, finish], [], None)
+    for node in (fn, resumed, finish, *keep_local):
+        ast.copy_location(node, loop)
+    fn.lineno = tree.lineno
+    return ast.fix_missing_locations(fn)
+
+
+def _returning(body: list[ast.stmt]) -> list[ast.stmt]:
+    """``return x`` -> ``return __ll_returned(x)`` (not inside nested functions)."""
+
+    class Wrap(ast.NodeTransformer):
+        def visit_FunctionDef(self, node: ast.AST) -> ast.AST:
+            return node
+
+        visit_AsyncFunctionDef = visit_Lambda = visit_ClassDef = visit_FunctionDef
+
+        def visit_Return(self, node: ast.Return) -> ast.Return:
+            value = node.value if node.value is not None else ast.Constant(None)
+            return ast.copy_location(ast.Return(ast.Call(ast.Name("__ll_returned", ast.Load()), [value], [])), node)
+
+    return [Wrap().visit(stmt) for stmt in body]
 
 
 #: What lowered region code may name besides its parameters.
@@ -159,6 +291,8 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
     for region in code:
         report.compiled.append(Decision(region.plan.line, f"{region.label}: {region.ops} lowered ops as one region",
                                         f"runs when {region.guard}; otherwise the original code"))
+    lifted_lines = {node.lineno for node in ast.walk(tree) if anno.hasanno(node, Key.LIFT) or anno.hasanno(node, Key.SHORTEN)}
+    kept = [d for d in kept if d.line not in lifted_lines]  # not hoisted, but kept as a tensor
     report.skipped = sorted([*plan.skipped.values(), *plan.kept_reads.values(), *kept], key=lambda d: d.line)
     for items in (report.rewritten, report.materialized, report.compiled):
         items.sort(key=lambda d: d.line)

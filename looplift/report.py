@@ -28,6 +28,8 @@ class Report:
     compiled: list[Decision] = field(default_factory=list)
     skipped: list[Decision] = field(default_factory=list)
     cost: str = ""
+    unknown: list[int] = field(default_factory=list)
+    """Lines in loops whose values' types the code alone does not give: observed at the first call."""
     fallback: str | None = None
     """Set when the whole function runs as the original code: why."""
 

@@ -341,6 +341,8 @@ class Placement(Walker):
             lowered = self.lower(node, entry, *values)
             if lowered is not None:
                 return lowered
+        if obj in (locals, vars) and values is not None and not values[0]:  # reads every variable
+            self.pending |= {name for name, value in env.items() if contains_lifted(value) and name not in self.pinned}
         if values is not None and obj is range:
             self.release(node, values, Use.READ, env)
         elif values is not None and obj in (enumerate, zip) and not values[1]:

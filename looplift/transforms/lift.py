@@ -19,7 +19,7 @@ from ..anno import Key
 from ..dtypes import torch_name
 from ..analysis.conversions import Conversion, HostRead
 from ..analysis.regions import RegionPlan
-from ..lattice import TensorV
+from ..lattice import TOP, TensorV, contains_lifted
 from .builders import assign, constant, runtime_call
 
 
@@ -52,9 +52,11 @@ class Lift(ast.NodeTransformer):
                                              self.visit(node.value)])
             new = assign(target.id, value, node)
         elif isinstance(node, ast.Return) and node.value is not None:
-            leaving = [n for n in ast.walk(node.value) if isinstance(n, ast.Name) and anno.hasanno(n, Key.MATERIALIZE)]
+            # every name whose value leaves here is made NumPy in one call, just before the return
+            leaving = [n for n in ast.walk(node.value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+                       and contains_lifted(anno.getanno(n, Key.REP, TOP)) and not _inside_region(n, node.value)]
             for name in leaving:
-                anno.delanno(name, Key.MATERIALIZE)  # made NumPy together, just before the return
+                anno.delanno(name, Key.MATERIALIZE)
             node.value = self.visit(node.value)
             names = [*anno.getanno(node, Key.DEMOTE, []), *dict.fromkeys(n.id for n in leaving)]
             return [*self.rebinds(node, names), node]
@@ -144,6 +146,14 @@ class Lift(ast.NodeTransformer):
         if conv.how == "numpy":
             return runtime_call(("lift_method",), [source, *guard])
         return runtime_call(("lift_call",), [self.visit(node.func), source, *guard, constant(conv.copies_on_cpu)])
+
+
+def _inside_region(name: ast.Name, root: ast.expr) -> bool:
+    """The name is read by a region (which takes it lifted), not by the returned value itself."""
+    for node in ast.walk(root):
+        if anno.hasanno(node, Key.REGION) and any(sub is name for sub in ast.walk(node)):
+            return True
+    return False
 
 
 def unique_inputs(plan: RegionPlan) -> list[ast.expr]:
