@@ -49,6 +49,9 @@ class CostDecision:
     accelerator: bool = False
     """The data lives on an accelerator: compiled regions compete with eager torch there, with
     NumPy on the CPU (``runtime/compiled.py``)."""
+    batch: bool = True
+    """Loops whose iterations are independent run batched (``analysis/dependence.py``); where
+    ``lift`` is off, only those loops are lifted."""
 
 
 def _tensors(values: Iterable[Any]) -> Iterable[torch.Tensor]:
@@ -84,7 +87,8 @@ def decide(args: tuple[Any, ...], kwargs: dict[str, Any], options: Options,
     devices = {t.device.type for t in _tensors(values)} | _observed_devices(observed or {})
     mode = lift_mode()
     if mode == "never":
-        return CostDecision(False, False, "LOOPLIFT_LIFT=never: conversions are hoisted, nothing is lifted")
+        return CostDecision(False, False, "LOOPLIFT_LIFT=never: conversions are hoisted, nothing is lifted",
+                            batch=False)
     if not devices:
         return CostDecision(False, False, "no tensor arguments: conversions are hoisted, nothing is lifted")
     if devices - {"cpu"}:

@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from . import anno, codegen, costmodel, pragmas, runtime, source
-from .analysis import conversions, placement, regions, scope as scope_mod, types as types_pass
+from .analysis import conversions, dependence, placement, regions, scope as scope_mod, types as types_pass
 from .anno import Key
 from .errors import Refusal
 from .lattice import AV, TOP, ArrayV, ConstV, PyScalarV, TensorV, TupleV, from_runtime
@@ -33,7 +33,7 @@ from .runtime import observe
 from .runtime.compiled import CompiledRegion, compile_available
 from .runtime.regions import Region
 from .signature import abstract_of
-from .transforms import hoist, instrument, lift, outline
+from .transforms import batch, hoist, instrument, lift, outline
 
 
 logger = logging.getLogger("looplift")
@@ -105,13 +105,16 @@ def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, param
     report.hoisted, kept = hoist.apply(tree, marks, fn.__globals__, options.opt_in)
     typed = types_pass.TypesPass(tree, fn.__globals__, observed=observed)
     typed.run(params)
-    plan = placement.place(tree, fn.__globals__, params, marks, lift=cost.lift, opt_in=options.opt_in)
-    plans = regions.plan(tree)
+    plan, plans, batches = _place(tree, fn, params, marks, cost, options)
     code = outline.apply(plans, fn.__name__)
     _record(report, tree, plan, code, kept)
+    report.batched = [Decision(b.loop.lineno, "the loop runs as one batched computation over its items",
+                               "when they are tensors of one dtype, shape and device; else item by item")
+                      for b in batches[0]]
+    report.skipped = sorted([*report.skipped, *batches[1]], key=lambda d: d.line)
     report.unknown = [] if observed is not None else unknown_sources(tree)
-    lift.apply(tree)
-    report.source = _render(tree, code)
+    bodies = lift.apply(tree)
+    report.source = _render(tree, code, bodies)
     guards = {**static.global_guards, **typed.global_guards}
     notes = [str(d) for d in report.skipped if options.strict or _in_marked_loop(d, marks)]
     if not report.changed and extra is None:
@@ -119,8 +122,29 @@ def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, param
     helpers: dict[str, Any] = {"__ll": runtime, **(extra or {})}
     for region in code:
         helpers[region.plan.name] = _build_region(region, filename, fn, cost, options)
+    for body in bodies:
+        helpers[body.name] = codegen.build_helper(body.body, filename, fn.__globals__, helpers)
     rewritten = codegen.build_function(tree, filename, fn, helpers, defaults=defaults)
     return Specialization(rewritten, report, tuple(guards.items()), warnings=notes)
+
+
+def _place(tree: ast.FunctionDef, fn: types.FunctionType, params: Mapping[str, AV],
+           marks: Mapping[ast.AST, pragmas.Mark], cost: costmodel.CostDecision, options: Options
+           ) -> tuple[placement.Plan, list[regions.RegionPlan], tuple[list[dependence.BatchPlan], list[Decision]]]:
+    """Placement, regions and batching.  Where the cost model lifts only loops that batch (small
+    items on a CPU), placement first lifts everything to find those loops, then only them."""
+    lift_loops: set[ast.AST] | None = None
+    if not cost.lift and cost.batch:
+        placement.place(tree, fn.__globals__, params, marks, lift=True, opt_in=options.opt_in)
+        regions.plan(tree)
+        found, _ = dependence.plan(tree)
+        anno.clear(tree, Key.REGION, Key.BATCH)
+        lift_loops = {b.loop for b in found}
+    plan = placement.place(tree, fn.__globals__, params, marks, lift=cost.lift, opt_in=options.opt_in,
+                           lift_loops=lift_loops)
+    plans = regions.plan(tree)
+    batches = dependence.plan(tree) if cost.lift or cost.batch else ([], [])
+    return plan, plans, batches
 
 
 def instrumented(fn: types.FunctionType, observer: observe.Observer, resume: observe.Resume) -> Specialization:
@@ -249,7 +273,7 @@ def _build_region(region: outline.RegionCode, filename: str, fn: types.FunctionT
     body: Callable[..., Any] = lowered
     if cost.compile and region.ops >= 2 and compile_available():
         body = CompiledRegion(lowered, label, measure=options.compile == "auto")
-    return Region(body, twin, guard, label)
+    return Region(body, twin, guard, label, eager=lowered)
 
 
 def _in_marked_loop(decision: Decision, marks: Mapping[ast.AST, pragmas.Mark]) -> bool:
@@ -298,11 +322,14 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
         items.sort(key=lambda d: d.line)
 
 
-def _render(tree: ast.FunctionDef, code: list[outline.RegionCode]) -> str:
+def _render(tree: ast.FunctionDef, code: list[outline.RegionCode], bodies: list[batch.BatchCode]) -> str:
     parts = [ast.unparse(tree)]
     for region in code:
         parts.append(f"# {region.plan.name}: runs when {region.guard}")
         parts.append(ast.unparse(region.lowered))
+    for body in bodies:
+        parts.append(f"# {body.name}: one iteration, run on every item at once (torch.func.vmap)")
+        parts.append(ast.unparse(body.body))
     return "\n\n".join(parts)
 
 

@@ -26,6 +26,7 @@ class Report:
     rewritten: list[Decision] = field(default_factory=list)
     materialized: list[Decision] = field(default_factory=list)
     compiled: list[Decision] = field(default_factory=list)
+    batched: list[Decision] = field(default_factory=list)
     skipped: list[Decision] = field(default_factory=list)
     cost: str = ""
     unknown: list[int] = field(default_factory=list)
@@ -35,7 +36,7 @@ class Report:
 
     @property
     def decisions(self) -> list[Decision]:
-        every = [*self.hoisted, *self.rewritten, *self.materialized, *self.compiled, *self.skipped]
+        every = [*self.hoisted, *self.rewritten, *self.materialized, *self.compiled, *self.batched, *self.skipped]
         return sorted(every, key=lambda d: d.line)
 
     @property
@@ -50,6 +51,7 @@ class Report:
             lines.append(f"  cost model: {self.cost}")
         for title, items in (("hoisted", self.hoisted), ("rewritten", self.rewritten),
                              ("materialized", self.materialized), ("compiled", self.compiled),
+                             ("batched", self.batched),
                              ("left as NumPy / original", self.skipped)):
             if items:
                 lines.append(f"  {title}:")

@@ -57,9 +57,10 @@ class Placement(Walker):
     """One walk of the placement pass (``place`` runs it to its fixpoint)."""
 
     def __init__(self, fn: ast.FunctionDef, globals_: Mapping[str, Any], marks: Mapping[ast.AST, Mark], *,
-                 lift: bool, opt_in: bool, pinned: set[str]) -> None:
+                 lift: bool, opt_in: bool, pinned: set[str], lift_loops: set[ast.AST] | None = None) -> None:
         super().__init__(fn)
         self.marks = marks
+        self.lift_loops = lift_loops or set()
         self.lift_allowed = lift
         self.lifting = lift and not opt_in
         self.opt_in = opt_in
@@ -200,7 +201,8 @@ class Placement(Walker):
     def entering_loop(self, node: ast.For | ast.While, env: Env) -> Any:
         token = (self.lifting, self.shortening)
         mark = self.marks.get(node, Mark.NONE)
-        inner = False if mark is Mark.OFF else self.lift_allowed if mark is Mark.ON else self.lifting
+        inner = False if mark is Mark.OFF else self.lift_allowed if mark is Mark.ON else \
+            (self.lifting or node in self.lift_loops)
         if self.lifting and not inner:  # values entering a loop that must not lift are made NumPy
             for name in loaded_names(node):
                 if name in env and contains_lifted(env[name]) and name not in self.pinned:
@@ -282,7 +284,7 @@ class Placement(Walker):
         return self.type_of(node)
 
     def _expr_Name(self, node: ast.Name, env: Env) -> AV:
-        if node.id in self.scope.locals:
+        if node.id in self.scope.locals or node.id in env:  # a comprehension's own names are in env too
             return env.get(node.id, UNBOUND)
         return self.type_of(node)
 
@@ -593,7 +595,7 @@ class Placement(Walker):
     def comprehension(self, node: ast.expr, env: Env) -> AV:
         """A comprehension runs in its own scope.  A list comprehension is placed like a loop
         that appends (its elements may stay lifted); the others read NumPy values."""
-        lifting_inside = isinstance(node, ast.ListComp) and self.lifting
+        lifting_inside = isinstance(node, ast.ListComp) and (self.lifting or node in self.lift_loops)
         if not lifting_inside:
             for name in loaded_names(node) - comprehension_targets(node):
                 if name in self.scope.locals and contains_lifted(env.get(name, UNBOUND)) and name not in self.pinned:
@@ -645,11 +647,12 @@ class _ComprehensionFrame:
 
 
 def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str, AV],
-          marks: Mapping[ast.AST, Mark], *, lift: bool, opt_in: bool) -> Plan:
-    """Run placement to its fixpoint: names found in conflict are pinned and the walk repeats."""
+          marks: Mapping[ast.AST, Mark], *, lift: bool, opt_in: bool, lift_loops: set[ast.AST] | None = None) -> Plan:
+    """Run placement to its fixpoint: names found in conflict are pinned and the walk repeats.
+    ``lift_loops``: loops (and comprehensions) that lift even where ``lift`` is off."""
     pinned: set[str] = set()
     while True:
-        walk = Placement(fn, globals_, marks, lift=lift, opt_in=opt_in, pinned=pinned)
+        walk = Placement(fn, globals_, marks, lift=lift, opt_in=opt_in, pinned=pinned, lift_loops=lift_loops)
         anno.clear(fn, Key.LIFT, Key.SHORTEN, Key.LOWER, Key.DEFER, Key.FOLD, Key.MATERIALIZE, Key.DEMOTE, Key.REP)
         walk.run({name: demoted(value) for name, value in params.items()})
         if not walk.conflicts - pinned:

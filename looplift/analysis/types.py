@@ -160,7 +160,7 @@ class TypesPass(Walker):
 
     # ------------------------------------------------------------- names
     def lookup(self, node: ast.Name, env: Env) -> AV:
-        if node.id in self.scope.locals:
+        if node.id in self.scope.locals or node.id in env:  # a comprehension's own names are in env too
             return env.get(node.id, UNBOUND)
         return self.global_value(node.id)
 

@@ -23,6 +23,7 @@ import torch
 from ..dtypes import TORCH_BY_NAME, TORCH_TO_NP
 from . import paths
 from .deferred import READS, Deferred, Fold
+from .state import NotBatchable, batching
 
 Tensor = torch.Tensor
 #: The functions that turn an array into a tensor, by object: how each is named.
@@ -68,8 +69,7 @@ def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
     """``x.<chain>().numpy()``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
         return _lifted(x, "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
-    if paths.ENABLED:
-        paths.note("lift.miss")
+    _missed()
     return _steps(x, chain).numpy()
 
 
@@ -78,9 +78,16 @@ def lift_call(fn: Callable[[Any], Any], x: Any, dtype: str, ndim: int, chain: tu
     """``fn(x.<chain>())`` for ``np.asarray``/``np.array``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
         return _lifted(x, copies or "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
+    _missed()
+    return fn(_steps(x, chain))
+
+
+def _missed() -> None:
+    """A guard did not hold: the original conversion runs (a batch stops: ``runtime/batch.py``)."""
     if paths.ENABLED:
         paths.note("lift.miss")
-    return fn(_steps(x, chain))
+    if batching():
+        raise NotBatchable
 
 
 def to_tensor(fn: Callable[[Any], Any], a: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from . import paths
 from .convert import materialize
+from .state import NotBatchable, batching
 
 
 class Fallback(Exception):
@@ -30,11 +31,13 @@ def require(condition: bool) -> None:
 class Region:
     """A callable region (see the module docstring)."""
 
-    __slots__ = ("lowered", "twin", "guard", "label")
+    __slots__ = ("lowered", "eager", "twin", "guard", "label")
 
     def __init__(self, lowered: Callable[..., Any], twin: Callable[..., Any], guard: Callable[..., bool],
-                 label: str) -> None:
+                 label: str, eager: Callable[..., Any] | None = None) -> None:
+        """``lowered`` may be compiled; ``eager`` is the plain lowered function (a batch runs it)."""
         self.lowered = lowered
+        self.eager = eager if eager is not None else lowered
         self.twin = twin
         self.guard = guard
         self.label = label
@@ -42,16 +45,19 @@ class Region:
     def __call__(self, *args: Any) -> Any:
         if self.guard(*args):
             try:
-                result = self.lowered(*args)
+                result = self.eager(*args) if batching() else self.lowered(*args)
             except Exception:
-                pass  # the twin gives NumPy's answer, or raises NumPy's error
+                if batching():
+                    raise
             else:
                 if paths.ENABLED:
                     paths.note("op.tensor")
                 return result
+        elif batching():
+            raise NotBatchable
         if paths.ENABLED:
             paths.note("op.numpy")
-        return self.twin(*map(materialize, args))
+        return self.twin(*map(materialize, args))  # NumPy's answer, or NumPy's error
 
     def __repr__(self) -> str:
         return f"<looplift region {self.label}>"

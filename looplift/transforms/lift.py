@@ -18,12 +18,22 @@ from .. import anno
 from ..anno import Key
 from ..dtypes import torch_name
 from ..analysis.conversions import Conversion, HostRead
+from ..analysis.dependence import BatchPlan
 from ..analysis.regions import RegionPlan
 from ..lattice import TOP, TensorV, contains_lifted
+from . import batch
 from .builders import assign, constant, runtime_call
 
 
 class Lift(ast.NodeTransformer):
+    def __init__(self) -> None:
+        self.batches: list[batch.BatchCode] = []
+
+    def batch_code(self, plan: BatchPlan) -> batch.BatchCode:
+        code = batch.body_function(plan, f"__ll_k{len(self.batches)}", self)
+        self.batches.append(code)
+        return code
+
     def visit_block(self, body: list[ast.stmt]) -> list[ast.stmt]:
         out: list[ast.stmt] = []
         skip: set[int] = set()
@@ -31,9 +41,14 @@ class Lift(ast.NodeTransformer):
             if id(stmt) in skip:
                 continue
             plan: RegionPlan | None = anno.getanno(stmt, Key.REGION)
+            batched: BatchPlan | None = anno.getanno(stmt, Key.BATCH)
             if plan is not None and plan.statements:
                 skip.update(id(s) for s in plan.statements[1:])
                 new: Any = self.statement_run(stmt, plan)
+            elif batched is not None and isinstance(stmt, ast.For):
+                code = self.batch_code(batched)
+                *rebinds, loop = self.statement(stmt)
+                new = [*rebinds, *batch.replacement(code, stmt, loop, len(self.batches) - 1)]
             else:
                 new = self.statement(stmt)
             out.extend(new if isinstance(new, list) else [new])
@@ -106,8 +121,12 @@ class Lift(ast.NodeTransformer):
         if not isinstance(node, ast.expr):
             return super().visit(node)
         plan: RegionPlan | None = anno.getanno(node, Key.REGION)
+        batched: BatchPlan | None = anno.getanno(node, Key.BATCH)
         if plan is not None:
             new: ast.expr = self.region_call(plan)
+        elif batched is not None and isinstance(node, ast.ListComp):
+            code = self.batch_code(batched)
+            new = batch.comprehension(code, node, self.generic_visit(node))
         elif anno.hasanno(node, Key.LIFT):
             new = self.conversion(node, *anno.getanno(node, Key.LIFT))
         elif anno.hasanno(node, Key.SHORTEN):
@@ -169,7 +188,9 @@ def unique_inputs(plan: RegionPlan) -> list[ast.expr]:
     return out
 
 
-def apply(fn: ast.FunctionDef) -> ast.FunctionDef:
-    """Rewrite ``fn`` (in place) according to its annotations."""
-    fn.body = Lift().visit_block(fn.body)
-    return fn
+def apply(fn: ast.FunctionDef) -> list[batch.BatchCode]:
+    """Rewrite ``fn`` (in place) according to its annotations; the body functions of its
+    batched loops."""
+    lift = Lift()
+    fn.body = lift.visit_block(fn.body)
+    return lift.batches

@@ -1,0 +1,90 @@
+"""Running a loop's independent iterations as one batched computation.
+
+``batched(body, items, invariants, kinds)`` stacks the items (when they are tensors of one dtype,
+shape and device that do not require grad, and the stack is not too large), runs the body of one
+iteration on all of them at once with ``torch.func.vmap``, and hands back, per output, the values
+the loop would have produced, in order: for an appended lifted value what the original appended
+(NumPy scalars or arrays), for a read what the read gives (Python numbers).  Everything crosses to
+the host in one transfer.
+
+While a batch runs, every guard in the body that would send a value down the original path (a
+conversion's, a region's) stops the batch instead (``NotBatchable``): the loop then runs as it
+would have, from its first item.  Running it again is sound: the body is pure (the dependence pass
+proved it) and iterating a list or tuple twice is the same.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+
+from . import paths
+from .convert import _Transfer
+from .deferred import READS, Fold
+from .state import batch_running
+
+Tensor = torch.Tensor
+#: The most a stacked copy of the items may take.
+MAX_STACK_BYTES = 1 << 28
+
+def _stackable(items: Any) -> bool:
+    if type(items) not in (list, tuple) or not items:
+        return False
+    first = items[0]
+    if type(first) is not Tensor or first.requires_grad:
+        return False
+    dtype, shape, device = first.dtype, first.shape, first.device
+    if first.element_size() * first.numel() * len(items) > MAX_STACK_BYTES:
+        return False
+    return all(type(t) is Tensor and t.dtype is dtype and t.shape == shape and t.device == device
+               and not t.requires_grad for t in items)
+
+
+def batched(body: Callable[..., Any], items: Any, invariants: Sequence[Any], kinds: Sequence[str]) -> list[list[Any]] | None:
+    """The outputs of ``body`` over every item, as lists (see the module docstring), or None."""
+    if not _stackable(items):
+        return None
+    stacked = torch.stack(items)
+    in_dims = (0, *(None,) * len(invariants))
+    try:
+        with batch_running():
+            outputs = torch.func.vmap(body, in_dims=in_dims)(stacked, *invariants)
+    except Exception:  # a guard did not hold, or the body raised: the loop decides
+        if paths.ENABLED:
+            paths.note("batch.declined")
+        return None
+    if not all(type(o) is Tensor and o.shape[:1] == (len(items),) for o in outputs):
+        return None
+    if any(kind.startswith("read:") and kind != "read:tolist" and o[0].numel() != 1
+           for o, kind in zip(outputs, kinds)):
+        return None  # ``.item()`` of several elements raises: the loop raises it
+    transfer = _Transfer()
+    transfer.collect(tuple(outputs))
+    transfer.run()
+    if paths.ENABLED:
+        paths.note("batch.run")
+    return [_values(transfer.tensor_value(o), kind) for o, kind in zip(outputs, kinds)]
+
+
+def _values(host: Any, kind: str) -> list[Any]:
+    if kind == "array":
+        return list(host)  # NumPy scalars for 0-d items, array views otherwise
+    how = kind.removeprefix("read:")
+    if how == "tolist":
+        return [row.tolist() for row in host]
+    numbers = host.reshape(host.shape[0]).tolist()
+    return numbers if how == "item" else [READS[how](n) for n in numbers]
+
+
+def fold_all(acc: Any, op: str, values: Sequence[Any]) -> Any:
+    """``acc`` updated by ``op`` with each value, in order (``x += v`` over a batch's reads)."""
+    fold = acc if type(acc) is Fold else Fold(acc)
+    fold.steps.extend((op, v) for v in values)
+    return fold
+
+
+def batched_or(body: Callable[..., Any], items: Any, invariants: Sequence[Any], kinds: Sequence[str],
+               otherwise: Callable[[Any], list[Any]]) -> list[Any]:
+    """A list comprehension's list: batched where it can be, else ``otherwise(items)``."""
+    outputs = batched(body, items, invariants, kinds)
+    return outputs[0] if outputs is not None else otherwise(items)
