@@ -105,6 +105,7 @@ def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, param
     report.hoisted, kept = hoist.apply(tree, marks, fn.__globals__, options.opt_in)
     typed = types_pass.TypesPass(tree, fn.__globals__, observed=observed)
     typed.run(params)
+    tree_loops = [n for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))]
     plan, plans, batches = _place(tree, fn, params, marks, cost, options)
     code = outline.apply(plans, fn.__name__)
     _record(report, tree, plan, code, kept)
@@ -116,7 +117,8 @@ def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, param
     bodies = lift.apply(tree)
     report.source = _render(tree, code, bodies)
     guards = {**static.global_guards, **typed.global_guards}
-    notes = [str(d) for d in report.skipped if options.strict or _in_marked_loop(d, marks)]
+    notes = [str(d) for d in (*plan.skipped.values(), *plan.kept_reads.values())
+             if _in_enabled_loop(d, tree_loops, marks, options.opt_in)]
     if not report.changed and extra is None:
         return Specialization(fn, report, tuple(guards.items()))
     helpers: dict[str, Any] = {"__ll": runtime, **(extra or {})}
@@ -276,10 +278,15 @@ def _build_region(region: outline.RegionCode, filename: str, fn: types.FunctionT
     return Region(body, twin, guard, label, eager=lowered)
 
 
-def _in_marked_loop(decision: Decision, marks: Mapping[ast.AST, pragmas.Mark]) -> bool:
-    """A skipped conversion inside a loop the user marked for looplift (a warning is due)."""
-    return any(mark is pragmas.Mark.ON and loop.lineno <= decision.line <= (loop.end_lineno or loop.lineno)
-               for loop, mark in marks.items())
+def _in_enabled_loop(decision: Decision, loops: list[ast.AST], marks: Mapping[ast.AST, pragmas.Mark],
+                     opt_in: bool) -> bool:
+    """The decision is about code in a loop looplift works on (not marked off; with ``opt_in``,
+    marked on): what stays per iteration there gets a ``LoopliftWarning`` (``LoopliftError``
+    under ``strict=True``)."""
+    enclosing = [loop for loop in loops if loop.lineno <= decision.line <= (loop.end_lineno or loop.lineno)]
+    if not enclosing or any(marks.get(loop) is pragmas.Mark.OFF for loop in enclosing):
+        return False
+    return not opt_in or any(marks.get(loop) is pragmas.Mark.ON for loop in enclosing)
 
 
 def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: list[outline.RegionCode],
@@ -315,8 +322,6 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
     for region in code:
         report.compiled.append(Decision(region.plan.line, f"{region.label}: {region.ops} lowered ops as one region",
                                         f"runs when {region.guard}; otherwise the original code"))
-    lifted_lines = {node.lineno for node in ast.walk(tree) if anno.hasanno(node, Key.LIFT) or anno.hasanno(node, Key.SHORTEN)}
-    kept = [d for d in kept if d.line not in lifted_lines]  # not hoisted, but kept as a tensor
     report.skipped = sorted([*plan.skipped.values(), *plan.kept_reads.values(), *kept], key=lambda d: d.line)
     for items in (report.rewritten, report.materialized, report.compiled):
         items.sort(key=lambda d: d.line)

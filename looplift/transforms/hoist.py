@@ -197,7 +197,7 @@ class Hoister:
         self.hoist(conv, chosen)
 
     def decisions_skip(self, conv: conversions.Conversion, reason: str) -> None:
-        self.kept.append(Decision(conv.node.lineno, f"{conv.describe()} stays in the loop", reason))
+        self.kept.append(Decision(conv.node.lineno, f"{conv.describe()} not hoisted out of the loop", reason))
 
     def hoist(self, conv: conversions.Conversion, loop: ast.AST) -> None:
         var = f"__ll_h{self.count}"
