@@ -18,3 +18,66 @@ def squeeze(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     if any(x.shape[d] != 1 for d in dims):
         raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
     return x.squeeze(dims) if dims else x.view(x.shape)
+
+
+def advanced_index(x: torch.Tensor, index: tuple) -> torch.Tensor:
+    """``x[index]`` by NumPy's rules, for an index holding index arrays, lists or masks (the
+    Ellipsis expanded, slices with positive steps).  NumPy treats integers there as 0-d index
+    arrays broadcast with the others; torch would select them first, which moves the indexed
+    dimensions, so each becomes a one-element index array of the arrays' rank."""
+    rank = max(1, *(_index_rank(part) for part in index))
+    parts, arrays = _torch_index(x, index, rank)
+    result = x[parts]
+    if not result.numel():  # torch checks bounds as it gathers: with nothing to gather, check here
+        for array, size in arrays:
+            x.new_empty((size,))[array]
+    return result
+
+
+def scalar_index(x: torch.Tensor, index: tuple) -> torch.Tensor:
+    """``x[index]`` where lifted integer scalars are among basic items.  torch reads a 0-d index
+    tensor on the host (``x[t]`` calls ``.item()``), so the integers become one-element index
+    arrays; the one dimension of size 1 that they make together is then dropped: in place of
+    the first when they are adjacent, else in front (NumPy's rule, which torch follows)."""
+    at = [k for k, part in enumerate(index) if _is_integer(part)]
+    adjacent = at == list(range(at[0], at[0] + len(at)))
+    position = sum(1 for part in index[:at[0]] if not _is_integer(part)) if adjacent else 0
+    return x[_torch_index(x, index, 1)[0]].squeeze(position)
+
+
+def _is_integer(part: object) -> bool:
+    return (isinstance(part, int) and not isinstance(part, bool)) or \
+        (isinstance(part, torch.Tensor) and part.ndim == 0 and part.dtype is not torch.bool)
+
+
+def _index_rank(part: object) -> int:
+    """The rank an index item adds to the broadcast of NumPy's index arrays (a mask, like its
+    ``nonzero()``, adds one-dimensional arrays)."""
+    if isinstance(part, torch.Tensor):
+        return 1 if part.dtype is torch.bool else part.ndim
+    return 1 if isinstance(part, (list, tuple)) or hasattr(part, "__array__") else 0
+
+
+def _torch_index(x: torch.Tensor, index: tuple, rank: int) -> tuple[tuple, list[tuple[torch.Tensor, int]]]:
+    """The items as torch should see them: integers as index arrays of ``rank`` (checked against
+    the axis size, as NumPy checks them: the host knows shapes), integer arrays and lists as int64
+    tensors on ``x``'s device (torch reads uint8 as a mask), masks as bool tensors; and each
+    integer index array with the size of the axis it indexes."""
+    out: list[object] = []
+    arrays: list[tuple[torch.Tensor, int]] = []
+    axis = 0
+    for part in index:
+        if isinstance(part, int) and not isinstance(part, bool):
+            size = x.shape[axis]
+            if not -size <= part < size:
+                raise IndexError(f"index {part} is out of bounds for axis {axis} with size {size}")
+            part = torch.full((1,) * rank, part, dtype=torch.int64, device=x.device)
+        elif part is not None and not isinstance(part, slice):
+            part = torch.as_tensor(part, device=x.device)
+            if part.dtype is not torch.bool:
+                part = part.reshape((1,) * rank) if part.ndim == 0 else part
+                part = part.to(torch.int64)
+                arrays.append((part, x.shape[axis]))
+        out.append(part)
+        axis += part.ndim if isinstance(part, torch.Tensor) and part.dtype is torch.bool else part is not None
+    return tuple(out), arrays
