@@ -9,7 +9,8 @@ from __future__ import annotations
 # linalg.py, sorting.py and creation.py).  Checks here read shapes, which the host knows, never
 # tensor data.
 
-import torch  # noqa: E402  (kept with the helpers that use it)
+import math  # noqa: E402  (kept with the helpers that use it)
+import torch  # noqa: E402
 
 
 def squeeze(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
@@ -81,3 +82,57 @@ def _torch_index(x: torch.Tensor, index: tuple, rank: int) -> tuple[tuple, list[
         out.append(part)
         axis += part.ndim if isinstance(part, torch.Tensor) and part.dtype is torch.bool else part is not None
     return tuple(out), arrays
+
+
+def sort_key(x: torch.Tensor) -> torch.Tensor:
+    """Integers ordered as NumPy sorts floats: -0.0 equal to 0.0, every NaN equal and last
+    (torch's comparisons put a NaN nowhere).  Negative floats' bits are flipped (but for the sign)
+    so that their order as signed integers is the floats' order."""
+    bits = (x + 0.0).view(torch.int32 if x.dtype is torch.float32 else torch.int64)  # -0.0 + 0.0 is 0.0
+    key = torch.where(bits < 0, bits ^ torch.iinfo(bits.dtype).max, bits)
+    return torch.where(torch.isnan(x), torch.iinfo(bits.dtype).max, key)
+
+
+def unique(x: torch.Tensor, return_index: bool, return_inverse: bool, return_counts: bool,
+           equal_nan: bool) -> object:
+    """NumPy's ``_unique1d`` on a stable sort: the first of each run of equal values (NaNs one
+    run when ``equal_nan``), indices of first occurrences, the inverse in ``x``'s shape, run
+    lengths.  The result's length is data: selecting by a mask synchronizes on CUDA."""
+    flat = x.reshape(-1)
+    ordered, permutation = torch.sort(flat, stable=True)
+    first = torch.ones_like(ordered, dtype=torch.bool)
+    first[1:] = ordered[1:] != ordered[:-1]
+    if equal_nan and ordered.is_floating_point():
+        nan = torch.isnan(ordered)
+        first[1:] &= ~(nan[1:] & nan[:-1])
+    result = [ordered[first]]
+    if return_index:
+        result.append(permutation[first])
+    if return_inverse:
+        inverse = torch.empty_like(permutation)
+        inverse[permutation] = torch.cumsum(first, 0) - 1
+        result.append(inverse.reshape(x.shape))
+    if return_counts:
+        starts = torch.nonzero(first).reshape(-1)
+        result.append(torch.diff(starts, append=starts.new_full((1,), flat.numel())))
+    return result[0] if len(result) == 1 else tuple(result)
+
+
+def isclose(x: object, y: object, rtol: float, atol: float, equal_nan: bool, inexact: torch.dtype,
+            common: torch.dtype) -> torch.Tensor:
+    """NumPy's ``isclose`` step by step, in the dtypes NumPy computes each step in (decided at
+    lowering time): ``y`` made ``inexact``; the distance and the equality in ``common`` (the
+    dtype of ``x - y``); the bound ``atol + rtol * |y|`` in ``y``'s.  Python numbers stay weak."""
+    y = y.to(inexact) if isinstance(y, torch.Tensor) else float(y)
+    x_common = x.to(common) if isinstance(x, torch.Tensor) else x
+    y_common = y.to(common) if isinstance(y, torch.Tensor) else y
+    bound = atol + rtol * abs(y)
+    finite = torch.isfinite(y) if isinstance(y, torch.Tensor) else math.isfinite(y)
+    result = (torch.abs(x_common - y_common) <= bound) & finite | (x_common == y_common)
+    if equal_nan:
+        result = result | (_isnan(x) & _isnan(y))
+    return result
+
+
+def _isnan(value: object) -> object:
+    return torch.isnan(value) if isinstance(value, torch.Tensor) else math.isnan(value)
