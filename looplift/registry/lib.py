@@ -136,3 +136,25 @@ def isclose(x: object, y: object, rtol: float, atol: float, equal_nan: bool, ine
 
 def _isnan(value: object) -> object:
     return torch.isnan(value) if isinstance(value, torch.Tensor) else math.isnan(value)
+
+
+def tensordot(x: torch.Tensor, y: torch.Tensor, dims: tuple[list[int], list[int]]) -> torch.Tensor:
+    """``np.tensordot``: contracted axes must have equal sizes (NumPy raises; torch.tensordot
+    would broadcast an axis of size one)."""
+    if any(x.shape[i] != y.shape[j] for i, j in zip(*dims)):
+        raise ValueError("shape-mismatch for sum")
+    return torch.tensordot(x, y, dims=dims)
+
+
+def det(x: torch.Tensor) -> torch.Tensor:
+    """NumPy's determinant of (a batch of) float64 matrices: ``sign * exp(logdet)`` from LAPACK's
+    LU factorization, and 0 where it meets a zero pivot (NumPy stops there: a NaN further on
+    does not reach the result).  The ``_ex`` factorization reports the pivot without a host read."""
+    lu, pivots, info = torch.linalg.lu_factor_ex(x)
+    diagonal = lu.diagonal(dim1=-2, dim2=-1)
+    steps = torch.arange(1, diagonal.shape[-1] + 1, dtype=pivots.dtype, device=x.device)
+    swaps = (pivots != steps).sum(-1)
+    negatives = (diagonal < 0).sum(-1)
+    sign = 1.0 - 2.0 * ((swaps + negatives) % 2)
+    logdet = torch.log(torch.abs(diagonal)).sum(-1)
+    return torch.where(info == 0, sign * torch.exp(logdet), 0.0)
