@@ -1,16 +1,73 @@
 """Plain torch helpers that lowered code calls (as ``lib.<name>``) where one expression cannot
 say what NumPy does.  Each is a pure function of tensors and Python values that reads no tensor
-data on the host (see ``lowering.py``)."""
+data on the host (see ``lowering.py``): value-dependent NumPy behaviour is written with
+``torch.where``, and what depends on sizes reads only shapes.  The runtime interpreter calls the
+same helpers, so both paths share one definition of each rule.
+"""
 from __future__ import annotations
+
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+Tensor = torch.Tensor
+
+
+# ---------------------------------------------------------------------------------------------
+# Elementwise
+
+
+def int_floor_divide(x: Any, y: Tensor) -> Tensor:
+    """NumPy's integer ``x // y``: 0 where ``y`` is 0 (torch raises on the CPU and gives
+    garbage on CUDA)."""
+    zero = y == 0
+    return torch.where(zero, 0, x // torch.where(zero, 1, y))
+
+
+def int_remainder(x: Any, y: Tensor) -> Tensor:
+    """NumPy's integer ``x % y``: 0 where ``y`` is 0."""
+    zero = y == 0
+    return torch.where(zero, 0, x % torch.where(zero, 1, y))
+
+
+def int_fmod(x: Tensor, y: Tensor) -> Tensor:
+    """NumPy's integer ``fmod``: 0 where ``y`` is 0."""
+    zero = y == 0
+    return torch.where(zero, 0, torch.fmod(x, torch.where(zero, 1, y)))
+
+
+def float_remainder(x: Tensor, y: Any) -> Tensor:
+    """NumPy's float remainder: ``fmod`` moved into the divisor's sign (``npy_divmod``), exact for
+    every pair; torch's ``a - b*floor(a/b)`` gives NaN where ``a/b`` overflows (a subnormal
+    divisor).  A zero result takes the divisor's sign."""
+    mod = torch.fmod(x, y)
+    moved = torch.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
+    return torch.where(mod == 0, torch.copysign(torch.zeros_like(mod), y), moved)
+
+
+def sign(x: Tensor) -> Tensor:
+    """``np.sign`` of floats keeps NaN; ``torch.sign`` turns it into 0."""
+    return torch.where(torch.isnan(x), x, torch.sign(x))
+
+
+def cbrt(x: Tensor) -> Tensor:
+    """The real cube root (torch has none): ``sign(x) * |x| ** (1/3)``."""
+    return torch.sign(x) * torch.abs(x).pow(1.0 / 3.0)
+
+
+def sqrt_at_half(x: Tensor, exponent: Tensor) -> Tensor:
+    """NumPy's float power with an exponent that repeats along its loop (a NumPy scalar): its
+    fast path takes ``sqrt`` where the exponent is 0.5 (``-inf ** 0.5`` is NaN there, +inf in C's
+    ``pow``)."""
+    return torch.where(exponent == 0.5, torch.sqrt(x), torch.pow(x, exponent))
 
 
 # ---------------------------------------------------------------------------------------------
 # Shapes, indexing, linear algebra, sorting, creation (the lowerings of shape.py, indexing.py,
 # linalg.py, sorting.py and creation.py).  Checks here read shapes, which the host knows, never
 # tensor data.
-
-import math  # noqa: E402  (kept with the helpers that use it)
-import torch  # noqa: E402
 
 
 def squeeze(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:

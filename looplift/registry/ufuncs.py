@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..lattice import AV, ArrayV, PyScalarV
+from . import lib
 from .cases import Arr, Case, Py, case, custom
 from .coerce import (as_operand, check_int_fits, device_of, loop_for, require_finite, ufunc_loop,
                      ufunc_operands)
@@ -117,8 +118,7 @@ def _shift_in_range(value: Any, amount: Any) -> None:
 
 
 def _sign(x: Tensor) -> Tensor:
-    """``np.sign`` keeps NaN; ``torch.sign`` turns it into 0."""
-    return torch.where(torch.isnan(x), x, torch.sign(x)) if x.dtype.is_floating_point else torch.sign(x)
+    return lib.sign(x) if x.dtype.is_floating_point else torch.sign(x)
 
 
 def _reciprocal(x: Tensor) -> Tensor:
@@ -127,19 +127,27 @@ def _reciprocal(x: Tensor) -> Tensor:
     return torch.reciprocal(x)
 
 
-def _remainder(x: Tensor, y: Tensor) -> Tensor:
-    """NumPy's float remainder is ``fmod`` moved into the divisor's sign (``npy_divmod``), exact
-    for every pair; torch's ``a - b*floor(a/b)`` gives NaN where ``a/b`` overflows (a subnormal
-    divisor).  Integers: torch's floor remainder is NumPy's (a zero divisor raises: NumPy)."""
-    if not x.is_floating_point():
-        return x % y
-    mod = torch.fmod(x, y)
-    moved = torch.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
-    return torch.where(mod == 0, torch.copysign(torch.zeros_like(mod), y), moved)
+def _dividing(floating: Callable[..., Tensor], integral: Callable[..., Tensor],
+              plain: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A division-like ufunc: ``floating`` for float loops; for integer loops ``integral`` (0
+    where the divisor is 0, as NumPy gives) with a tensor divisor, ``plain`` with a nonzero Python
+    one (a Python 0 goes to NumPy)."""
+
+    def run(x: Any, y: Any) -> Tensor:
+        if (x if isinstance(x, Tensor) else y).is_floating_point():
+            return floating(x, y)
+        if isinstance(y, Tensor):
+            return integral(x, y)
+        if y == 0:
+            raise Unsupported("integer division by a Python 0")
+        return plain(x, y)
+
+    return run
 
 
-def _cbrt(x: Tensor) -> Tensor:
-    return torch.sign(x) * torch.abs(x).pow(1.0 / 3.0)
+def _rounding(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """floor/ceil/trunc/rint: NumPy's integer and bool loops return the values unchanged."""
+    return lambda x: fn(x) if x.is_floating_point() else x.clone()
 
 
 def _absolute(x: Tensor) -> Tensor:
@@ -189,9 +197,11 @@ UFUNC_TARGETS: dict[np.ufunc, tuple[Callable[..., Any], str, bool]] = {
     np.subtract: (operator.sub, "torch.sub", False),
     np.multiply: (operator.mul, "torch.mul", False),
     np.true_divide: (operator.truediv, "torch.true_divide", False),
-    np.floor_divide: (operator.floordiv, "torch.floor_divide", False),
-    np.remainder: (_remainder, "torch.fmod moved into the divisor's sign", True),
-    np.fmod: (torch.fmod, "torch.fmod", False),
+    np.floor_divide: (_dividing(operator.floordiv, lib.int_floor_divide, operator.floordiv),
+                      "torch.floor_divide", False),
+    np.remainder: (_dividing(lib.float_remainder, lib.int_remainder, operator.mod),
+                   "torch.fmod moved into the divisor's sign", True),
+    np.fmod: (_dividing(torch.fmod, lib.int_fmod, torch.fmod), "torch.fmod", True),
     np.power: (operator.pow, "torch.pow", False),
     np.float_power: (operator.pow, "torch.pow (float64)", False),
     np.left_shift: (operator.lshift, "torch.bitwise_left_shift", False),
@@ -230,14 +240,14 @@ UFUNC_TARGETS: dict[np.ufunc, tuple[Callable[..., Any], str, bool]] = {
     np.log10: (torch.log10, "torch.log10", False),
     np.log1p: (torch.log1p, "torch.log1p", False),
     np.sqrt: (torch.sqrt, "torch.sqrt", False),
-    np.cbrt: (_cbrt, "sign(x) * abs(x) ** (1/3)", False),
+    np.cbrt: (lib.cbrt, "sign(x) * abs(x) ** (1/3)", False),
     np.square: (torch.square, "torch.square", False),
     np.reciprocal: (_reciprocal, "torch.reciprocal", False),
     np.sign: (_sign, "torch.sign (NaN kept)", False),
-    np.floor: (torch.floor, "torch.floor", False),
-    np.ceil: (torch.ceil, "torch.ceil", False),
-    np.trunc: (torch.trunc, "torch.trunc", False),
-    np.rint: (torch.round, "torch.round (half to even)", False),
+    np.floor: (_rounding(torch.floor), "torch.floor", False),
+    np.ceil: (_rounding(torch.ceil), "torch.ceil", False),
+    np.trunc: (_rounding(torch.trunc), "torch.trunc", False),
+    np.rint: (_rounding(torch.round), "torch.round (half to even)", False),
     np.sin: (torch.sin, "torch.sin", False),
     np.cos: (torch.cos, "torch.cos", False),
     np.tan: (torch.tan, "torch.tan", False),
