@@ -9,6 +9,7 @@ lifted array) raises ``Refuse``: the call stays in NumPy.
 """
 from __future__ import annotations
 
+import ast
 import inspect
 import math
 import operator
@@ -202,7 +203,7 @@ def dtype_literal(value: Any) -> torch.dtype | None:
 
 def source(value: Any) -> str:
     """Python source for a literal: ints, floats (infinities and NaN included), bools, None,
-    strings, slices, Ellipsis and tuples of those."""
+    strings, Ellipsis and tuples and lists of those."""
     if isinstance(value, float) or isinstance(value, np.floating):
         value = float(value)
         if math.isnan(value):
@@ -219,11 +220,17 @@ def source(value: Any) -> str:
         return "[" + ", ".join(map(source, value)) + "]"
     if value is Ellipsis:
         return "..."
-    if isinstance(value, slice):
-        return f"slice({source(value.start)}, {source(value.stop)}, {source(value.step)})"
     if value is None or isinstance(value, (bool, int, str)):
         return repr(value)
     raise Refuse(f"no source form for literal {value!r}")
+
+
+def emit(template: str, requires: tuple[str, ...] = ()) -> Emit:
+    """An ``Emit`` whose ``helpers`` are the ``lib.<name>`` functions the template calls."""
+    tree = ast.parse(template, mode="eval")
+    helpers = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                      and isinstance(node.value, ast.Name) and node.value.id == "lib"})
+    return Emit(template, requires, tuple(helpers))
 
 
 def call_source(function: str, *args: str, **kwargs: str) -> str:

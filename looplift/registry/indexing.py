@@ -29,7 +29,7 @@ from .cases import ALL, Lifted, custom
 from .coerce import tensor_of, to_numpy
 from .entry import OpEntry, Unsupported
 from .probe import probe_values, result_value
-from .arguments import lifted, source
+from .arguments import emit, lifted, source
 from .lowering import Call, Emit, Operand, Refuse
 from .table import register
 
@@ -221,7 +221,7 @@ def _literal_item(value: Any) -> _Item:
         parts = (value.start, value.stop, value.step)
         if not all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts) or value.step == 0:
             raise Refuse("slice of non-integers, or step 0 (NumPy raises)")
-        return _Item("slice", source(value), value=value)
+        return _Item("slice", _slice_source(value), value=value)
     if isinstance(value, int) and not isinstance(value, bool):
         return _Item("int", str(value), value=value)
     if isinstance(value, list) and all(type(v) is int for v in value):
@@ -277,39 +277,36 @@ def _positive_steps(items: list[_Item]) -> tuple[list[_Item], tuple[int, ...]]:
         if item.kind == "slice" and (item.value.step or 1) < 0:
             start, stop, step = item.value.start, item.value.stop, item.value.step
             flipped = slice(None if start is None else -1 - start, None if stop is None else -1 - stop, -step)
-            item = _Item("slice", source(flipped), value=flipped)
+            item = _Item("slice", _slice_source(flipped), value=flipped)
             flips.append(axis_at)
         out.append(item)
         axis_at += item.axes
     return out, tuple(flips)
 
 
-def _subscript(item: _Item) -> str:
-    """An item as written inside ``x[...]`` (slices as ``a:b:c``)."""
-    if item.kind != "slice":
-        return item.source
-    s = item.value
+def _slice_source(s: slice) -> str:
+    """A slice as written inside ``x[...]``: ``a:b:c``."""
     parts = ["" if v is None else str(v) for v in (s.start, s.stop, s.step)]
     return ":".join(parts[:2]) + (f":{parts[2]}" if s.step is not None else "")
 
 
 def _lower_getitem(call: Call) -> Emit:
     """Basic indices as a subscript; index arrays, lists and masks, and lifted integer scalars
-    (torch would read those on the host), through ``lib.advanced_index``/``lib.scalar_index``."""
+    (torch would read those on the host), through ``lib.advanced_index(x)[...]`` and
+    ``lib.scalar_index(x)[...]``."""
     a, index = lifted(call.args[0]), call.args[1]
     items, flips = _positive_steps(_expanded(_index_items(index), a.ndim))
     operand = f"torch.flip({a.name}, {source(flips)})" if flips else a.name
     kinds = {i.kind for i in items}
-    if kinds & set(_ADVANCED) or "scalar" in kinds:
-        helper = "advanced_index" if kinds & set(_ADVANCED) else "scalar_index"
-        parts = ", ".join(source(i.value) if i.kind == "slice" else i.source for i in items)
-        return Emit(f"lib.{helper}({operand}, ({parts},))", helpers=(helper,))
-    subscript = ", ".join(map(_subscript, items)) if items else "()"
+    helper = "advanced_index" if kinds & set(_ADVANCED) else "scalar_index" if "scalar" in kinds else None
+    subscript = ", ".join(i.source for i in items) if items else "()"
+    if helper is not None:
+        return emit(f"lib.{helper}({operand})[{subscript}]")
     template = f"{operand}[{subscript}]"
     result = next(iter(call.result.options()))
     if isinstance(result, ArrayV) and (result.ndim == 0 or a.ndim == 0):  # a scalar, or built from one
         template = f"{template}.clone()"
-    return Emit(template)
+    return emit(template)
 
 
 # ---------------------------------------------------------------------------------------------

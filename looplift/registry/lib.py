@@ -78,29 +78,43 @@ def squeeze(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return x.squeeze(dims) if dims else x.view(x.shape)
 
 
-def advanced_index(x: torch.Tensor, index: tuple) -> torch.Tensor:
-    """``x[index]`` by NumPy's rules, for an index holding index arrays, lists or masks (the
-    Ellipsis expanded, slices with positive steps).  NumPy treats integers there as 0-d index
-    arrays broadcast with the others; torch would select them first, which moves the indexed
-    dimensions, so each becomes a one-element index array of the arrays' rank."""
-    rank = max(1, *(_index_rank(part) for part in index))
-    parts, arrays = _torch_index(x, index, rank)
-    result = x[parts]
-    if not result.numel():  # torch checks bounds as it gathers: with nothing to gather, check here
-        for array, size in arrays:
-            x.new_empty((size,))[array]
-    return result
+class advanced_index:  # noqa: N801 - named as the function it reads like: lib.advanced_index(x)[...]
+    """``advanced_index(x)[index]`` is ``x[index]`` by NumPy's rules, for an index holding index
+    arrays, lists or masks (the Ellipsis expanded, slices with positive steps).  NumPy treats
+    integers there as 0-d index arrays broadcast with the others; torch would select them first,
+    which moves the indexed dimensions, so each becomes a one-element index array of the arrays'
+    rank."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+
+    def __getitem__(self, index: Any) -> torch.Tensor:
+        index = index if isinstance(index, tuple) else (index,)
+        rank = max(1, *(_index_rank(part) for part in index))
+        parts, arrays = _torch_index(self.x, index, rank)
+        result = self.x[parts]
+        if not result.numel():  # torch checks bounds as it gathers: with nothing to gather, check here
+            for array, size in arrays:
+                self.x.new_empty((size,))[array]
+        return result
 
 
-def scalar_index(x: torch.Tensor, index: tuple) -> torch.Tensor:
-    """``x[index]`` where lifted integer scalars are among basic items.  torch reads a 0-d index
-    tensor on the host (``x[t]`` calls ``.item()``), so the integers become one-element index
-    arrays; the one dimension of size 1 that they make together is then dropped: in place of
-    the first when they are adjacent, else in front (NumPy's rule, which torch follows)."""
-    at = [k for k, part in enumerate(index) if _is_integer(part)]
-    adjacent = at == list(range(at[0], at[0] + len(at)))
-    position = sum(1 for part in index[:at[0]] if not _is_integer(part)) if adjacent else 0
-    return x[_torch_index(x, index, 1)[0]].squeeze(position)
+class scalar_index:  # noqa: N801
+    """``scalar_index(x)[index]`` is ``x[index]`` where lifted integer scalars are among basic
+    items.  torch reads a 0-d index tensor on the host (``x[t]`` calls ``.item()``), so the
+    integers become one-element index arrays; the one dimension of size 1 that they make
+    together is then dropped: in place of the first when they are adjacent, else in front
+    (NumPy's rule, which torch follows)."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+
+    def __getitem__(self, index: Any) -> torch.Tensor:
+        index = index if isinstance(index, tuple) else (index,)
+        at = [k for k, part in enumerate(index) if _is_integer(part)]
+        adjacent = at == list(range(at[0], at[0] + len(at)))
+        position = sum(1 for part in index[:at[0]] if not _is_integer(part)) if adjacent else 0
+        return self.x[_torch_index(self.x, index, 1)[0]].squeeze(position)
 
 
 def _is_integer(part: object) -> bool:
@@ -215,3 +229,16 @@ def det(x: torch.Tensor) -> torch.Tensor:
     sign = 1.0 - 2.0 * ((swaps + negatives) % 2)
     logdet = torch.log(torch.abs(diagonal)).sum(-1)
     return torch.where(info == 0, sign * torch.exp(logdet), 0.0)
+
+
+def max_or_zero(x: torch.Tensor, dim: int, keepdim: bool = False) -> torch.Tensor:
+    """``x.max(axis=dim, initial=0)`` (``np.linalg.norm``'s maxima): 0 along an empty axis, where
+    ``torch.amax`` raises."""
+    if x.shape[dim] == 0:
+        shape = list(x.shape)
+        if keepdim:
+            shape[dim] = 1
+        else:
+            del shape[dim]
+        return x.new_zeros(shape)
+    return torch.amax(x, dim=dim, keepdim=keepdim)

@@ -31,8 +31,9 @@ from ..errors import Refusal
 from .cases import ALL, FLOAT, NUMERIC, Arr, Lifted, case, custom
 from .coerce import array_result, normalize_axis, probe_dtype, require_finite, tensor_of
 from .declare import flag, literal_arguments, not_given, operand, register_numpy
-from .arguments import Args, axes, axis, bound, call_source, int_tuple, lifted, python_number, source
+from .arguments import Args, axes, axis, bound, call_source, emit, int_tuple, lifted, python_number, source
 from .lowering import Call, Emit, Operand, Refuse, atom, cast, dtype_source
+from . import lib
 from .probe import result_value
 from .entry import Unsupported, always
 from .ufuncs import apply
@@ -50,11 +51,10 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 
 def _exactly(dtype: torch.dtype, fn: Callable[..., Tensor], *operands: Tensor) -> Tensor:
-    """``fn`` over ``operands`` in NumPy's result ``dtype``: floats directly (finite ones only,
-    see ``coerce.require_finite``), integers in int64 cast back (wrap-around agrees), bools as
-    int64 counts compared with 0 (NumPy ORs the ANDs)."""
+    """``fn`` over ``operands`` in NumPy's result ``dtype``: floats directly (IEEE on NaN and
+    infinity, see ``testing.IEEE_NOTE``), integers in int64 cast back (wrap-around agrees), bools
+    as int64 counts compared with 0 (NumPy ORs the ANDs)."""
     if dtype.is_floating_point:
-        require_finite(*operands)
         return fn(*(t.to(dtype) for t in operands)).to(dtype)
     result = fn(*(t.to(torch.int64) for t in operands))
     return result != 0 if dtype is torch.bool else result.to(dtype)
@@ -168,22 +168,10 @@ def _diag(v: Any, k: Any = 0) -> Tensor:
 # numpy.linalg
 
 
-def _max_or_zero(t: Tensor, dim: int, keepdim: bool = False) -> Tensor:
-    """``max(axis, initial=0)``: 0 for an empty axis."""
-    if t.shape[dim] == 0:
-        shape = list(t.shape)
-        if keepdim:
-            shape[dim] = 1
-        else:
-            del shape[dim]
-        return torch.zeros(shape, dtype=t.dtype, device=t.device)
-    return torch.amax(t, dim=dim, keepdim=keepdim)
-
-
 def _vector_norm(x: Tensor, ord: Any, axis: int, keepdims: bool) -> Tensor:
     absx = torch.abs(x)
     if ord == math.inf:
-        return _max_or_zero(absx, axis, keepdims)
+        return lib.max_or_zero(absx, axis, keepdims)
     if ord == -math.inf:
         return torch.amin(absx, dim=axis, keepdim=keepdims)
     if ord == 0:
@@ -210,16 +198,16 @@ def _matrix_norm(x: Tensor, ord: Any, rows: int, cols: int) -> Tensor:
     if ord in (2, -2, "nuc"):
         values = _singular_values(x, rows, cols).to(x.dtype)
         if ord == 2:
-            return _max_or_zero(values, -1)
+            return lib.max_or_zero(values, -1)
         return torch.amin(values, dim=-1) if ord == -2 else torch.sum(values, dim=-1)
     if ord in (1, -1):
         sums = torch.sum(absx, dim=rows)
         col = cols - 1 if cols > rows else cols
-        return _max_or_zero(sums, col) if ord == 1 else torch.amin(sums, dim=col)
+        return lib.max_or_zero(sums, col) if ord == 1 else torch.amin(sums, dim=col)
     if ord in (math.inf, -math.inf):
         sums = torch.sum(absx, dim=cols)
         row = rows - 1 if rows > cols else rows
-        return _max_or_zero(sums, row) if ord == math.inf else torch.amin(sums, dim=row)
+        return lib.max_or_zero(sums, row) if ord == math.inf else torch.amin(sums, dim=row)
     if ord in (None, "fro", "f"):
         return torch.sqrt(torch.sum(x * x, dim=(rows, cols)))
     raise Unsupported("invalid norm order for matrices (NumPy raises)")
@@ -276,8 +264,7 @@ def _inv(a: Any) -> Tensor:
 
 def _det(a: Any) -> Tensor:
     x = _square_batch(a)
-    require_finite(x)  # LAPACK may stop at a zero pivot before it meets a NaN (NumPy: det 0)
-    return torch.linalg.det(x.to(torch.float64)).to(probe_dtype(np.linalg.det, (x,)))
+    return lib.det(x.to(torch.float64)).to(probe_dtype(np.linalg.det, (x,)))
 
 
 def _solve(a: Any, b: Any) -> Tensor:
@@ -374,29 +361,28 @@ def _lower_dot(args: Args) -> Emit:
     elif q == 1 or p == 1 or (p, q) == (2, 2):
         product = "torch.matmul({}, {})".format
     else:
-        return Emit(_in_result_dtype(args.call.result_dtype, (a, b),
-                                     lambda x, y: f"lib.tensordot({x}, {y}, ([{p - 1}], [{q - 2}]))"),
-                    helpers=("tensordot",))
-    return Emit(_in_result_dtype(args.call.result_dtype, (a, b), product))
+        return emit(_in_result_dtype(args.call.result_dtype, (a, b),
+                                     lambda x, y: f"lib.tensordot({x}, {y}, ([{p - 1}], [{q - 2}]))"))
+    return emit(_in_result_dtype(args.call.result_dtype, (a, b), product))
 
 
 def _lower_vdot(args: Args) -> Emit:
     a, b = args.array("a"), args.array("b")
-    return Emit(_in_result_dtype(args.call.result_dtype, (a, b),
+    return emit(_in_result_dtype(args.call.result_dtype, (a, b),
                                  lambda x, y: f"torch.dot({x}.reshape(-1), {y}.reshape(-1))"))
 
 
 def _lower_inner(args: Args) -> Emit:
     """``torch.inner`` sums over the last axes as NumPy does (and multiplies by a scalar)."""
     a, b = args.array("a"), args.array("b")
-    return Emit(_in_result_dtype(args.call.result_dtype, (a, b), "torch.inner({}, {})".format))
+    return emit(_in_result_dtype(args.call.result_dtype, (a, b), "torch.inner({}, {})".format))
 
 
 def _lower_outer(args: Args) -> Emit:
     """NumPy's ``multiply`` of the flattened operands: no sum, so bools multiply as bools."""
     a, b = args.array("a"), args.array("b")
     dtype = args.call.result_dtype
-    return Emit(f"torch.outer({cast(a.name, dtype, a.dtype)}.reshape(-1), {cast(b.name, dtype, b.dtype)}.reshape(-1))")
+    return emit(f"torch.outer({cast(a.name, dtype, a.dtype)}.reshape(-1), {cast(b.name, dtype, b.dtype)}.reshape(-1))")
 
 
 def _lower_tensordot(args: Args) -> Emit:
@@ -413,9 +399,8 @@ def _lower_tensordot(args: Args) -> Emit:
         if not 0 <= count <= min(a.ndim, b.ndim):
             raise Refuse("axes out of range (NumPy raises)")
         dims = [list(range(a.ndim - count, a.ndim)), list(range(count))]
-    return Emit(_in_result_dtype(args.call.result_dtype, (a, b),
-                                 lambda x, y: f"lib.tensordot({x}, {y}, ({dims[0]}, {dims[1]}))"),
-                helpers=("tensordot",))
+    return emit(_in_result_dtype(args.call.result_dtype, (a, b),
+                                 lambda x, y: f"lib.tensordot({x}, {y}, ({dims[0]}, {dims[1]}))"))
 
 
 def _lower_einsum(call: Call) -> Emit:
@@ -428,7 +413,7 @@ def _lower_einsum(call: Call) -> Emit:
         raise Refuse("dtype=/casting=/order=, or optimize= with a 0-d result")
     operands = [lifted(op) for op in call.args[1:]]
     subscripts = source(call.args[0].literal)
-    return Emit(_in_result_dtype(call.result_dtype, operands,
+    return emit(_in_result_dtype(call.result_dtype, operands,
                                  lambda *xs: call_source("torch.einsum", subscripts, *xs)))
 
 
@@ -445,7 +430,7 @@ def _lower_trace(args: Args) -> Emit:
         raise Refuse("axis1 and axis2 are the same (NumPy raises)")
     offset = _int_argument(args["offset"]) if args.given("offset") else "0"
     dtype = dtype_source(args.call.result_dtype)
-    return Emit(f"torch.diagonal({a.name}, {offset}, {first}, {second}).sum(-1, dtype={dtype})")
+    return emit(f"torch.diagonal({a.name}, {offset}, {first}, {second}).sum(-1, dtype={dtype})")
 
 
 def _int_argument(op: Operand) -> str:
@@ -463,15 +448,16 @@ def _lower_diag(args: Args) -> Emit:
     v = args.array("v")
     k = _int_argument(args["k"]) if args.given("k") else "0"
     if v.ndim == 1:
-        return Emit(f"torch.diag({v.name}, {k})")
+        return emit(f"torch.diag({v.name}, {k})")
     if v.ndim == 2:
-        return Emit(f"torch.diagonal({v.name}, {k})")
+        return emit(f"torch.diagonal({v.name}, {k})")
     raise Refuse("diag of ndim other than 1 or 2 (NumPy raises)")
 
 
 def _lower_norm(args: Args) -> Emit:
     """``numpy.linalg.norm`` branch by branch, decided from the literal ``ord``, ``axis`` and
-    ``keepdims``; integers become float64 first, singular values are computed in float64."""
+    ``keepdims``; integers become float64 first, singular values are computed in float64, maxima
+    start at 0 (``lib.max_or_zero``: NumPy's ``initial=0``)."""
     x = args.array("x")
     order, where, keep = args.literal("ord"), args.literal("axis"), args.literal("keepdims")
     if type(keep) is not bool or isinstance(order, (list, tuple)):
@@ -479,23 +465,23 @@ def _lower_norm(args: Args) -> Emit:
     t = x.name if x.dtype.is_floating_point else cast(x.name, torch.float64)
     if where is None and (order is None or (order in ("f", "fro") and x.ndim == 2) or (order == 2 and x.ndim == 1)):
         total = f"torch.sqrt(torch.sum({atom(t)} * {atom(t)}))"
-        return Emit(f"{total}.reshape({source((1,) * x.ndim)})" if keep else total)
+        return emit(f"{total}.reshape({source((1,) * x.ndim)})" if keep else total)
     dims = axes(tuple(range(x.ndim)) if where is None else where if isinstance(where, tuple) else (where,), x.ndim)
     if len(dims) == 1:
-        return Emit(_vector_norm(t, order, dims[0], keep, TORCH_TO_NP[x.dtype] if x.dtype.is_floating_point
+        return emit(_vector_norm(t, order, dims[0], keep, TORCH_TO_NP[x.dtype] if x.dtype.is_floating_point
                                  else np.dtype(np.float64)))
     if len(dims) != 2:
         raise Refuse("improper number of dimensions to norm (NumPy raises)")
     result = _matrix_norm(t, order, *dims, dtype_source(args.call.result_dtype))
     if keep:
         result += "".join(f".unsqueeze({d})" for d in sorted(dims))
-    return Emit(result)
+    return emit(result)
 
 
 def _vector_norm(t: str, order: Any, d: int, keep: bool, dtype: np.dtype) -> str:
     reduce = f"dim={d}, keepdim={keep}"
     if order == math.inf:
-        return f"torch.amax(torch.abs({t}), {reduce})"  # an empty axis raises: NumPy's initial=0 answers it
+        return f"lib.max_or_zero(torch.abs({t}), {d}, {keep})"
     if order == -math.inf:
         return f"torch.amin(torch.abs({t}), {reduce})"
     if order == 0:
@@ -513,13 +499,13 @@ def _vector_norm(t: str, order: Any, d: int, keep: bool, dtype: np.dtype) -> str
 def _matrix_norm(t: str, order: Any, rows: int, cols: int, dtype: str) -> str:
     if order in (2, -2, "nuc"):
         values = f"torch.linalg.svdvals(torch.movedim({t}, ({rows}, {cols}), (-2, -1)).to(torch.float64)).to({dtype})"
-        return {2: f"{values}.amax(-1)", -2: f"{values}.amin(-1)", "nuc": f"{values}.sum(-1)"}[order]
+        return {2: f"lib.max_or_zero({values}, -1)", -2: f"{values}.amin(-1)", "nuc": f"{values}.sum(-1)"}[order]
     if order in (1, -1):
-        other = cols - 1 if cols > rows else cols
-        return f"torch.abs({t}).sum(dim={rows}).{'amax' if order == 1 else 'amin'}(dim={other})"
+        sums, other = f"torch.abs({t}).sum(dim={rows})", cols - 1 if cols > rows else cols
+        return f"lib.max_or_zero({sums}, {other})" if order == 1 else f"{sums}.amin(dim={other})"
     if order in (math.inf, -math.inf):
-        other = rows - 1 if rows > cols else rows
-        return f"torch.abs({t}).sum(dim={cols}).{'amax' if order > 0 else 'amin'}(dim={other})"
+        sums, other = f"torch.abs({t}).sum(dim={cols})", rows - 1 if rows > cols else rows
+        return f"lib.max_or_zero({sums}, {other})" if order > 0 else f"{sums}.amin(dim={other})"
     if order in (None, "fro", "f"):
         return f"torch.sqrt(({atom(t)} * {atom(t)}).sum(dim=({rows}, {cols})))"
     raise Refuse("invalid norm order for matrices (NumPy raises)")
@@ -532,7 +518,7 @@ def _float64_linalg(function: str, *options: str) -> Callable[[Args], Emit]:
     def lower(args: Args) -> Emit:
         a = lifted(next(iter(args.operands.values())))
         settings = {name: source(args.literal(name)) for name in options}
-        return Emit(cast(call_source(function, cast(a.name, torch.float64, a.dtype), **settings),
+        return emit(cast(call_source(function, cast(a.name, torch.float64, a.dtype), **settings),
                          args.call.result_dtype, torch.float64))
 
     lower.__name__ = f"_lower_{function.rsplit('.', 1)[1]}"
@@ -543,8 +529,7 @@ def _lower_det(args: Args) -> Emit:
     """NumPy's ``sign * exp(logdet)`` of an LU factorization, 0 where LAPACK meets a zero pivot
     (``lib.det``: no status read on the host)."""
     a = args.array("a")
-    return Emit(cast(f"lib.det({cast(a.name, torch.float64, a.dtype)})", args.call.result_dtype, torch.float64),
-                helpers=("det",))
+    return emit(cast(f"lib.det({cast(a.name, torch.float64, a.dtype)})", args.call.result_dtype, torch.float64))
 
 
 def _lower_svd(args: Args) -> Emit:
@@ -552,13 +537,6 @@ def _lower_svd(args: Args) -> Emit:
     if args.literal("compute_uv") is not False or args.literal("hermitian") is not False:
         raise Refuse("singular vectors are not unique (signs): NumPy computes them")
     return _float64_linalg("torch.linalg.svdvals")(args)
-
-
-def _condition_dependent(call: Call) -> Emit:
-    """inv, solve, cholesky, qr: where a matrix is (nearly) singular, which is a property of its
-    values, NumPy's LAPACK and torch's disagree about raising and differ by about cond·eps."""
-    raise Refuse("exactness depends on the matrix's condition number, a property of its values "
-                 "(no device-side check yet)")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -685,11 +663,12 @@ def _linalg(name: str, impl: Callable[..., Any], torch_name: str, cases: tuple[A
     reference = getattr(np.linalg, name)
     register_numpy(name, impl, namespace=np.linalg, torch_name=torch_name, forms=forms, notes=notes,
                    infer=_infer_on_identity(reference), cases=cases,
-                   lower=bound(impl, lower) if lower is not None else _condition_dependent)
+                   lower=bound(impl, lower) if lower is not None else None,
+                   numpy_only="" if lower is not None else _CONDITION_DEPENDENT)
 
 
-_DOT_NOTE = ("float operands holding NaN or infinity go to NumPy (its BLAS may drop NaN·0 terms); integers in "
-             "int64 and cast back (wraps like NumPy), bool as any-of-ANDs; out= goes to NumPy")
+_DOT_NOTE = ("NaN/inf operands: IEEE result (NumPy's BLAS may drop NaN·0 terms); integers in int64 and cast back (wraps like NumPy; torch has no integer products "
+             "on CUDA, where such calls raise and NumPy runs them), bool as any-of-ANDs; out= goes to NumPy")
 register_numpy("dot", _dot, method=True, torch_name="torch.tensordot (last axis, second-to-last)",
                forms="scalars, 1-d, n-d (NumPy's dot, not matmul)", notes=_DOT_NOTE,
                cases=(custom(_product_operands, tolerance="dot"),), lower=bound(_dot, _lower_dot))
@@ -723,12 +702,15 @@ register_numpy("norm", _norm, namespace=np.linalg, torch_name="NumPy's norm form
                      "float64; array ord goes to NumPy",
                check=literal_arguments(_norm, "axis", "keepdims"),
                cases=(custom(_norm_operands, tolerance="std"),), lower=bound(_norm, _lower_norm))
+_CONDITION_DEPENDENT = ("where a matrix is (nearly) singular, a property of its values, NumPy's LAPACK and torch's "
+                        "disagree about raising and differ by about cond·eps: a check would read the data")
 _CONDITION_NOTE = f"matrices with condition number above {MAX_CONDITION:g} (singular ones included) go to NumPy"
 _linalg("inv", _inv, "torch.linalg.inv (float64)", (custom(lambda d: ((_matrices(d, square=True),), {}),
                                                            tolerance="linalg"),), _CONDITION_NOTE)
 _linalg("det", _det, "torch.linalg.det (float64)", (custom(lambda d: ((_matrices(d, square=True),), {}),
                                                            tolerance="det"),),
-        "NaN or infinity goes to NumPy (LAPACK may stop at a zero pivot first: det 0)", lower=_lower_det)
+        "NumPy's sign·exp(logdet) of LAPACK's LU, 0 at a zero pivot (a NaN past it does not count); where "
+        "NaN decides the pivots, LAPACK builds may differ", lower=_lower_det)
 _linalg("solve", _solve, "torch.linalg.solve (float64)", (custom(_solve_operands, tolerance="linalg"),),
         _CONDITION_NOTE, forms="b a vector (1-d) or a (batch of) matrices, broadcasting batches")
 _linalg("cholesky", _cholesky, "torch.linalg.cholesky_ex (float64)",

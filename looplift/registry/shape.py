@@ -26,8 +26,8 @@ from .coerce import (array_result, copy_if_aliased, dtype_arg, normalize_axes, n
 from .declare import (argument, array_of, attribute_reference, length_of, literal_arguments,
                       method_reference, not_given, operand, register_numpy)
 from .entry import OpEntry, Unsupported, always
-from .arguments import (Args, array_sequence, axes, axis, bound, each_item, int_tuple, lifted, python_number,
-                        source)
+from .arguments import (Args, array_sequence, axes, axis, bound, each_item, emit, int_tuple, lifted,
+                        python_number, source)
 from .lowering import Call, Emit, Operand, Refuse, atom, cast
 from .table import register
 
@@ -369,8 +369,8 @@ def _reshape_emit(a: Operand, shape: Any, order: Any, copy: Any) -> Emit:
     if sum(s == -1 for s in sizes) > 1 or any(s < -1 for s in sizes):
         raise Refuse("invalid shape (NumPy raises)")
     if copy:
-        return Emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape({source(sizes)})")
-    return Emit(_fresh_from_scalar(f"{a.name}.reshape({source(sizes)})", a))
+        return emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape({source(sizes)})")
+    return emit(_fresh_from_scalar(f"{a.name}.reshape({source(sizes)})", a))
 
 
 def _lower_reshape(args: Args) -> Emit:
@@ -392,7 +392,7 @@ def _lower_ravel(args: Args) -> Emit:
     a = args.array("a")
     if args.literal("order") != "C":
         raise Refuse("order other than 'C'")
-    return Emit(_fresh_from_scalar(f"{a.name}.reshape(-1)", a))
+    return emit(_fresh_from_scalar(f"{a.name}.reshape(-1)", a))
 
 
 def _lower_flatten(args: Args) -> Emit:
@@ -400,7 +400,7 @@ def _lower_flatten(args: Args) -> Emit:
     a = args.array("a")
     if args.literal("order") != "C":
         raise Refuse("order other than 'C'")
-    return Emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape(-1)")
+    return emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape(-1)")
 
 
 def _permutation(a: Operand, order: Any) -> Emit:
@@ -408,7 +408,7 @@ def _permutation(a: Operand, order: Any) -> Emit:
     perm = tuple(reversed(range(ndim))) if order is None else axes(order, ndim)
     if len(perm) != ndim:
         raise Refuse("axes is not a permutation (NumPy raises)")
-    return Emit(_fresh_from_scalar(f"{a.name}.permute({source(perm)})", a))
+    return emit(_fresh_from_scalar(f"{a.name}.permute({source(perm)})", a))
 
 
 def _lower_transpose(args: Args) -> Emit:
@@ -430,7 +430,7 @@ def _lower_T(call: Call) -> Emit:
 def _lower_swapaxes(args: Args) -> Emit:
     a = args.array("a")
     first, second = (axis(args.literal(n), a.ndim) for n in ("axis1", "axis2"))
-    return Emit(f"{a.name}.transpose({first}, {second})")
+    return emit(f"{a.name}.transpose({first}, {second})")
 
 
 def _lower_moveaxis(args: Args) -> Emit:
@@ -438,7 +438,7 @@ def _lower_moveaxis(args: Args) -> Emit:
     src, dst = (axes(args.literal(n), a.ndim) for n in ("source", "destination"))
     if len(src) != len(dst):
         raise Refuse("source and destination of different lengths (NumPy raises)")
-    return Emit(f"torch.movedim({a.name}, {source(src)}, {source(dst)})")
+    return emit(f"torch.movedim({a.name}, {source(src)}, {source(dst)})")
 
 
 def _lower_expand_dims(args: Args) -> Emit:
@@ -447,16 +447,16 @@ def _lower_expand_dims(args: Args) -> Emit:
     a, value = args.array("a"), args.literal("axis")
     count = len(value) if isinstance(value, (tuple, list)) else 1
     template = a.name + "".join(f".unsqueeze({d})" for d in sorted(axes(value, a.ndim + count)))
-    return Emit(_fresh_from_scalar(template, a))
+    return emit(_fresh_from_scalar(template, a))
 
 
 def _lower_squeeze(args: Args) -> Emit:
     a, value = args.array("a"), args.literal("axis")
     if a.ndim == 0:
-        return Emit(f"{a.name}.clone()")
+        return emit(f"{a.name}.clone()")
     if value is None:
         raise Refuse("squeeze without axis: the result's ndim depends on the runtime shape")
-    return Emit(f"lib.squeeze({a.name}, {source(axes(value, a.ndim))})", helpers=("squeeze",))
+    return emit(f"lib.squeeze({a.name}, {source(axes(value, a.ndim))})")
 
 
 def _joined(args: Args, join: Callable[[str], str], items: Operand, flat: bool = False) -> Emit:
@@ -467,8 +467,8 @@ def _joined(args: Args, join: Callable[[str], str], items: Operand, flat: bool =
     result = args.call.result_dtype
     if len(dtypes) == 1:
         sequence = each_item(items, "_item.reshape(-1)") if flat else items.name
-        return Emit(cast(join(sequence), result, dtypes.pop()))
-    return Emit(join(each_item(items, cast("_item.reshape(-1)" if flat else "_item", result))))
+        return emit(cast(join(sequence), result, dtypes.pop()))
+    return emit(join(each_item(items, cast("_item.reshape(-1)" if flat else "_item", result))))
 
 
 def _lower_concatenate(args: Args) -> Emit:
@@ -514,8 +514,8 @@ def _lower_split(equal: bool) -> Callable[[Args], Emit]:
         else:
             raise Refuse("indices_or_sections must be an int or a list of ints")
         if equal and sections:
-            return Emit(f"list({a.name}.unflatten({d}, ({parts_source}, -1)).unbind({d}))")
-        return Emit(f"list(torch.tensor_split({a.name}, {parts_source}, dim={d}))")
+            return emit(f"[*{a.name}.unflatten({d}, ({parts_source}, -1)).unbind({d})]")
+        return emit(f"[*torch.tensor_split({a.name}, {parts_source}, dim={d})]")
 
     lower.__name__ = "_lower_split" if equal else "_lower_array_split"
     return lower
@@ -529,7 +529,7 @@ def _int_list(op: Operand) -> bool:
 
 def _lower_flip(args: Args) -> Emit:
     a = args.array("m")
-    return Emit(f"torch.flip({a.name}, {source(axes(args.literal('axis'), a.ndim))})")
+    return emit(f"torch.flip({a.name}, {source(axes(args.literal('axis'), a.ndim))})")
 
 
 def _lower_roll(args: Args) -> Emit:
@@ -540,10 +540,10 @@ def _lower_roll(args: Args) -> Emit:
         if python_number(shift) is not int or isinstance(where, (tuple, list)):
             raise Refuse("a shift of unknown value must be an int, with at most one axis")
         dims = "" if where is None else f", {axis(where, a.ndim)}"
-        return Emit(f"torch.roll({a.name}, {shift.name}{dims})")
+        return emit(f"torch.roll({a.name}, {shift.name}{dims})")
     shifts = int_tuple(shift.literal)
     if where is None:
-        return Emit(f"torch.roll({a.name}, {sum(shifts)})")
+        return emit(f"torch.roll({a.name}, {sum(shifts)})")
     try:
         pairs = np.broadcast(shifts if isinstance(shift.literal, (tuple, list)) else shifts[0], where)
     except ValueError:
@@ -556,7 +556,7 @@ def _lower_roll(args: Args) -> Emit:
         totals[d] = totals.get(d, 0) + int(amount)
     if not totals:
         raise Refuse("no axis to roll")
-    return Emit(f"torch.roll({a.name}, {source(tuple(totals.values()))}, {source(tuple(totals))})")
+    return emit(f"torch.roll({a.name}, {source(tuple(totals.values()))}, {source(tuple(totals))})")
 
 
 def _lower_tile(args: Args) -> Emit:
@@ -564,7 +564,7 @@ def _lower_tile(args: Args) -> Emit:
     a, counts = args.array("A"), int_tuple(args.literal("reps"))
     if any(c < 0 for c in counts):
         raise Refuse("negative repetitions (NumPy raises)")
-    return Emit(f"torch.tile({a.name}, {source(counts)})")
+    return emit(f"torch.tile({a.name}, {source(counts)})")
 
 
 def _lower_repeat(args: Args) -> Emit:
@@ -582,7 +582,7 @@ def _lower_repeat(args: Args) -> Emit:
         raise Refuse("repeats given as an array: the result's length is data (a host read)")
     where = args.literal("axis")
     dim = "" if where is None else f", dim={axis(where, a.ndim)}"
-    return Emit(f"torch.repeat_interleave({a.name}, {repeats_source}{dim})")
+    return emit(f"torch.repeat_interleave({a.name}, {repeats_source}{dim})")
 
 
 def _lower_broadcast_to(args: Args) -> Emit:
@@ -590,7 +590,7 @@ def _lower_broadcast_to(args: Args) -> Emit:
     if any(s < 0 for s in shape):
         raise Refuse("negative dimensions (NumPy raises; torch reads -1 as 'keep this size')")
     operand = f"{a.name}.clone()" if a.ndim == 0 else a.name  # a view of a new 0-d value, as in NumPy
-    return Emit(f"torch.broadcast_to({operand}, {source(shape)})")
+    return emit(f"torch.broadcast_to({operand}, {source(shape)})")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from .cases import ALL, NUMERIC, OMIT, Arr, Axis, Lifted, Lit, OneOf, Py, case, 
 from .coerce import array_result, check_int_fits, normalize_axis, tensor_of, to_numpy, torch_dtype
 from .declare import NO_VALUE, flag, literal_arguments, method_reference, not_given, register_numpy
 from .entry import OpEntry, Unsupported
-from .arguments import Args, axis, bound, call_source, is_lifted, python_number, source
+from .arguments import Args, axis, bound, call_source, emit, is_lifted, python_number, source
 from .lowering import Emit, Operand, Refuse, cast, dtype_source
 from .table import register
 from .ufuncs import apply, ufunc_path
@@ -335,7 +335,7 @@ def _lower_sort(args: Args) -> Emit:
     """Values do not depend on the order among ties (but for -0.0 and 0.0, which are equal)."""
     args.only("a", "axis", "kind", "stable")
     operand, dim = _sorted_operand(args.array("a"), args.literal("axis"))
-    return Emit(f"torch.sort({operand}, dim={dim}, stable=True).values")
+    return emit(f"torch.sort({operand}, dim={dim}, stable=True).values")
 
 
 def _lower_argsort(args: Args) -> Emit:
@@ -349,7 +349,7 @@ def _lower_argsort(args: Args) -> Emit:
                      "stable=True is exact")
     a = args.array("a")
     operand, dim = _sorted_operand(a, None if a.ndim == 0 else args.literal("axis"))
-    return Emit(f"torch.argsort({operand}, dim={dim}, stable=True)")
+    return emit(f"torch.argsort({operand}, dim={dim}, stable=True)")
 
 
 def _comparison_dtype(a: Operand, v: Operand) -> np.dtype:
@@ -378,8 +378,7 @@ def _lower_searchsorted(args: Args) -> Emit:
     seq = cast(a.name, dtype, a.dtype)
     if dtype.is_floating_point:
         seq, values = f"lib.sort_key({seq})", f"lib.sort_key({values})"
-    helpers = ("sort_key",) if dtype.is_floating_point else ()
-    return Emit(f"torch.searchsorted({seq}, {values}, right={side == 'right'})", helpers=helpers)
+    return emit(f"torch.searchsorted({seq}, {values}, right={side == 'right'})")
 
 
 def _number_source(op: Operand) -> str:
@@ -388,19 +387,19 @@ def _number_source(op: Operand) -> str:
 
 
 def _lower_nonzero(args: Args) -> Emit:
-    return Emit(f"torch.nonzero({args.array('a').name}, as_tuple=True)")
+    return emit(f"torch.nonzero({args.array('a').name}, as_tuple=True)")
 
 
 def _lower_flatnonzero(args: Args) -> Emit:
-    return Emit(f"torch.nonzero({args.array('a').name}.reshape(-1)).reshape(-1)")
+    return emit(f"torch.nonzero({args.array('a').name}.reshape(-1)).reshape(-1)")
 
 
 def _lower_argwhere(args: Args) -> Emit:
     """A scalar counts as one element, and its index has no coordinates: shape (N, 0)."""
     a = args.array("a")
     if a.ndim == 0:
-        return Emit(f"torch.argwhere({a.name}.reshape(1))[:, :0]")
-    return Emit(f"torch.argwhere({a.name})")
+        return emit(f"torch.argwhere({a.name}.reshape(1))[:, :0]")
+    return emit(f"torch.argwhere({a.name})")
 
 
 def _lower_unique(args: Args) -> Emit:
@@ -410,7 +409,7 @@ def _lower_unique(args: Args) -> Emit:
     flags = [args.literal(n) for n in ("return_index", "return_inverse", "return_counts", "equal_nan")]
     if args.literal("sorted") is not True or not all(isinstance(f, bool) for f in flags):
         raise Refuse("sorted=False, or flags that are not literal bools")
-    return Emit(call_source("lib.unique", a.name, *map(repr, flags)), helpers=("unique",))
+    return emit(call_source("lib.unique", a.name, *map(repr, flags)))
 
 
 def _lower_where(args: Args) -> Emit:
@@ -419,13 +418,13 @@ def _lower_where(args: Args) -> Emit:
     default float32)."""
     condition = args.array("condition")
     if not args.given("x") and not args.given("y"):
-        return Emit(f"torch.nonzero({condition.name}, as_tuple=True)")
+        return emit(f"torch.nonzero({condition.name}, as_tuple=True)")
     dtype = args.call.result_dtype
     branches = [_branch(args["x"], dtype), _branch(args["y"], dtype)]
     if not any(is_lifted(args[n]) for n in ("x", "y")):
         branches[0] = f"{condition.name}.new_full((), {branches[0]}, dtype={dtype_source(dtype)})"
     test = condition.name if condition.dtype is torch.bool else f"{condition.name} != 0"
-    return Emit(f"torch.where({test}, {branches[0]}, {branches[1]})")
+    return emit(f"torch.where({test}, {branches[0]}, {branches[1]})")
 
 
 def _branch(op: Operand, dtype: torch.dtype) -> str:
@@ -476,9 +475,9 @@ def _lower_clip(low: str, high: str) -> Callable[[Args], Emit]:
         lo, lo_requires = _clip_bound(first, x, dtype, low=True)
         hi, hi_requires = _clip_bound(second, x, dtype, low=False)
         if lo is None and hi is None:
-            return Emit(f"{cast(x.name, dtype, x.dtype)}.clone()")
+            return emit(f"{cast(x.name, dtype, x.dtype)}.clone()")
         bounds = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
-        return Emit(call_source("torch.clamp", cast(x.name, dtype, x.dtype), **bounds),
+        return emit(call_source("torch.clamp", cast(x.name, dtype, x.dtype), **bounds),
                     requires=lo_requires + hi_requires)
 
     lower.__name__ = "_lower_clip"
@@ -494,13 +493,13 @@ def _lower_round(args: Args) -> Emit:
         raise Refuse("decimals must be a literal int")
     integer = not a.dtype.is_floating_point
     if integer and decimals >= 0:
-        return Emit(f"{a.name}.clone()")
+        return emit(f"{a.name}.clone()")
     if decimals == 0:
-        return Emit(f"torch.round({a.name})")
+        return emit(f"torch.round({a.name})")
     scale = repr(10.0 ** abs(decimals))
     work = cast(a.name, torch.float64) if integer else a.name
     rounded = f"torch.round({work} * {scale}) / {scale}" if decimals > 0 else f"torch.round({work} / {scale}) * {scale}"
-    return Emit(cast(rounded, a.dtype, torch.float64) if integer else rounded)
+    return emit(cast(rounded, a.dtype, torch.float64) if integer else rounded)
 
 
 def _lower_nan_to_num(args: Args) -> Emit:
@@ -510,7 +509,7 @@ def _lower_nan_to_num(args: Args) -> Emit:
     if args.literal("copy") is not True:
         raise Refuse("copy=False writes into the array")
     if not x.dtype.is_floating_point:
-        return Emit(f"{x.name}.clone()")
+        return emit(f"{x.name}.clone()")
     dtype = TORCH_TO_NP[x.dtype]
     info = np.finfo(dtype)
     replacements = {}
@@ -524,7 +523,7 @@ def _lower_nan_to_num(args: Args) -> Emit:
             replacements[name] = source(_as_dtype(default if value is None else value, dtype))
         except (FloatingPointError, TypeError, ValueError):
             raise Refuse(f"{name}={value!r} does not fit {dtype} (NumPy raises or warns)") from None
-    return Emit(call_source("torch.nan_to_num", x.name, **replacements))
+    return emit(call_source("torch.nan_to_num", x.name, **replacements))
 
 
 def _lower_isclose(args: Args) -> Emit:
@@ -543,9 +542,8 @@ def _lower_isclose(args: Args) -> Emit:
     common = np.result_type(_numpy_probe(x) - y_probe)
     if common not in NP_TO_TORCH or inexact not in NP_TO_TORCH:
         raise Refuse("no torch dtype for NumPy's intermediate results")
-    return Emit(call_source("lib.isclose", _isclose_operand(x), _isclose_operand(y), *map(repr, tolerances),
-                            repr(equal_nan), dtype_source(NP_TO_TORCH[inexact]), dtype_source(NP_TO_TORCH[common])),
-                helpers=("isclose",))
+    return emit(call_source("lib.isclose", _isclose_operand(x), _isclose_operand(y), *map(repr, tolerances),
+                            repr(equal_nan), dtype_source(NP_TO_TORCH[inexact]), dtype_source(NP_TO_TORCH[common])))
 
 
 def _numpy_probe(op: Operand) -> Any:
@@ -584,10 +582,10 @@ def _searchsorted_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 def _sorting(name: str, impl: Callable[..., Any], torch_name: str, cases: tuple[Any, ...], *,
              method: bool = False, forms: str = "", notes: str = "", literals: tuple[str, ...] = (),
-             infer: Any = None, lower: Callable[[Args], Emit] | None = None) -> None:
+             infer: Any = None, lower: Callable[[Args], Emit] | None = None, **fields: Any) -> None:
     register_numpy(name, impl, method=method, torch_name=torch_name, forms=forms, notes=notes,
                    check=literal_arguments(impl, *literals) if literals else None, infer=infer, cases=cases,
-                   lower=bound(impl, lower) if lower is not None else None)
+                   lower=bound(impl, lower) if lower is not None else None, **fields)
 
 
 _AXIS = OneOf(Lit(-1, None), Axis(none=True, multi=False))
@@ -597,11 +595,13 @@ _sorting("sort", _sort, "torch.sort(stable=True).values",
          notes="order= goes to NumPy; -0.0 and 0.0 may come out in another order (they are equal)",
          lower=_lower_sort)
 _sorting("argsort", _argsort, "torch.sort(stable=True).indices",
-         (case(Arr(), _AXIS), case(Arr(values="small"), axis=_AXIS, kind=Lit(OMIT, "stable", "mergesort", "quicksort")),
+         (case(Arr(), _AXIS, kind=Lit(OMIT, "stable")),
+          case(Arr(values="small"), axis=_AXIS, kind=Lit(OMIT, "stable", "mergesort", "quicksort")),
           case(Arr(values="small"), stable=Lit(True, False))),
          method=True, literals=("axis",), forms="axis int/None, kind, stable",
-         notes="with ties, only kind='stable'/'mergesort' or stable=True take the tensor path (NumPy's "
-               "default order among equal values is not reproducible); order= goes to NumPy", lower=_lower_argsort)
+         notes="lowered for kind='stable'/'mergesort' or stable=True only: NumPy's default sort orders equal "
+               "values its own way, which no torch sort reproduces (the runtime path takes it where nothing "
+               "ties, a check that reads the data); order= goes to NumPy", lower=_lower_argsort)
 _sorting("searchsorted", _searchsorted, "torch.searchsorted", (custom(_searchsorted_operands),), method=True,
          forms="1-d sorted a, scalar or array v, side",
          notes="a must be sorted, as NumPy requires: the search is NumPy's for a sorted a (NaN last, -0.0 "
@@ -627,15 +627,17 @@ _sorting("where", _where, "torch.where (branches cast to np.result_type)",
          forms="where(c) (nonzero) and where(c, x, y) with broadcasting",
          notes="a 0-d result is a 0-d ndarray in NumPy and goes to NumPy", lower=_lower_where)
 _BOUND = OneOf(Py((int, float)), Arr(ndim=(0, 1), lifted=None), Lit(None, 2**40, -2**40))
+_CLIP_NUMPY_WHEN = ("a Python int bound of unknown value on an integer array, when it is at or beyond the "
+                    "dtype's range (NumPy then drops it)")
 _sorting("clip", _clip, "torch.minimum(torch.maximum(...)) (NumPy's clip ufunc)",
          (case(Arr(), _BOUND, _BOUND), case(Arr(), min=_BOUND, max=_BOUND), case(Arr(), a_min=_BOUND, a_max=_BOUND)),
          forms="bounds Python scalars, arrays or None",
          notes="dtype as NumPy's clip ufunc resolves it; out=/casting= go to NumPy",
-         lower=_lower_clip("a_min", "a_max"))
+         lower=_lower_clip("a_min", "a_max"), numpy_when=_CLIP_NUMPY_WHEN)
 register(OpEntry(key="ndarray.clip", reference=method_reference("clip"), torch_impl=_clip_method,
                  torch_name="torch.minimum(torch.maximum(...)) (NumPy's clip ufunc)",
                  forms="bounds Python scalars, arrays or None", notes="out=/casting= go to NumPy",
-                 lower=bound(_clip_method, _lower_clip("min", "max")),
+                 lower=bound(_clip_method, _lower_clip("min", "max")), numpy_when=_CLIP_NUMPY_WHEN,
                  cases=(case(Arr(), _BOUND, _BOUND), case(Arr(), min=_BOUND, max=_BOUND))))
 for _name in ("round", "around"):
     _sorting(_name, _round, "torch.round via NumPy's rint(x * 10**d) / 10**d",
@@ -648,14 +650,15 @@ _sorting("nan_to_num", _nan_to_num, "torch.where on isnan/isposinf/isneginf",
          forms="nan=, posinf=, neginf=", notes="copy=False (writes in place) goes to NumPy",
          lower=_lower_nan_to_num)
 _TOL = Lit(OMIT, 1e-5, 0.5, 0.0, 1)
+_PYTHON_BOOL = "returns a Python bool: a read of tensor data on the host, which lowered code never makes"
 for _name, _impl in (("isclose", _isclose), ("allclose", _allclose)):
     _sorting(_name, _impl, "NumPy's isclose formula on tensors",
              (case(Arr(group="c"), Arr(group="c", lifted=None), rtol=_TOL, atol=_TOL, equal_nan=Lit(OMIT, True, False)),
               case(Arr(), Py((int, float))), case(Py((int, float)), Arr())),
              forms="rtol, atol, equal_nan; broadcasting",
              notes="non-finite tolerances go to NumPy (it warns)",
-             lower=_lower_isclose if _name == "isclose" else None)
+             **({"lower": _lower_isclose} if _name == "isclose" else {"numpy_only": _PYTHON_BOOL}))
 _sorting("array_equal", _array_equal, "elementwise == then all()",
          (case(Arr(group="e"), Arr(group="e", lifted=None), equal_nan=Lit(OMIT, True, False)),
           case(Arr(values="small"), Arr(values="small", like=0, lifted=None))),
-         notes="returns a Python bool")
+         notes="returns a Python bool", numpy_only=_PYTHON_BOOL)
