@@ -23,6 +23,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..lattice import AV
 
+#: The phrase an entry's notes carry when its lowering follows IEEE on NaN/inf operands of a
+#: product where NumPy's BLAS may skip zero terms (the registry tests then accept NaN there).
+IEEE_NOTE = "NaN/inf operands: IEEE result (NumPy's BLAS may drop NaN·0 terms)"
+
 #: Static precondition on the abstract arguments: a refusal reason, or None when the entry applies.
 Check = Callable[[Sequence[AV], Mapping[str, AV]], "str | None"]
 #: Static result rule; the default asks NumPy itself with probe values (see ``probe.py``).

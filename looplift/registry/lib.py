@@ -57,6 +57,25 @@ def cbrt(x: Tensor) -> Tensor:
     return torch.sign(x) * torch.abs(x).pow(1.0 / 3.0)
 
 
+def int_matmul(x: Tensor, y: Tensor) -> Tensor:
+    """Integer ``matmul``, wrapping like NumPy's: torch's on the CPU; elsewhere (CUDA has no
+    integer matmul) as products summed in the operands' dtype."""
+    return torch.matmul(x, y) if x.device.type == "cpu" else matmul_by_sums(x, y)
+
+
+def matmul_by_sums(x: Tensor, y: Tensor) -> Tensor:
+    """``matmul`` as broadcast products summed over the inner axis (1-d operands as NumPy treats
+    them: a row, a column, dropped from the result)."""
+    a = x.unsqueeze(0) if x.ndim == 1 else x
+    b = y.unsqueeze(-1) if y.ndim == 1 else y
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: inner dimensions {a.shape[-1]} and {b.shape[-2]} differ")
+    product = (a.unsqueeze(-1) * b.unsqueeze(-3)).sum(-2, dtype=x.dtype)
+    if x.ndim == 1:
+        product = product.squeeze(-2)
+    return product.squeeze(-1) if y.ndim == 1 else product
+
+
 def sqrt_at_half(x: Tensor, exponent: Tensor) -> Tensor:
     """NumPy's float power with an exponent that repeats along its loop (a NumPy scalar): its
     fast path takes ``sqrt`` where the exponent is 0.5 (``-inf ** 0.5`` is NaN there, +inf in C's

@@ -130,6 +130,27 @@ class Call:
         return self.args[index] if index < len(self.args) else None
 
     @property
+    def operands(self) -> tuple[Operand, ...]:
+        """Every operand, positional then keyword."""
+        return (*self.args, *self.kwargs.values())
+
+    @property
+    def device(self) -> str:
+        """Where tensors made for this call go: the device of its first lifted operand."""
+        for op in self.operands:
+            if op.array is not None:
+                return f"{op.name}.device"
+        raise Refuse("no lifted operand (nothing places the call on a device)")
+
+    @property
+    def result_array(self) -> ArrayV:
+        """NumPy's result, one array (``Refuse`` otherwise)."""
+        options = list(self.result.options())
+        if len(options) != 1 or not isinstance(options[0], ArrayV):
+            raise Refuse("result is not one array")
+        return options[0]
+
+    @property
     def result_dtype(self) -> torch.dtype:
         """The torch dtype of NumPy's (single, array) result."""
         options = list(self.result.options())
@@ -171,6 +192,77 @@ def atom(template: str) -> str:
     if isinstance(node, (ast.Name, ast.Call, ast.Attribute, ast.Subscript, ast.Constant)):
         return template
     return f"({template})"
+
+
+def literal_source(value: Any) -> str:
+    """A literal as generated code writes it (``math.nan``/``math.inf`` for non-finite floats)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "math.nan" if math.isnan(value) else ("math.inf" if value > 0 else "-math.inf")
+    if isinstance(value, tuple):
+        items = ", ".join(map(literal_source, value))
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return repr(value)
+    raise Refuse(f"literal {value!r} has no source form")
+
+
+def operand_source(call: Call, op: Operand, dtype: torch.dtype, *, tensor: bool = False) -> str:
+    """An operand as a value of ``dtype`` in generated code: a lifted array cast where it is of
+    another dtype; a Python number as it is (torch treats it as weak, like NumPy 2) or, with
+    ``tensor``, as a 0-d tensor on the call's device; a NumPy value as a tensor."""
+    if op.array is not None:
+        return cast(op.name, dtype, op.dtype)
+    scalar = python_number(op)
+    if scalar is not None:
+        text = literal_source(op.literal) if op.is_literal else op.name
+        return f"torch.full((), {text}, dtype={dtype_source(dtype)}, device={call.device})" if tensor else text
+    options = list(op.value.options())
+    if len(options) == 1 and isinstance(options[0], ArrayV) and options[0].dtype in NP_TO_TORCH:
+        return f"torch.as_tensor({op.name}, dtype={dtype_source(dtype)}, device={call.device})"
+    raise Refuse(f"{op.name} is not an array or a number")
+
+
+def python_number(op: Operand) -> type | None:
+    """``bool``/``int``/``float`` for a Python-number operand (literal or not), else None."""
+    if op.python_type in (bool, int, float):
+        return op.python_type
+    if isinstance(op.value, ConstV) and type(op.value.value) in (bool, int, float):
+        return type(op.value.value)
+    return None
+
+
+def int_fits(op: Operand, dtype: torch.dtype) -> tuple[str, ...]:
+    """The ``requires`` under which a Python int operand fits an integer loop dtype (NumPy raises
+    OverflowError otherwise); a literal is checked now."""
+    if python_number(op) is not int or dtype.is_floating_point or dtype is torch.bool:
+        return ()
+    info = torch.iinfo(dtype)
+    if op.is_literal:
+        if not info.min <= op.literal <= info.max:
+            raise Refuse(f"Python int {op.literal} out of range for {dtype_source(dtype)} (NumPy raises)")
+        return ()
+    return (f"{info.min} <= {op.name} <= {info.max}",)
+
+
+def torch_dtype_of(call: Call, template: str) -> torch.dtype:
+    """The dtype torch itself gives ``template`` for this call's operand types (one probe
+    evaluation: torch's dtype depends on dtypes and ranks, never on values)."""
+    names = [op.name for op in call.operands]
+    probes = [_probe_operand(op.value)[0] for op in call.operands]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            value = eval(compile(template, "<lowering>", "eval"), {**SCOPE, **dict(zip(names, probes))})
+        except Exception as exc:  # noqa: BLE001 - whatever torch says, the call stays in NumPy
+            raise Refuse(f"torch raises {type(exc).__name__} for {template}") from None
+    if not isinstance(value, torch.Tensor):
+        raise Refuse(f"{template} gives no tensor")
+    return value.dtype
+
+
+def finish(call: Call, template: str, requires: tuple[str, ...] = ()) -> Emit:
+    """``template``, cast to NumPy's result dtype only where torch gives another."""
+    return Emit(cast(template, call.result_dtype, torch_dtype_of(call, template)), requires)
 
 
 @dataclass(frozen=True)

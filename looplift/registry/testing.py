@@ -48,7 +48,7 @@ from . import lowering, probe
 from .calling import runtime_callable
 from .cases import (ALL, OMIT, Arr, Axis, Case, Lifted, Lit, OneOf, Py, Seq, Weak)
 from .coerce import to_numpy
-from .entry import OpEntry, Unsupported
+from .entry import IEEE_NOTE, OpEntry, Unsupported
 
 MAX_SIDE = 4
 #: Arrays above this many elements get their values from NumPy's generator, not element by element.
@@ -57,11 +57,9 @@ LARGE = 256
 LARGE_SIZE = (10_000, 20_000)
 #: The phrase an entry's notes must contain when it returns a copy where NumPy returns a view.
 VIEW_NOTE = "copy where NumPy returns a view"
-#: The phrase an entry's notes must contain when its lowering follows IEEE on NaN/inf operands of
-#: a product where NumPy's BLAS may skip zero terms (the registry tests then accept NaN there).
-IEEE_NOTE = "NaN/inf operands: IEEE result (NumPy's BLAS may drop NaN·0 terms)"
-#: The dtypes the coverage measure pins (``coverage``).
+#: The dtypes the coverage measure pins (``Coverage``), and the fewest examples per pinned dtype.
 COVERAGE_DTYPES = ("float32", "float64", "int32", "int64", "bool")
+MIN_PER_PIN = 6
 
 # ---------------------------------------------------------------------------------------------
 # Drawing examples
@@ -830,14 +828,16 @@ def explore(entry: OpEntry, check: Check, examples: int, *, pins: Sequence[str |
 
 def lowering_stats(entry: OpEntry, examples: int, *, pins: Sequence[str | None] = (None, *COVERAGE_DTYPES),
                    derandomize: bool = True) -> LoweringStats:
-    """Every check of ``check_lowered`` on ``examples`` examples of the entry (AssertionError on
-    the first failure), with the statistics the verdict and the coverage read."""
+    """Every check of ``check_lowered`` on ``examples`` examples of the entry, shared evenly among
+    the pinned dtypes (AssertionError on the first failure), with the statistics the verdict and
+    the coverage read."""
     stats = LoweringStats()
 
     def check(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, pin: str | None) -> None:
         check_lowered(entry, args, kwargs, entry.cases[index], stats, index, pin)
 
-    explore(entry, check, examples, pins=pins, derandomize=derandomize)
+    for pin in pins:
+        explore(entry, check, max(examples // len(pins), MIN_PER_PIN), pins=(pin,), derandomize=derandomize)
     return stats
 
 
