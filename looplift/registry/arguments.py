@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import inspect
-import math
 import operator
 from typing import Any, Callable
 
@@ -20,7 +19,7 @@ import torch
 
 from ..dtypes import LIFTABLE_NP_DTYPES, NP_TO_TORCH
 from ..lattice import ArrayV, ListV, TupleV
-from .lowering import Call, Emit, Operand, Refuse
+from .lowering import Call, Emit, Operand, Refuse, literal_source
 
 #: Default of a parameter the signature does not give one (a required parameter).
 _REQUIRED = inspect.Parameter.empty
@@ -98,16 +97,14 @@ def lifted(op: Operand) -> Operand:
     return op
 
 
-def is_lifted(op: Operand | None) -> bool:
-    return op is not None and op.array is not None and op.array.dtype in LIFTABLE_NP_DTYPES
-
-
-def python_number(op: Operand) -> type | None:
-    """``int``/``float``/``bool`` for a Python number operand (literal or not), else None."""
-    if op.python_type in (int, float, bool):
-        return op.python_type
-    if op.is_literal and type(op.literal) in (int, float, bool):
-        return type(op.literal)
+def array_value(op: Operand) -> ArrayV | None:
+    """The array an operand is, lifted (a tensor) or a NumPy value (which
+    ``lowering.operand_source`` makes a tensor), when its dtype has a torch form and its rank is
+    known; None for anything else."""
+    options = list(op.value.options())
+    if len(options) == 1 and isinstance(options[0], ArrayV) and options[0].dtype in LIFTABLE_NP_DTYPES \
+            and options[0].ndim is not None:
+        return options[0]
     return None
 
 
@@ -202,17 +199,9 @@ def dtype_literal(value: Any) -> torch.dtype | None:
 
 
 def source(value: Any) -> str:
-    """Python source for a literal: ints, floats (infinities and NaN included), bools, None,
-    strings, Ellipsis and tuples and lists of those."""
-    if isinstance(value, float) or isinstance(value, np.floating):
-        value = float(value)
-        if math.isnan(value):
-            return "math.nan"
-        if math.isinf(value):
-            return "math.inf" if value > 0 else "-math.inf"
-        return repr(value)
-    if isinstance(value, (np.integer, np.bool_)):
-        return repr(value.item())
+    """``lowering.literal_source``, for NumPy scalars, lists and Ellipsis too."""
+    if isinstance(value, np.generic):
+        return source(value.item())
     if isinstance(value, tuple):
         inner = ", ".join(map(source, value))
         return f"({inner},)" if len(value) == 1 else f"({inner})"
@@ -220,9 +209,7 @@ def source(value: Any) -> str:
         return "[" + ", ".join(map(source, value)) + "]"
     if value is Ellipsis:
         return "..."
-    if value is None or isinstance(value, (bool, int, str)):
-        return repr(value)
-    raise Refuse(f"no source form for literal {value!r}")
+    return literal_source(value)
 
 
 def emit(template: str, requires: tuple[str, ...] = ()) -> Emit:

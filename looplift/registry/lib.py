@@ -261,3 +261,28 @@ def max_or_zero(x: torch.Tensor, dim: int, keepdim: bool = False) -> torch.Tenso
             del shape[dim]
         return x.new_zeros(shape)
     return torch.amax(x, dim=dim, keepdim=keepdim)
+
+
+def linspace(start: torch.Tensor, stop: torch.Tensor, num: int, endpoint: bool, retstep: bool,
+             dtype: torch.dtype) -> object:
+    """``np.linspace`` for 0-d bounds in NumPy's working dtype, step by step as NumPy computes:
+    ``arange(num) * step + start`` (``arange(num) / div * delta`` where the step underflows to
+    0, chosen on the device), the last value set to ``stop``, floored for an integer ``dtype``.
+    With ``retstep``, the step: a 0-d tensor, or NaN (a Python float) for fewer than two
+    intervals, as NumPy returns it."""
+    div = num - 1 if endpoint else num
+    y = torch.arange(num, dtype=start.dtype, device=start.device)
+    delta = stop - start
+    step: object = math.nan
+    if div > 0:
+        step = delta / div
+        y = torch.where(step == 0, y / div * delta, y * step)
+    else:
+        y = y * delta
+    y = y + start
+    if endpoint and num > 1:
+        y = torch.cat([y[:-1], stop.reshape(1)])
+    if not dtype.is_floating_point and dtype is not torch.bool:
+        y = torch.floor(y)
+    y = y.to(dtype)
+    return (y, step) if retstep else y

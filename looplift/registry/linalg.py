@@ -31,8 +31,8 @@ from ..errors import Refusal
 from .cases import ALL, FLOAT, NUMERIC, Arr, Lifted, case, custom
 from .coerce import array_result, normalize_axis, probe_dtype, require_finite, tensor_of
 from .declare import flag, literal_arguments, not_given, operand, register_numpy
-from .arguments import Args, axes, axis, bound, call_source, emit, int_tuple, lifted, python_number, source
-from .lowering import Call, Emit, Operand, Refuse, atom, cast, dtype_source
+from .arguments import Args, array_value, axes, axis, bound, call_source, emit, int_tuple, lifted, source
+from .lowering import Call, Emit, Operand, Refuse, atom, cast, dtype_source, operand_source, python_number
 from . import lib
 from .probe import result_value
 from .entry import Unsupported, always
@@ -341,10 +341,12 @@ def _svd(a: Any, full_matrices: Any = True, compute_uv: Any = True, hermitian: A
 # when one term is: NumPy's OR of ANDs).  NumPy's linalg computes in float64 and casts back.
 
 
-def _in_result_dtype(dtype: torch.dtype, operands: Sequence[Operand], product: Callable[..., str]) -> str:
-    """``product`` of the operands' sources, in NumPy's result ``dtype`` (see above)."""
+def _in_result_dtype(call: Call, operands: Sequence[Operand], product: Callable[..., str]) -> str:
+    """``product`` of the operands (tensors, NumPy arrays made tensors), in NumPy's result dtype
+    (see above)."""
+    dtype = call.result_dtype
     work = dtype if dtype.is_floating_point else torch.float32 if dtype is torch.bool else torch.int64
-    result = product(*(cast(op.name, work, op.dtype) for op in operands))
+    result = product(*(operand_source(call, op, work) for op in operands))
     if dtype is torch.bool:
         return f"{atom(result)} != 0"
     return cast(result, dtype, work)
@@ -354,52 +356,61 @@ def _lower_dot(args: Args) -> Emit:
     """A scalar operand multiplies; ``matmul`` is NumPy's dot for (n-d, 1-d), (1-d, n-d) and
     (2-d, 2-d); otherwise the last axis of ``a`` meets the second-to-last of ``b`` (a tensordot,
     not a batched product)."""
-    a, b = args.array("a"), args.array("b")
-    p, q = a.ndim, b.ndim
+    a, b = _product_operands_of(args)
+    p, q = (array_value(op).ndim for op in (a, b))
     if p == 0 or q == 0:
         product = "{} * {}".format
     elif q == 1 or p == 1 or (p, q) == (2, 2):
         product = "torch.matmul({}, {})".format
     else:
-        return emit(_in_result_dtype(args.call.result_dtype, (a, b),
+        return emit(_in_result_dtype(args.call, (a, b),
                                      lambda x, y: f"lib.tensordot({x}, {y}, ([{p - 1}], [{q - 2}]))"))
-    return emit(_in_result_dtype(args.call.result_dtype, (a, b), product))
+    return emit(_in_result_dtype(args.call, (a, b), product))
+
+
+def _product_operands_of(args: Args) -> tuple[Operand, Operand]:
+    """The two factors: arrays (NumPy ones too), at least one of them lifted."""
+    a, b = args["a"], args["b"]
+    if not (array_value(a) and array_value(b)) or not (a.array or b.array):
+        raise Refuse("factors must be arrays, one of them lifted")
+    return a, b
 
 
 def _lower_vdot(args: Args) -> Emit:
-    a, b = args.array("a"), args.array("b")
-    return emit(_in_result_dtype(args.call.result_dtype, (a, b),
+    a, b = _product_operands_of(args)
+    return emit(_in_result_dtype(args.call, (a, b),
                                  lambda x, y: f"torch.dot({x}.reshape(-1), {y}.reshape(-1))"))
 
 
 def _lower_inner(args: Args) -> Emit:
     """``torch.inner`` sums over the last axes as NumPy does (and multiplies by a scalar)."""
-    a, b = args.array("a"), args.array("b")
-    return emit(_in_result_dtype(args.call.result_dtype, (a, b), "torch.inner({}, {})".format))
+    a, b = _product_operands_of(args)
+    return emit(_in_result_dtype(args.call, (a, b), "torch.inner({}, {})".format))
 
 
 def _lower_outer(args: Args) -> Emit:
     """NumPy's ``multiply`` of the flattened operands: no sum, so bools multiply as bools."""
-    a, b = args.array("a"), args.array("b")
-    dtype = args.call.result_dtype
-    return emit(f"torch.outer({cast(a.name, dtype, a.dtype)}.reshape(-1), {cast(b.name, dtype, b.dtype)}.reshape(-1))")
+    a, b = _product_operands_of(args)
+    x, y = (atom(operand_source(args.call, op, args.call.result_dtype)) for op in (a, b))
+    return emit(f"torch.outer({x}.reshape(-1), {y}.reshape(-1))")
 
 
 def _lower_tensordot(args: Args) -> Emit:
-    a, b, value = args.array("a"), args.array("b"), args.literal("axes")
+    (a, b), value = _product_operands_of(args), args.literal("axes")
+    ranks = [array_value(op).ndim for op in (a, b)]
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise Refuse("axes must be an int or a pair (NumPy raises)")
         pairs = [tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in value]
-        dims = [[axis(i, op.ndim) for i in group] for group, op in zip(pairs, (a, b))]
+        dims = [[axis(i, ndim) for i in group] for group, ndim in zip(pairs, ranks)]
         if len(dims[0]) != len(dims[1]):
             raise Refuse("axes of different lengths (NumPy raises)")
     else:
         count = int_tuple(value)[0]
-        if not 0 <= count <= min(a.ndim, b.ndim):
+        if not 0 <= count <= min(ranks):
             raise Refuse("axes out of range (NumPy raises)")
-        dims = [list(range(a.ndim - count, a.ndim)), list(range(count))]
-    return emit(_in_result_dtype(args.call.result_dtype, (a, b),
+        dims = [list(range(ranks[0] - count, ranks[0])), list(range(count))]
+    return emit(_in_result_dtype(args.call, (a, b),
                                  lambda x, y: f"lib.tensordot({x}, {y}, ({dims[0]}, {dims[1]}))"))
 
 
@@ -411,9 +422,11 @@ def _lower_einsum(call: Call) -> Emit:
     optimize = call.kwargs["optimize"].literal if "optimize" in call.kwargs else False
     if set(call.kwargs) - {"optimize"} or (optimize is not False and _scalar(call)):
         raise Refuse("dtype=/casting=/order=, or optimize= with a 0-d result")
-    operands = [lifted(op) for op in call.args[1:]]
+    operands = call.args[1:]
+    if not all(array_value(op) for op in operands) or not any(op.array for op in operands):
+        raise Refuse("operands must be arrays, one of them lifted")
     subscripts = source(call.args[0].literal)
-    return emit(_in_result_dtype(call.result_dtype, operands,
+    return emit(_in_result_dtype(call, operands,
                                  lambda *xs: call_source("torch.einsum", subscripts, *xs)))
 
 

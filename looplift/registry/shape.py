@@ -26,9 +26,8 @@ from .coerce import (array_result, copy_if_aliased, dtype_arg, normalize_axes, n
 from .declare import (argument, array_of, attribute_reference, length_of, literal_arguments,
                       method_reference, not_given, operand, register_numpy)
 from .entry import OpEntry, Unsupported, always
-from .arguments import (Args, array_sequence, axes, axis, bound, each_item, emit, int_tuple, lifted,
-                        python_number, source)
-from .lowering import Call, Emit, Operand, Refuse, atom, cast
+from .arguments import Args, array_sequence, axes, axis, bound, each_item, emit, int_tuple, lifted, source
+from .lowering import Call, Emit, Operand, Refuse, atom, cast, python_number
 from .table import register
 
 Tensor = torch.Tensor

@@ -26,8 +26,8 @@ from .cases import ALL, NUMERIC, OMIT, Arr, Axis, Lifted, Lit, OneOf, Py, case, 
 from .coerce import array_result, check_int_fits, normalize_axis, tensor_of, to_numpy, torch_dtype
 from .declare import NO_VALUE, flag, literal_arguments, method_reference, not_given, register_numpy
 from .entry import OpEntry, Unsupported
-from .arguments import Args, axis, bound, call_source, emit, is_lifted, python_number, source
-from .lowering import Emit, Operand, Refuse, cast, dtype_source
+from .arguments import Args, array_value, axis, bound, call_source, emit, source
+from .lowering import Call, Emit, Operand, Refuse, cast, dtype_source, operand_source, python_number
 from .table import register
 from .ufuncs import apply, ufunc_path
 
@@ -355,12 +355,13 @@ def _lower_argsort(args: Args) -> Emit:
 def _comparison_dtype(a: Operand, v: Operand) -> np.dtype:
     """NumPy compares ``a`` with ``np.asarray(v)`` in their common dtype: a Python float ``v``
     is float64 here, not weak."""
-    if is_lifted(v):
-        other = v.array.dtype
+    array = array_value(v)
+    if array is not None:
+        other = array.dtype
     elif python_number(v) is not None:
         other = np.asarray(v.literal if v.is_literal else python_number(v)(1)).dtype
     else:
-        raise Refuse("v must be a lifted array or a Python number")
+        raise Refuse("v must be an array or a Python number")
     return np.result_type(a.array.dtype, other)
 
 
@@ -373,9 +374,7 @@ def _lower_searchsorted(args: Args) -> Emit:
         raise Refuse("side other than 'left'/'right', or a not 1-d (NumPy raises)")
     common = _comparison_dtype(a, v)
     dtype = torch.uint8 if common == np.bool_ else NP_TO_TORCH[common]
-    values = cast(v.name, dtype, v.dtype) if is_lifted(v) else \
-        f"torch.full((), {_number_source(v)}, dtype={dtype_source(dtype)}, device={a.name}.device)"
-    seq = cast(a.name, dtype, a.dtype)
+    seq, values = cast(a.name, dtype, a.dtype), operand_source(args.call, v, dtype, tensor=True)
     if dtype.is_floating_point:
         seq, values = f"lib.sort_key({seq})", f"lib.sort_key({values})"
     return emit(f"torch.searchsorted({seq}, {values}, right={side == 'right'})")
@@ -414,44 +413,32 @@ def _lower_unique(args: Args) -> Emit:
 
 def _lower_where(args: Args) -> Emit:
     """One argument: ``nonzero``.  Three: the branches in NumPy's result dtype; Python numbers
-    stay weak, but two of them make a 0-d tensor of that dtype first (torch would pick its
-    default float32)."""
+    stay weak, but where both are numbers the first becomes a 0-d tensor of that dtype (torch
+    would pick its default float32)."""
     condition = args.array("condition")
     if not args.given("x") and not args.given("y"):
         return emit(f"torch.nonzero({condition.name}, as_tuple=True)")
-    dtype = args.call.result_dtype
-    branches = [_branch(args["x"], dtype), _branch(args["y"], dtype)]
-    if not any(is_lifted(args[n]) for n in ("x", "y")):
-        branches[0] = f"{condition.name}.new_full((), {branches[0]}, dtype={dtype_source(dtype)})"
+    call, dtype = args.call, args.call.result_dtype
+    x, y = args["x"], args["y"]
+    numbers = not (array_value(x) or array_value(y))
+    branches = (operand_source(call, x, dtype, tensor=numbers), operand_source(call, y, dtype))
     test = condition.name if condition.dtype is torch.bool else f"{condition.name} != 0"
     return emit(f"torch.where({test}, {branches[0]}, {branches[1]})")
 
 
-def _branch(op: Operand, dtype: torch.dtype) -> str:
-    if is_lifted(op):
-        return cast(op.name, dtype, op.dtype)
-    if python_number(op) is None:
-        raise Refuse(f"{op.name} must be a lifted array or a Python number")
-    return _number_source(op)
-
-
-def _clip_bound(op: Operand | None, x: Operand, dtype: torch.dtype, low: bool) -> tuple[str | None, tuple[str, ...]]:
+def _clip_bound(call: Call, op: Operand | None, x: Operand, low: bool) -> tuple[str | None, tuple[str, ...]]:
     """A bound as NumPy's ``_clip`` uses it: on an integer array a Python-int lower bound at or
     below the dtype's minimum (an upper one at or above its maximum) is dropped (None); for an
     int of unknown value, that it is strictly within the range is required."""
     if op is None or (op.is_literal and op.literal is None):
         return None, ()
-    if is_lifted(op):
-        return cast(op.name, dtype, op.dtype), ()
-    if python_number(op) is None:
-        raise Refuse(f"{op.name} must be a lifted array, a Python number or None")
     if python_number(op) is int and not x.dtype.is_floating_point and x.dtype is not torch.bool:
         info = torch.iinfo(x.dtype)
         if not op.is_literal:
             return op.name, (f"{info.min} < {op.name} < {info.max}",)
         if (op.literal <= info.min) if low else (op.literal >= info.max):
             return None, ()
-    return _number_source(op), ()
+    return operand_source(call, op, call.result_dtype), ()
 
 
 def _clip_pair(args: Args, low: str, high: str) -> tuple[Operand | None, Operand | None]:
@@ -472,8 +459,8 @@ def _lower_clip(low: str, high: str) -> Callable[[Args], Emit]:
         args.only("a", low, high, "min", "max")
         x, dtype = args.array("a"), args.call.result_dtype
         first, second = _clip_pair(args, low, high)
-        lo, lo_requires = _clip_bound(first, x, dtype, low=True)
-        hi, hi_requires = _clip_bound(second, x, dtype, low=False)
+        lo, lo_requires = _clip_bound(args.call, first, x, low=True)
+        hi, hi_requires = _clip_bound(args.call, second, x, low=False)
         if lo is None and hi is None:
             return emit(f"{cast(x.name, dtype, x.dtype)}.clone()")
         bounds = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
@@ -534,30 +521,31 @@ def _lower_isclose(args: Args) -> Emit:
     equal_nan = args.literal("equal_nan")
     if not all(type(t) in (int, float) and math.isfinite(t) for t in tolerances) or type(equal_nan) is not bool:
         raise Refuse("tolerances must be finite literal numbers (NumPy warns otherwise), equal_nan a literal bool")
-    if not (is_lifted(x) or is_lifted(y)):
-        raise Refuse("no lifted operand")
-    probes = _numpy_probe(x), _numpy_probe(y)  # each a lifted array or a Python number
-    inexact = np.result_type(_numpy_probe(y), 1.0) if is_lifted(y) else np.dtype(np.float64)
-    y_probe = np.ones(1, inexact) if is_lifted(y) else 1.0
-    common = np.result_type(_numpy_probe(x) - y_probe)
+    x_probe, y_probe = _numpy_probe(x), _numpy_probe(y)
+    inexact = np.result_type(y_probe, 1.0) if isinstance(y_probe, np.ndarray) else np.dtype(np.float64)
+    common = np.result_type(x_probe - (y_probe.astype(inexact) if isinstance(y_probe, np.ndarray) else 1.0))
     if common not in NP_TO_TORCH or inexact not in NP_TO_TORCH:
         raise Refuse("no torch dtype for NumPy's intermediate results")
-    return emit(call_source("lib.isclose", _isclose_operand(x), _isclose_operand(y), *map(repr, tolerances),
-                            repr(equal_nan), dtype_source(NP_TO_TORCH[inexact]), dtype_source(NP_TO_TORCH[common])))
+    operands = [_isclose_operand(args.call, op) for op in (x, y)]
+    return emit(call_source("lib.isclose", *operands, *map(repr, tolerances), repr(equal_nan),
+                            dtype_source(NP_TO_TORCH[inexact]), dtype_source(NP_TO_TORCH[common])))
 
 
 def _numpy_probe(op: Operand) -> Any:
     """A NumPy stand-in of an isclose operand: an array of its dtype, or a weak Python number."""
-    if is_lifted(op):
-        return np.ones(1, op.array.dtype)
+    array = array_value(op)
+    if array is not None:
+        return np.ones(1, array.dtype)
     kind = python_number(op)
     if kind is None:
-        raise Refuse(f"{op.name} must be a lifted array or a Python number")
+        raise Refuse(f"{op.name} must be an array or a Python number")
     return kind(1)
 
 
-def _isclose_operand(op: Operand) -> str:
-    return op.name if is_lifted(op) else _number_source(op)
+def _isclose_operand(call: Call, op: Operand) -> str:
+    """A tensor in its own dtype, or a Python number as it is (weak)."""
+    array = array_value(op)
+    return operand_source(call, op, NP_TO_TORCH[array.dtype]) if array is not None else _number_source(op)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -595,7 +583,7 @@ _sorting("sort", _sort, "torch.sort(stable=True).values",
          notes="order= goes to NumPy; -0.0 and 0.0 may come out in another order (they are equal)",
          lower=_lower_sort)
 _sorting("argsort", _argsort, "torch.sort(stable=True).indices",
-         (case(Arr(), _AXIS, kind=Lit(OMIT, "stable")),
+         (case(Arr(), _AXIS, kind=Lit("stable", "mergesort")),
           case(Arr(values="small"), axis=_AXIS, kind=Lit(OMIT, "stable", "mergesort", "quicksort")),
           case(Arr(values="small"), stable=Lit(True, False))),
          method=True, literals=("axis",), forms="axis int/None, kind, stable",
