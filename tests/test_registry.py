@@ -1,4 +1,5 @@
-"""Every registry entry against NumPy itself, driven by the registry (see registry/testing.py).
+"""Every registry entry's runtime interpreter against NumPy itself, driven by the registry (see
+registry/testing.py; the lowered code has its own tests in test_registry_lowering.py).
 
 An entry without ``cases`` fails, so no entry lands untested.  ``LOOPLIFT_REGISTRY_EXAMPLES``
 sets the examples per entry (default 40, derandomized so that runs are reproducible; set
@@ -9,8 +10,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from looplift import registry
 from looplift.registry import testing
@@ -18,21 +17,28 @@ from looplift.registry import testing
 EXAMPLES = int(os.environ.get("LOOPLIFT_REGISTRY_EXAMPLES", "40"))
 RANDOM = os.environ.get("LOOPLIFT_REGISTRY_RANDOM") == "1"
 
+#: Interpreter tensor paths that raise other than ``Unsupported`` where NumPy succeeds (found when
+#: that became a failure); strict, so each fix must remove its line.
+KNOWN_HOLES = {
+    "numpy.arange": "FloatingPointError from NumPy scalar arithmetic on int64 extremes",
+    "numpy.linalg.inv": "torch's LinAlgError on non-finite matrices, where NumPy returns NaN",
+}
 
-@pytest.mark.parametrize("entry", registry.entries(), ids=lambda e: e.key)
+
+def _param(entry: registry.OpEntry) -> object:
+    hole = KNOWN_HOLES.get(entry.key)
+    return pytest.param(entry, id=entry.key,
+                        marks=[pytest.mark.xfail(reason=hole, strict=True)] if hole else [])
+
+
+@pytest.mark.parametrize("entry", [_param(e) for e in registry.entries()])
 def test_entry_reproduces_numpy(entry: registry.OpEntry) -> None:
     assert entry.cases, f"{entry.key} declares no test cases"
     stats = testing.PathStats()
 
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=not RANDOM, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
-                                     HealthCheck.data_too_large])
-    @given(st.data())
-    def run(data: st.DataObject) -> None:
-        case = data.draw(st.sampled_from(entry.cases), label="case")
-        args, kwargs = testing.draw_example(data, case)
-        testing.check_example(entry, args, kwargs, case, stats)
+    def check(args: tuple, kwargs: dict, index: int, pin: str | None) -> None:
+        testing.check_example(entry, args, kwargs, entry.cases[index], stats, index)
 
-    run()
+    testing.explore(entry, check, EXAMPLES, derandomize=not RANDOM)
     verdict = stats.verdict(entry)
     assert verdict is None, verdict

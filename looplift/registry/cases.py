@@ -57,7 +57,8 @@ class Arr:
     ``group``: operands of one group get broadcast-compatible shapes (a size-1 or missing axis
     here and there); ``like``: the index of an earlier positional operand whose shape is copied
     exactly.  ``lifted=None`` draws a tensor or a plain NumPy operand (a 0-d one then is a NumPy
-    scalar or a 0-d array).
+    scalar or a 0-d array).  ``large`` draws 10^4 to 2·10^4 elements (``ndim`` at least 1), where
+    real kernels (blocked sums, vectorized loops) run.
     """
 
     dtypes: tuple[str, ...] = ALL
@@ -67,6 +68,7 @@ class Arr:
     lifted: bool | None = True
     values: str = "any"
     min_side: int = 0
+    large: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,10 +140,10 @@ class Custom:
 
 
 #: Comparison modes (see ``testing.tolerance``): "exact" is the per-dtype float tolerance; "sum"
-#: and "dot" widen it by the magnitude of the summed terms, "var"/"std" by the sum of squares,
-#: "linalg" by the result's magnitude, "det" by the Hadamard bound; "meta" compares only kind,
-#: dtype and shape (``np.empty``).
-TOLERANCES = ("exact", "sum", "dot", "var", "std", "linalg", "det", "meta")
+#: and "dot" widen it by the magnitude of the summed terms, "mean" by the mean magnitude,
+#: "var"/"std" by the mean square, "linalg" by the result's magnitude, "det" by the Hadamard
+#: bound; "meta" compares only kind, dtype and shape (``np.empty``).
+TOLERANCES = ("exact", "sum", "mean", "dot", "var", "std", "linalg", "det", "meta")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..lattice import AV
 
+#: The phrase an entry's notes carry when its lowering follows IEEE on NaN/inf operands of a
+#: product where NumPy's BLAS may skip zero terms (the registry tests then accept NaN there).
+IEEE_NOTE = "NaN/inf operands: IEEE result (NumPy's BLAS may drop NaN·0 terms)"
+
 #: Static precondition on the abstract arguments: a refusal reason, or None when the entry applies.
 Check = Callable[[Sequence[AV], Mapping[str, AV]], "str | None"]
 #: Static result rule; the default asks NumPy itself with probe values (see ``probe.py``).
@@ -57,6 +61,11 @@ class OpEntry:
     lower: Callable[[Any], Any] | None = None
     """The lowering (``lowering.LowerFn``): the torch expression generated code runs for a call,
     decided from the abstract operands; None keeps every call of this entry in NumPy."""
+    numpy_only: str = ""
+    """Why this entry has no lowering (every call stays in NumPy); the tests demand a reason."""
+    numpy_when: str = ""
+    """The calls whose lowering's ``requires`` fails although NumPy succeeds, so NumPy runs them
+    (docs; the tests allow a failing ``requires`` elsewhere only where NumPy raises)."""
     copies_views: Callable[[Sequence[AV]], bool] | None = None
     """For the abstract operands: may the tensor path return a copy where NumPy returns a view?
     A later write through one would not show in the other, so the analysis keeps such calls in

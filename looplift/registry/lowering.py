@@ -24,26 +24,36 @@ runs the call (and raises NumPy's error, if NumPy raises).  A condition on tenso
 either written into the expression exactly (``torch.where``) or refused.
 
 ``lower`` (below) checks every emitted expression before it is used: evaluated on probe tensors
-of the operands' dtypes and ranks, it must give NumPy's dtype, rank and kind, or the call stays in
-NumPy (and the registry tests fail).  Dtype rules are thereby written once, in NumPy, and
-verified for each lowering.
+of the operands' dtypes and ranks, it must give NumPy's dtype, rank and kind without a host read
+(``HostReads``), or the call stays in NumPy (and the registry tests fail).  Dtype rules are
+thereby written once, in NumPy, and verified for each lowering.
+
+A template names only its placeholders and ``SCOPE`` (``torch``, ``lib``, ``math``), which the
+generated code provides.  ``as_function`` and ``admits`` compile a ``Lowered`` into plain
+functions of its operands (``Lowered.names`` order), as generated code would run it: the tests
+and the microbenchmark call them.
 """
 from __future__ import annotations
 
 import ast
 import itertools
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
+from torch.overrides import TorchFunctionMode
 
 from ..dtypes import NP_TO_TORCH, TORCH_TO_NP, torch_name
 from ..errors import Refusal
-from ..lattice import AV, ArrayV, ConstV, ListV, ObjV, PyScalarV, TupleV
-from . import probe
+from ..lattice import AV, TOP, ArrayV, ConstV, ListV, ObjV, PyScalarV, TopV, TupleV
+from . import lib, probe
 from .entry import OpEntry
+
+#: The names a template may use besides its placeholders; generated code provides the same.
+SCOPE: dict[str, Any] = {"torch": torch, "lib": lib, "math": math}
 
 
 class Refuse(Exception):
@@ -120,6 +130,27 @@ class Call:
         return self.args[index] if index < len(self.args) else None
 
     @property
+    def operands(self) -> tuple[Operand, ...]:
+        """Every operand, positional then keyword."""
+        return (*self.args, *self.kwargs.values())
+
+    @property
+    def device(self) -> str:
+        """Where tensors made for this call go: the device of its first lifted operand."""
+        for op in self.operands:
+            if op.array is not None:
+                return f"{op.name}.device"
+        raise Refuse("no lifted operand (nothing places the call on a device)")
+
+    @property
+    def result_array(self) -> ArrayV:
+        """NumPy's result, one array (``Refuse`` otherwise)."""
+        options = list(self.result.options())
+        if len(options) != 1 or not isinstance(options[0], ArrayV):
+            raise Refuse("result is not one array")
+        return options[0]
+
+    @property
     def result_dtype(self) -> torch.dtype:
         """The torch dtype of NumPy's (single, array) result."""
         options = list(self.result.options())
@@ -163,6 +194,77 @@ def atom(template: str) -> str:
     return f"({template})"
 
 
+def literal_source(value: Any) -> str:
+    """A literal as generated code writes it (``math.nan``/``math.inf`` for non-finite floats)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "math.nan" if math.isnan(value) else ("math.inf" if value > 0 else "-math.inf")
+    if isinstance(value, tuple):
+        items = ", ".join(map(literal_source, value))
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    if isinstance(value, (bool, int, float, str, type(None))):
+        return repr(value)
+    raise Refuse(f"literal {value!r} has no source form")
+
+
+def operand_source(call: Call, op: Operand, dtype: torch.dtype, *, tensor: bool = False) -> str:
+    """An operand as a value of ``dtype`` in generated code: a lifted array cast where it is of
+    another dtype; a Python number as it is (torch treats it as weak, like NumPy 2) or, with
+    ``tensor``, as a 0-d tensor on the call's device; a NumPy value as a tensor."""
+    if op.array is not None:
+        return cast(op.name, dtype, op.dtype)
+    scalar = python_number(op)
+    if scalar is not None:
+        text = literal_source(op.literal) if op.is_literal else op.name
+        return f"torch.full((), {text}, dtype={dtype_source(dtype)}, device={call.device})" if tensor else text
+    options = list(op.value.options())
+    if len(options) == 1 and isinstance(options[0], ArrayV) and options[0].dtype in NP_TO_TORCH:
+        return f"torch.as_tensor({op.name}, dtype={dtype_source(dtype)}, device={call.device})"
+    raise Refuse(f"{op.name} is not an array or a number")
+
+
+def python_number(op: Operand) -> type | None:
+    """``bool``/``int``/``float`` for a Python-number operand (literal or not), else None."""
+    if op.python_type in (bool, int, float):
+        return op.python_type
+    if isinstance(op.value, ConstV) and type(op.value.value) in (bool, int, float):
+        return type(op.value.value)
+    return None
+
+
+def int_fits(op: Operand, dtype: torch.dtype) -> tuple[str, ...]:
+    """The ``requires`` under which a Python int operand fits an integer loop dtype (NumPy raises
+    OverflowError otherwise); a literal is checked now."""
+    if python_number(op) is not int or dtype.is_floating_point or dtype is torch.bool:
+        return ()
+    info = torch.iinfo(dtype)
+    if op.is_literal:
+        if not info.min <= op.literal <= info.max:
+            raise Refuse(f"Python int {op.literal} out of range for {dtype_source(dtype)} (NumPy raises)")
+        return ()
+    return (f"{info.min} <= {op.name} <= {info.max}",)
+
+
+def torch_dtype_of(call: Call, template: str) -> torch.dtype:
+    """The dtype torch itself gives ``template`` for this call's operand types (one probe
+    evaluation: torch's dtype depends on dtypes and ranks, never on values)."""
+    names = [op.name for op in call.operands]
+    probes = [_probe_operand(op.value)[0] for op in call.operands]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            value = eval(compile(template, "<lowering>", "eval"), {**SCOPE, **dict(zip(names, probes))})
+        except Exception as exc:  # noqa: BLE001 - whatever torch says, the call stays in NumPy
+            raise Refuse(f"torch raises {type(exc).__name__} for {template}") from None
+    if not isinstance(value, torch.Tensor):
+        raise Refuse(f"{template} gives no tensor")
+    return value.dtype
+
+
+def finish(call: Call, template: str, requires: tuple[str, ...] = ()) -> Emit:
+    """``template``, cast to NumPy's result dtype only where torch gives another."""
+    return Emit(cast(template, call.result_dtype, torch_dtype_of(call, template)), requires)
+
+
 @dataclass(frozen=True)
 class Lowered:
     """A checked lowering, ready for code generation."""
@@ -173,6 +275,13 @@ class Lowered:
     requires: tuple[ast.expr, ...]
     result: AV
     helpers: tuple[str, ...]
+    names: tuple[str, ...] = ()
+    """The placeholder names, in operand order (positional operands, then keywords)."""
+
+    @property
+    def source(self) -> str:
+        """The expression as generated code writes it."""
+        return ast.unparse(self.expression)
 
 
 def placeholders(args: Sequence[AV], kwargs: Mapping[str, AV]) -> tuple[tuple[Operand, ...], dict[str, Operand]]:
@@ -199,10 +308,79 @@ def lower(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> Lower
         requires = tuple(ast.parse(r, mode="eval").body for r in emit.requires)
     except SyntaxError as exc:  # a bug in the lowering, never the user's
         raise AssertionError(f"{entry.key} lowered to invalid code {emit.template!r}: {exc}") from None
-    mismatch = verify(emit, operands, keywords, result)
+    names = tuple(op.name for op in (*operands, *keywords.values()))
+    unknown = _free_names(expression, *requires) - set(names) - set(SCOPE)
+    if unknown:  # a bug in the lowering, never the user's
+        raise AssertionError(f"{entry.key} lowered to {emit.template!r}, which names {sorted(unknown)}")
+    mismatch = verify(emit, operands, keywords, result, entry.reference)
     if mismatch:
         raise Refusal(f"{entry.key}: lowering disagrees with NumPy ({mismatch})")
-    return Lowered(entry, expression, requires, result, emit.helpers)
+    return Lowered(entry, expression, requires, result, emit.helpers, names)
+
+
+def _free_names(*expressions: ast.expr) -> set[str]:
+    """Names an expression reads that it does not bind itself (comprehension and lambda
+    variables are bound)."""
+    read, bound = set(), set()
+    for expression in expressions:
+        for node in ast.walk(expression):
+            if isinstance(node, ast.Name):
+                (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+    return read - bound
+
+
+def as_function(lowered: Lowered) -> Callable[..., Any]:
+    """The lowered expression as a function of its operands (in ``lowered.names`` order),
+    compiled as generated code runs it: one expression, ``torch``/``lib``/``math`` as globals."""
+    return _function(lowered, lowered.source)
+
+
+def admits(lowered: Lowered) -> Callable[..., bool]:
+    """The ``requires`` conditions as one predicate over the operands (``lowered.names`` order):
+    generated code runs the expression only where it holds, and NumPy otherwise."""
+    return _function(lowered, " and ".join(f"({ast.unparse(r)})" for r in lowered.requires) or "True")
+
+
+def _function(lowered: Lowered, body: str) -> Callable[..., Any]:
+    source = f"def lowered({', '.join(lowered.names)}):\n    return {body}\n"
+    namespace = dict(SCOPE)
+    exec(compile(source, f"<lowered {lowered.entry.key}>", "exec"), namespace)  # noqa: S102 - our template
+    return namespace["lowered"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Host reads
+
+
+#: Tensor methods that read tensor data on the host (each a device sync on an accelerator).
+HOST_READS = frozenset({"item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__",
+                        "__array__", "__format__", "cpu"})
+
+
+class HostReads(TorchFunctionMode):
+    """Records every read of tensor data by the host while active (``reads``: the method names):
+    lowered code must make none."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
+                           kwargs: Mapping[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in HOST_READS or (name == "to" and _to_host(args, kwargs)):
+            self.reads.append(name)
+        return func(*args, **kwargs)
+
+
+def _to_host(args: Sequence[Any], kwargs: Mapping[str, Any]) -> bool:
+    """``t.to("cpu")`` and the like: a copy to the host."""
+    targets = [*args[1:], kwargs.get("device")]
+    return any(str(target) == "cpu" or (isinstance(target, torch.device) and target.type == "cpu")
+               for target in targets if isinstance(target, (str, torch.device)))
 
 
 def _liftable(result: AV) -> bool:
@@ -242,7 +420,8 @@ def _probe_operand(value: AV) -> list[Any]:
 
 
 def _kind(value: Any) -> AV | str:
-    """The abstract value a generated-code result stands for (tensors as lifted arrays)."""
+    """The abstract value a generated-code result stands for (tensors as lifted arrays, Python
+    numbers and other objects as ``probe.result_value`` has NumPy's)."""
     if isinstance(value, torch.Tensor):
         dtype = TORCH_TO_NP.get(value.dtype)
         return ArrayV(dtype, value.ndim, scalar=value.ndim == 0, lifted=True)
@@ -251,7 +430,11 @@ def _kind(value: Any) -> AV | str:
         return TupleV(tuple(kinds)) if all(isinstance(k, AV) for k in kinds) else "tuple"
     if isinstance(value, list):
         return "list"
-    return type(value).__name__
+    if isinstance(value, (bool, int, float)):
+        return PyScalarV(type(value))
+    if isinstance(value, (np.ndarray, np.generic)):
+        return type(value).__name__  # a NumPy value where the generated code holds tensors
+    return TOP
 
 
 def _same(expected: AV, got: AV | str) -> bool:
@@ -262,13 +445,32 @@ def _same(expected: AV, got: AV | str) -> bool:
             all(map(_same, expected.items, got.items))
     if isinstance(expected, ListV):
         return got == "list"
+    if isinstance(expected, (PyScalarV, TopV)):
+        return expected == got
     return False
 
 
-def verify(emit: Emit, args: Sequence[Operand], kwargs: Mapping[str, Operand], result: AV) -> str | None:
-    """Evaluate ``emit`` on probe operands; what differs from NumPy's ``result``, or None."""
-    from . import lib  # plain helpers the templates may call
+def _raises(reference: Callable[..., Any], combo: Sequence[Any], npos: int, keywords: list[str]) -> bool:
+    """Whether NumPy raises for the NumPy form of probe operands ``combo``."""
+    from .coerce import to_numpy
 
+    values = [to_numpy(v) for v in combo]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            reference(*values[:npos], **dict(zip(keywords, values[npos:])))
+        except Exception:
+            return True
+    return False
+
+
+def verify(emit: Emit, args: Sequence[Operand], kwargs: Mapping[str, Operand], result: AV,
+           reference: Callable[..., Any] | None = None) -> str | None:
+    """Evaluate ``emit`` on probe operands; what differs from NumPy's ``result`` (or a read of
+    tensor data by the host), or None.
+
+    Literal shapes and sizes (``reshape((3, 1))``, ``split(a, 3)``) may not fit the probes: where
+    NumPy's ``reference`` raises on a probe too, the template may raise there."""
     names = [op.name for op in (*args, *kwargs.values())]
     try:
         probes = [_probe_operand(op.value) for op in (*args, *kwargs.values())]
@@ -277,13 +479,17 @@ def verify(emit: Emit, args: Sequence[Operand], kwargs: Mapping[str, Operand], r
     expected = list(result.options())
     code = compile(ast.Expression(ast.parse(emit.template, mode="eval").body), "<lowering>", "eval")
     for combo in itertools.islice(itertools.product(*probes), 8):
-        scope = {"torch": torch, "lib": lib, "math": __import__("math"), **dict(zip(names, combo))}
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        scope = {**SCOPE, **dict(zip(names, combo))}
+        with warnings.catch_warnings(), np.errstate(all="ignore"), HostReads() as host:
             warnings.simplefilter("ignore")
             try:
                 value = eval(code, scope)  # noqa: S307 - our own generated template
-            except Exception as exc:  # probes of size 2 are valid operands for every lowering
+            except Exception as exc:
+                if reference is not None and _raises(reference, combo, len(args), list(kwargs)):
+                    continue
                 return f"raises {type(exc).__name__}: {exc}"
+        if host.reads:
+            return f"reads tensor data on the host ({', '.join(host.reads)})"
         got = _kind(value)
         if not any(_same(option, got) for option in expected):
             return f"gives {got!r} where NumPy gives {result!r}"

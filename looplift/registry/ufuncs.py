@@ -15,11 +15,15 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
+import math
+
+from ..dtypes import LIFTABLE_NP_DTYPES, NP_TO_TORCH
 from ..lattice import AV, ArrayV, PyScalarV
-from .cases import Arr, Case, Py, case, custom
-from .coerce import (as_operand, check_int_fits, device_of, loop_for, require_finite, ufunc_loop,
-                     ufunc_operands)
-from .entry import OpEntry, Unsupported
+from . import lib, lowering
+from .lowering import Call, Emit, Refuse
+from .cases import ALL, Arr, Case, Lit, Py, case, custom
+from .coerce import as_operand, check_int_fits, device_of, loop_for, ufunc_loop, ufunc_operands
+from .entry import IEEE_NOTE, OpEntry, Unsupported
 from .table import by_key, register
 
 Tensor = torch.Tensor
@@ -117,8 +121,7 @@ def _shift_in_range(value: Any, amount: Any) -> None:
 
 
 def _sign(x: Tensor) -> Tensor:
-    """``np.sign`` keeps NaN; ``torch.sign`` turns it into 0."""
-    return torch.where(torch.isnan(x), x, torch.sign(x)) if x.dtype.is_floating_point else torch.sign(x)
+    return lib.sign(x) if x.dtype.is_floating_point else torch.sign(x)
 
 
 def _reciprocal(x: Tensor) -> Tensor:
@@ -127,19 +130,27 @@ def _reciprocal(x: Tensor) -> Tensor:
     return torch.reciprocal(x)
 
 
-def _remainder(x: Tensor, y: Tensor) -> Tensor:
-    """NumPy's float remainder is ``fmod`` moved into the divisor's sign (``npy_divmod``), exact
-    for every pair; torch's ``a - b*floor(a/b)`` gives NaN where ``a/b`` overflows (a subnormal
-    divisor).  Integers: torch's floor remainder is NumPy's (a zero divisor raises: NumPy)."""
-    if not x.is_floating_point():
-        return x % y
-    mod = torch.fmod(x, y)
-    moved = torch.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)
-    return torch.where(mod == 0, torch.copysign(torch.zeros_like(mod), y), moved)
+def _dividing(floating: Callable[..., Tensor], integral: Callable[..., Tensor],
+              plain: Callable[..., Tensor]) -> Callable[..., Tensor]:
+    """A division-like ufunc: ``floating`` for float loops; for integer loops ``integral`` (0
+    where the divisor is 0, as NumPy gives) with a tensor divisor, ``plain`` with a nonzero Python
+    one (a Python 0 goes to NumPy)."""
+
+    def run(x: Any, y: Any) -> Tensor:
+        if (x if isinstance(x, Tensor) else y).is_floating_point():
+            return floating(x, y)
+        if isinstance(y, Tensor):
+            return integral(x, y)
+        if y == 0:
+            raise Unsupported("integer division by a Python 0")
+        return plain(x, y)
+
+    return run
 
 
-def _cbrt(x: Tensor) -> Tensor:
-    return torch.sign(x) * torch.abs(x).pow(1.0 / 3.0)
+def _rounding(fn: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """floor/ceil/trunc/rint: NumPy's integer and bool loops return the values unchanged."""
+    return lambda x: fn(x) if x.is_floating_point() else x.clone()
 
 
 def _absolute(x: Tensor) -> Tensor:
@@ -189,9 +200,11 @@ UFUNC_TARGETS: dict[np.ufunc, tuple[Callable[..., Any], str, bool]] = {
     np.subtract: (operator.sub, "torch.sub", False),
     np.multiply: (operator.mul, "torch.mul", False),
     np.true_divide: (operator.truediv, "torch.true_divide", False),
-    np.floor_divide: (operator.floordiv, "torch.floor_divide", False),
-    np.remainder: (_remainder, "torch.fmod moved into the divisor's sign", True),
-    np.fmod: (torch.fmod, "torch.fmod", False),
+    np.floor_divide: (_dividing(operator.floordiv, lib.int_floor_divide, operator.floordiv),
+                      "torch.floor_divide", False),
+    np.remainder: (_dividing(lib.float_remainder, lib.int_remainder, operator.mod),
+                   "torch.fmod moved into the divisor's sign", True),
+    np.fmod: (_dividing(torch.fmod, lib.int_fmod, torch.fmod), "torch.fmod", True),
     np.power: (operator.pow, "torch.pow", False),
     np.float_power: (operator.pow, "torch.pow (float64)", False),
     np.left_shift: (operator.lshift, "torch.bitwise_left_shift", False),
@@ -230,14 +243,14 @@ UFUNC_TARGETS: dict[np.ufunc, tuple[Callable[..., Any], str, bool]] = {
     np.log10: (torch.log10, "torch.log10", False),
     np.log1p: (torch.log1p, "torch.log1p", False),
     np.sqrt: (torch.sqrt, "torch.sqrt", False),
-    np.cbrt: (_cbrt, "sign(x) * abs(x) ** (1/3)", False),
+    np.cbrt: (lib.cbrt, "sign(x) * abs(x) ** (1/3)", False),
     np.square: (torch.square, "torch.square", False),
     np.reciprocal: (_reciprocal, "torch.reciprocal", False),
     np.sign: (_sign, "torch.sign (NaN kept)", False),
-    np.floor: (torch.floor, "torch.floor", False),
-    np.ceil: (torch.ceil, "torch.ceil", False),
-    np.trunc: (torch.trunc, "torch.trunc", False),
-    np.rint: (torch.round, "torch.round (half to even)", False),
+    np.floor: (_rounding(torch.floor), "torch.floor", False),
+    np.ceil: (_rounding(torch.ceil), "torch.ceil", False),
+    np.trunc: (_rounding(torch.trunc), "torch.trunc", False),
+    np.rint: (_rounding(torch.round), "torch.round (half to even)", False),
     np.sin: (torch.sin, "torch.sin", False),
     np.cos: (torch.cos, "torch.cos", False),
     np.tan: (torch.tan, "torch.tan", False),
@@ -258,28 +271,284 @@ UFUNC_TARGETS: dict[np.ufunc, tuple[Callable[..., Any], str, bool]] = {
     np.signbit: (torch.signbit, "torch.signbit", False),
 }
 
-_NOTES = {
-    np.power: "integer powers with a negative exponent go to NumPy (it raises)",
-    np.left_shift: "shift amounts outside [0, bit width) go to NumPy",
-    np.right_shift: "shift amounts outside [0, bit width) go to NumPy",
-    np.floor_divide: "integer division by zero goes to NumPy (0 and a warning)",
-    np.remainder: "integer division by zero goes to NumPy (0 and a warning)",
-    np.fmod: "integer division by zero goes to NumPy (0 and a warning)",
-    np.reciprocal: "integer input goes to NumPy (truncating integer reciprocal)",
-    np.absolute: "bool input is returned as a copy",
+# ---------------------------------------------------------------------------------------------
+# Lowering: the torch expression for a call, decided from its operands' types
+
+
+#: ufunc -> the torch expression on operands already cast to NumPy's loop dtypes (``{0}``,
+#: ``{1}``).  The result is cast to NumPy's output dtype where torch gives another.
+TEMPLATES: dict[np.ufunc, str] = {
+    np.add: "{0} + {1}", np.subtract: "{0} - {1}", np.multiply: "{0} * {1}", np.true_divide: "{0} / {1}",
+    np.left_shift: "{0} << {1}", np.right_shift: "{0} >> {1}",
+    np.bitwise_and: "{0} & {1}", np.bitwise_or: "{0} | {1}", np.bitwise_xor: "{0} ^ {1}",
+    np.equal: "{0} == {1}", np.not_equal: "{0} != {1}", np.less: "{0} < {1}", np.less_equal: "{0} <= {1}",
+    np.greater: "{0} > {1}", np.greater_equal: "{0} >= {1}",
+    np.logical_and: "torch.logical_and({0}, {1})", np.logical_or: "torch.logical_or({0}, {1})",
+    np.logical_xor: "torch.logical_xor({0}, {1})", np.maximum: "torch.maximum({0}, {1})",
+    np.minimum: "torch.minimum({0}, {1})", np.fmax: "torch.fmax({0}, {1})", np.fmin: "torch.fmin({0}, {1})",
+    np.arctan2: "torch.atan2({0}, {1})", np.hypot: "torch.hypot({0}, {1})",
+    np.copysign: "torch.copysign({0}, {1})", np.logaddexp: "torch.logaddexp({0}, {1})",
+    np.logaddexp2: "torch.logaddexp2({0}, {1})",
+    np.negative: "-{0}", np.positive: "{0}.clone()", np.invert: "~{0}", np.logical_not: "torch.logical_not({0})",
+    np.square: "torch.square({0})", np.cbrt: "lib.cbrt({0})", np.reciprocal: "torch.reciprocal({0})",
+    np.deg2rad: "torch.deg2rad({0})", np.rad2deg: "torch.rad2deg({0})",
+    np.isnan: "torch.isnan({0})", np.isinf: "torch.isinf({0})", np.isfinite: "torch.isfinite({0})",
+    np.signbit: "torch.signbit({0})",
+    **{u: f"torch.{name}({{0}})" for u, name in (
+        (np.exp, "exp"), (np.exp2, "exp2"), (np.expm1, "expm1"), (np.log, "log"), (np.log2, "log2"),
+        (np.log10, "log10"), (np.log1p, "log1p"), (np.sqrt, "sqrt"), (np.sin, "sin"), (np.cos, "cos"),
+        (np.tan, "tan"), (np.arcsin, "asin"), (np.arccos, "acos"), (np.arctan, "atan"), (np.sinh, "sinh"),
+        (np.cosh, "cosh"), (np.tanh, "tanh"), (np.arcsinh, "asinh"), (np.arccosh, "acosh"),
+        (np.arctanh, "atanh"))},
 }
-_COMMON_NOTE = "dtype: NumPy's own loop resolution (NEP 50); Python ints out of range go to NumPy"
+
+#: ufuncs whose torch function takes tensors only: Python numbers become 0-d tensors.
+TENSOR_ONLY = frozenset({np.logical_and, np.logical_or, np.logical_xor, np.maximum, np.minimum, np.fmax,
+                         np.fmin, np.arctan2, np.hypot, np.copysign, np.logaddexp, np.logaddexp2})
+
+#: NumPy's float loops of these ufuncs on integer or bool input return the values unchanged.
+_ROUNDING = {np.floor: "torch.floor({0})", np.ceil: "torch.ceil({0})", np.trunc: "torch.trunc({0})",
+             np.rint: "torch.round({0})"}
+
+#: Division-like ufuncs: (float template, integer template with a tensor divisor (0 where it is
+#: 0, as NumPy gives), integer template with a Python divisor).
+_DIVIDING = {
+    np.floor_divide: ("{0} // {1}", "lib.int_floor_divide({0}, {1})", "{0} // {1}"),
+    np.remainder: ("lib.float_remainder({0}, {1})", "lib.int_remainder({0}, {1})", "{0} % {1}"),
+    np.fmod: ("torch.fmod({0}, {1})", "lib.int_fmod({0}, {1})", "torch.fmod({0}, {1})"),
+}
 
 
-def ufunc_cases(nin: int) -> tuple[Case, ...]:
-    """Arrays of every dtype with broadcasting, NumPy operands, and Python scalars on either side."""
-    if nin == 1:
-        return (case(Arr()),)
+def _descriptor(op: lowering.Operand) -> Any:
+    """What NumPy's loop resolution takes for an operand: a dtype, or a weak Python type (NEP 50;
+    a Python bool is not weak)."""
+    number = lowering.python_number(op)
+    if number is bool:
+        return np.dtype(bool)
+    if number is not None:
+        return number
+    options = list(op.value.options())
+    if len(options) == 1 and isinstance(options[0], ArrayV) and options[0].dtype is not None:
+        return options[0].dtype
+    raise Refuse(f"{op.name} is not an array or a number")
+
+
+def loop_dtypes(ufunc: np.ufunc, operands: Sequence[lowering.Operand]) -> tuple[torch.dtype, ...]:
+    """The input dtypes of the loop NumPy picks for these operands (``ufunc.resolve_dtypes``)."""
+    try:
+        resolved = ufunc.resolve_dtypes((*map(_descriptor, operands), *[None] * ufunc.nout))
+    except Exception:  # noqa: BLE001 - NumPy has no loop: it raises for these operands
+        raise Refuse(f"NumPy has no {ufunc.__name__} loop for these operands") from None
+    if any(d not in LIFTABLE_NP_DTYPES for d in resolved[:ufunc.nin]):
+        raise Refuse(f"{ufunc.__name__} computes in {resolved[:ufunc.nin]}, which torch cannot hold exactly")
+    return tuple(NP_TO_TORCH[d] for d in resolved[:ufunc.nin])
+
+
+def _emit(call: Call, template: str, loop: Sequence[torch.dtype], *, tensors: bool | tuple[bool, ...] = False,
+          requires: tuple[str, ...] = ()) -> Emit:
+    """``template`` on the operands cast to the loop dtypes (as tensors where ``tensors`` says,
+    for all operands or per operand), Python ints checked against them."""
+    as_tensor = tensors if isinstance(tensors, tuple) else (tensors,) * len(loop)
+    sources = [lowering.atom(lowering.operand_source(call, op, dtype, tensor=tensor))
+               for op, dtype, tensor in zip(call.args, loop, as_tensor)]
+    checks = tuple(check for op, dtype in zip(call.args, loop) for check in lowering.int_fits(op, dtype))
+    return lowering.finish(call, template.format(*sources), checks + requires)
+
+
+def _integral(dtype: torch.dtype) -> bool:
+    return not dtype.is_floating_point
+
+
+def _lower_dividing(ufunc: np.ufunc) -> Callable[[Call, tuple[torch.dtype, ...]], Emit]:
+    floating, integral, by_python = _DIVIDING[ufunc]
+    dividend_tensor = (ufunc is not np.floor_divide, False)  # torch.fmod takes a tensor first
+
+    def lower(call: Call, loop: tuple[torch.dtype, ...]) -> Emit:
+        if not _integral(loop[0]):
+            return _emit(call, floating, loop, tensors=dividend_tensor)
+        divisor = call.args[1]
+        if lowering.python_number(divisor) is None:
+            return _emit(call, integral, loop, tensors=dividend_tensor)
+        if divisor.is_literal:
+            if divisor.literal == 0:
+                raise Refuse("integer division by a literal 0 (NumPy gives 0 and warns)")
+            return _emit(call, by_python, loop)
+        return _emit(call, by_python, loop, requires=(f"{divisor.name} != 0",))
+
+    return lower
+
+
+def _lower_rounding(ufunc: np.ufunc) -> Callable[[Call, tuple[torch.dtype, ...]], Emit]:
+    def lower(call: Call, loop: tuple[torch.dtype, ...]) -> Emit:
+        return _emit(call, "{0}.clone()" if _integral(loop[0]) else _ROUNDING[ufunc], loop)
+
+    return lower
+
+
+def _lower_sign(call: Call, loop: tuple[torch.dtype, ...]) -> Emit:
+    return _emit(call, "torch.sign({0})" if _integral(loop[0]) else "lib.sign({0})", loop)
+
+
+def _lower_absolute(call: Call, loop: tuple[torch.dtype, ...]) -> Emit:
+    return _emit(call, "{0}.clone()" if loop[0] is torch.bool else "torch.abs({0})", loop)
+
+
+def _lower_bound(bound: str) -> Callable[[Call, tuple[torch.dtype, ...]], Emit]:
+    """``np.maximum``/``np.minimum`` with a Python number: ``torch.clamp``, which propagates NaN
+    from either side as NumPy does (bool has no clamp)."""
+    template = f"torch.{'maximum' if bound == 'min' else 'minimum'}({{0}}, {{1}})"
+
+    def lower(call: Call, loop: tuple[torch.dtype, ...]) -> Emit:
+        numbers = [lowering.python_number(op) is not None for op in call.args]
+        if loop[0] is torch.bool or numbers.count(True) != 1:
+            return _emit(call, template, loop, tensors=True)
+        clamped = "{1}" if numbers[0] else "{0}"
+        bounding = "{0}" if numbers[0] else "{1}"
+        return _emit(call, f"torch.clamp({clamped}, {bound}={bounding})", loop)
+
+    return lower
+
+
+def _lower_reciprocal(call: Call, loop: tuple[torch.dtype, ...]) -> Emit:
+    if _integral(loop[0]):
+        raise Refuse("integer reciprocal (NumPy truncates, and divides by zero)")
+    return _emit(call, TEMPLATES[np.reciprocal], loop)
+
+
+def _scalar_like(op: lowering.Operand) -> bool:
+    """A Python number or a NumPy scalar (a lifted 0-d value)."""
+    return lowering.python_number(op) is not None or (op.array is not None and op.ndim == 0)
+
+
+def _lower_power(scalar_math: bool, fast_paths: bool) -> Callable[[Call, tuple[torch.dtype, ...]], Emit]:
+    """Powers.  Integer loops: NumPy raises for a negative exponent, so exponents must be known
+    non-negative (a literal, a Python int checked in ``requires``, bool data).  Float loops: C's
+    ``pow`` differs from ``sqrt`` at ``-inf ** 0.5`` (+inf, not NaN) and from ``rsqrt`` at
+    ``-0.5``.  NumPy's ufunc loop takes ``sqrt`` at 0.5 for an exponent repeating along the loop
+    (a Python number, a NumPy scalar) and ``pow`` otherwise (``fast_paths``; ``float_power`` has
+    none); NumPy scalar arithmetic (``scalar_math``: ``operator.pow`` of scalars) is ``pow``.
+    torch's scalar exponents take ``sqrt`` at 0.5 and ``rsqrt`` at -0.5; tensor exponents ``pow``."""
+
+    def lower(call: Call, loop: tuple[torch.dtype, ...]) -> Emit:
+        base, exponent = call.args
+        if _integral(loop[0]):
+            return _integer_power(call, loop, exponent)
+        pure_pow = scalar_math and _scalar_like(base) and _scalar_like(exponent) or not fast_paths
+        if lowering.python_number(exponent) is not None:
+            halves = (0.5, -0.5) if pure_pow else (-0.5,)  # where torch's sqrt/rsqrt differ from pow
+            if exponent.is_literal and exponent.literal not in halves or lowering.python_number(exponent) is not float:
+                return _emit(call, "{0} ** {1}", loop)
+            if exponent.is_literal or pure_pow:
+                return _emit(call, "torch.pow({0}, {1})", loop, tensors=True)
+            return _emit(call, "{0} ** {1}", loop, requires=(f"{exponent.name} != -0.5",))
+        if exponent.array is None:
+            raise Refuse(f"{exponent.name} is neither a number nor a lifted array")
+        if pure_pow:
+            return _emit(call, "torch.pow({0}, {1})", loop)
+        if exponent.ndim == 0:
+            return _emit(call, "lib.sqrt_at_half({0}, {1})", loop, tensors=True)
+        if base.is_literal and math.isfinite(base.literal):
+            return _emit(call, "{0} ** {1}", loop)  # sqrt and pow agree on finite bases
+        raise Refuse("a float power with an array exponent: NumPy takes sqrt at 0.5 where the exponent repeats "
+                     "along its loop, a run-time layout decision")
+
+    return lower
+
+
+def _integer_power(call: Call, loop: tuple[torch.dtype, ...], exponent: lowering.Operand) -> Emit:
+    if lowering.python_number(exponent) is int:
+        if exponent.is_literal:
+            if exponent.literal < 0:
+                raise Refuse("a negative integer exponent (NumPy raises)")
+            return _emit(call, "{0} ** {1}", loop)
+        return _emit(call, "{0} ** {1}", loop, requires=(f"{exponent.name} >= 0",))
+    if lowering.python_number(exponent) is bool or (exponent.array is not None and exponent.dtype is torch.bool):
+        return _emit(call, "{0} ** {1}", loop)
+    raise Refuse("an integer power with exponents from array data: NumPy raises for negative ones, "
+                 "which only a host read could tell")
+
+
+#: ufunc -> its lowering where the template table cannot say it.
+_SPECIAL: dict[np.ufunc, Callable[[Call, tuple[torch.dtype, ...]], Emit]] = {
+    **{u: _lower_dividing(u) for u in _DIVIDING},
+    **{u: _lower_rounding(u) for u in _ROUNDING},
+    np.sign: _lower_sign, np.absolute: _lower_absolute, np.reciprocal: _lower_reciprocal,
+    np.maximum: _lower_bound("min"), np.minimum: _lower_bound("max"),
+    np.power: _lower_power(scalar_math=False, fast_paths=True),
+    np.float_power: _lower_power(scalar_math=False, fast_paths=False),
+}
+
+
+def lower_ufunc(ufunc: np.ufunc, special: Callable[[Call, tuple[torch.dtype, ...]], Emit] | None = None
+                ) -> lowering.LowerFn:
+    """The lowering of ``ufunc`` (or of the operator that calls it): NumPy's loop dtypes, then
+    the template or the special rule."""
+    rule = special or _SPECIAL.get(ufunc)
+
+    def lower(call: Call) -> Emit:
+        if call.kwargs:
+            raise Refuse("keyword arguments (dtype=, casting=, ...)")
+        loop = loop_dtypes(ufunc, call.args)
+        if rule is not None:
+            return rule(call, loop)
+        return _emit(call, TEMPLATES[ufunc], loop, tensors=ufunc in TENSOR_ONLY)
+
+    return lower
+
+
+_NOTES = {
+    np.power: "integer powers: exponents from array data stay in NumPy (it raises for negative ones); float "
+              "powers by an exponent array stay in NumPy (its sqrt fast path at 0.5 depends on the layout)",
+    np.float_power: "C's pow throughout (tensor exponents: torch's scalar ones take sqrt at 0.5)",
+    np.floor_divide: "integer division by zero gives 0, as in NumPy (masked on the device)",
+    np.remainder: "integer division by zero gives 0, as in NumPy (masked on the device)",
+    np.fmod: "integer division by zero gives 0, as in NumPy (masked on the device)",
+    np.reciprocal: "integer input stays in NumPy (truncating integer reciprocal)",
+    np.absolute: "bool input is returned as a copy",
+    np.sign: "NaN stays NaN (torch.sign gives 0)",
+}
+_COMMON_NOTE = "dtype: NumPy's own loop resolution (NEP 50); a Python int out of the loop dtype's range runs in NumPy"
+_COMPARISON_WHEN = "a Python int outside the array's dtype (NumPy compares it exactly)"
+#: ufunc -> the calls whose ``requires`` sends them to NumPy although NumPy succeeds.
+_NUMPY_WHEN = {
+    **{u: _COMPARISON_WHEN for u in (np.equal, np.not_equal, np.less, np.less_equal, np.greater,
+                                     np.greater_equal)},
+    **{u: "integer division by a Python int that is 0 (NumPy gives 0 and warns)" for u in _DIVIDING},
+    np.power: "a negative Python int exponent of an empty integer array (NumPy returns it, and raises for "
+              "others); a Python float exponent of exactly -0.5 (torch takes rsqrt)",
+}
+
+
+def ufunc_cases(ufunc: np.ufunc) -> tuple[Case, ...]:
+    """Arrays of the dtypes NumPy has a loop for (with broadcasting, and NumPy operands), Python
+    scalars and literals on either side."""
+    dtypes = _accepted_dtypes(ufunc)
+    if ufunc.nin == 1:
+        return (case(Arr(dtypes)),)
     scalars = Py((bool, int, float))
-    return (case(Arr(group="b"), Arr(group="b", lifted=None)), case(Arr(), scalars), case(scalars, Arr()))
+    return (case(Arr(dtypes, group="b"), Arr(dtypes, group="b", lifted=None)), case(Arr(dtypes), scalars),
+            case(scalars, Arr(dtypes)), case(Arr(dtypes), _LITERALS), case(_LITERALS, Arr(dtypes)))
 
 
-def _ufunc_entry(key: str, ufunc: np.ufunc, reference: Callable[..., Any]) -> OpEntry:
+def _accepted_dtypes(ufunc: np.ufunc) -> tuple[str, ...]:
+    """The dtypes of ``cases.ALL`` for which NumPy resolves a loop of ``ufunc``."""
+
+    def accepted(name: str) -> bool:
+        try:
+            ufunc.resolve_dtypes((np.dtype(name),) * ufunc.nin + (None,) * ufunc.nout)
+        except Exception:  # noqa: BLE001 - no loop: NumPy raises for this dtype
+            return False
+        return True
+
+    return tuple(filter(accepted, ALL))
+
+
+#: Literal Python operands: the lowering inlines them and decides on their values.
+_LITERALS = Lit(2, 0, -1, 3, 0.5, -0.5, 2.0, -math.inf, True)
+
+
+def _ufunc_entry(key: str, ufunc: np.ufunc, reference: Callable[..., Any],
+                 lower: lowering.LowerFn | None = None) -> OpEntry:
     fn, torch_name, tensors_only = UFUNC_TARGETS[ufunc]
     note = "; ".join(filter(None, [_NOTES.get(ufunc), _COMMON_NOTE]))
     return OpEntry(
@@ -288,7 +557,7 @@ def _ufunc_entry(key: str, ufunc: np.ufunc, reference: Callable[..., Any]) -> Op
         torch_name=torch_name,
         forms="operands: arrays, NumPy scalars, Python scalars (broadcasting)",
         notes=note, check=_no_kwargs, elementwise=True,
-        cases=ufunc_cases(ufunc.nin),
+        cases=ufunc_cases(ufunc), lower=lower or lower_ufunc(ufunc), numpy_when=_NUMPY_WHEN.get(ufunc, ""),
     )
 
 
@@ -327,7 +596,9 @@ def _power_check(args: Sequence[AV], kwargs: Mapping[str, AV]) -> str | None:
 
 
 for _name, (_ufunc, _op) in OPERATOR_UFUNCS.items():
-    _entry = _ufunc_entry(f"operator.{_name}", _ufunc, _op)
+    # NumPy scalar arithmetic computes a power of scalars with C's pow (no sqrt fast path)
+    _lower = lower_ufunc(_ufunc, _lower_power(scalar_math=True, fast_paths=True)) if _name == "pow" else None
+    _entry = _ufunc_entry(f"operator.{_name}", _ufunc, _op, _lower)
     if _name == "pow":
         _entry = dataclasses.replace(_entry, torch_impl=_array_power(_entry.torch_impl,
                                                                      ufunc_path(np.square, torch.square)),
@@ -345,14 +616,29 @@ def _matmul(x: Any, y: Any) -> Tensor:
         x, y = (torch.as_tensor(np.asarray(v), device=device) if not isinstance(v, Tensor) else v for v in (x, y))
     if x.ndim == 0 or y.ndim == 0:
         raise Unsupported("matmul with a scalar operand (NumPy raises)")
-    require_finite(x, y)
     result = torch.matmul(as_operand(x, in_dtypes[0], device), as_operand(y, in_dtypes[1], device))
     return result.to(out_dtypes[0])
 
 
+def _lower_matmul(call: Call) -> Emit:
+    """``torch.matmul`` in NumPy's loop dtype; bool as a float product compared with 0 (a sum of
+    0/1 products is 0 exactly when every term is); integers through ``lib.int_matmul`` (CUDA has
+    no integer matmul)."""
+    if call.kwargs:
+        raise Refuse("keyword arguments (dtype=, out=, ...)")
+    loop = loop_dtypes(np.matmul, call.args)
+    if loop[0] is torch.bool:
+        return _emit(call, "torch.matmul({0}, {1}) != 0", (torch.float32,) * 2)
+    if _integral(loop[0]):
+        return _emit(call, "lib.int_matmul({0}, {1})", loop)
+    return _emit(call, "{0} @ {1}", loop)
+
+
 def _matmul_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """1-d or (batched) matrix operands; now and then mismatched, where NumPy raises."""
-    n, k, m = d.integer(0, 3), d.integer(0, 3), d.integer(0, 3)
+    """1-d or (batched) matrix operands; now and then mismatched, where NumPy raises; now and then
+    a long inner dimension (K up to 256), where BLAS kernels block the sums."""
+    n, m = d.integer(0, 3), d.integer(0, 3)
+    k = d.integer(0, 3) if d.integer(0, 3) else d.choice([64, 256])
     batch = d.shape((0, 2), max_side=2)
     k2 = k if d.integer(0, 5) else k + 1
     left = d.choice([(k,), (n, k), batch + (n, k)])
@@ -364,7 +650,6 @@ for _key, _ref in (("operator.matmul", operator.matmul), ("numpy.matmul", np.mat
     register(OpEntry(
         key=_key, reference=_ref, torch_impl=_matmul, torch_name="torch.matmul",
         forms="1-d and n-d operands (batched)",
-        notes="bool operands go to NumPy; so do float operands holding NaN or infinity (NumPy's BLAS "
-              "may drop NaN·0 terms)",
-        check=_no_kwargs, cases=(custom(_matmul_operands, tolerance="dot"),),
+        notes=f"{IEEE_NOTE}; bool operands as a float product compared with 0",
+        check=_no_kwargs, cases=(custom(_matmul_operands, tolerance="dot"),), lower=_lower_matmul,
     ), obj=np.matmul if _key == "numpy.matmul" else None)

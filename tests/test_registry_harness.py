@@ -1,0 +1,68 @@
+"""The registry's lowering harness catches what it must (see registry/testing.py): synthetic
+lowerings of ``np.exp`` that are right, that read the host, that give the wrong dtype, that raise,
+or that are missing, each judged as they deserve."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from looplift import registry
+from looplift.registry import lowering, testing
+from looplift.registry.lowering import Call, Emit
+
+EXAMPLES = 30
+
+
+def _exp(template: str) -> registry.OpEntry:
+    """``numpy.exp`` with a lowering that casts to NumPy's loop dtype, then runs ``template``
+    (``{x}`` is the cast operand)."""
+
+    def lower(call: Call) -> Emit:
+        return Emit(template.format(x=lowering.cast("_0", call.result_dtype, call.args[0].dtype)))
+
+    return dataclasses.replace(registry.by_key("numpy.exp"), lower=lower, numpy_only="")
+
+
+def _verdict(entry: registry.OpEntry) -> str | None:
+    return testing.lowering_stats(entry, EXAMPLES).verdict(entry)
+
+
+def test_a_right_lowering_passes() -> None:
+    assert _verdict(_exp("torch.exp({x})")) is None
+
+
+def test_a_host_read_is_refused_and_the_form_unreached() -> None:
+    verdict = _verdict(_exp("torch.exp({x}) + {x}.sum().item() * 0"))
+    assert verdict is not None and "reads tensor data on the host" in verdict
+
+
+def test_a_wrong_dtype_is_refused_and_the_form_unreached() -> None:
+    verdict = _verdict(_exp("torch.exp({x}).to(torch.int64)"))
+    assert verdict is not None and "never ran lowered" in verdict
+
+
+def test_a_wrong_value_fails() -> None:
+    with pytest.raises(AssertionError, match="values differ"):
+        _verdict(_exp("torch.exp({x}) * 1.001"))
+
+
+def test_raising_where_numpy_succeeds_fails() -> None:
+    with pytest.raises(AssertionError, match="raises"):
+        # probes have sides of 2: only drawn operands reach the failing call
+        _verdict(_exp("torch.exp({x}) if {x}.ndim == 0 or {x}.shape[0] != 3 else torch.exp({x}, 0)"))
+
+
+def test_an_entry_without_lowering_must_say_why() -> None:
+    entry = dataclasses.replace(registry.by_key("numpy.exp"), lower=None, numpy_only="")
+    assert "declare numpy_only" in _verdict(entry)
+    assert _verdict(dataclasses.replace(entry, numpy_only="a reason")) is None
+
+
+def test_host_reads_are_counted() -> None:
+    import torch
+
+    t = torch.arange(3.0)
+    with lowering.HostReads() as host:
+        bool(t[0]), float(t[1]), t.tolist(), t.to("cpu"), t.sum()
+    assert host.reads == ["__bool__", "__float__", "tolist", "to"]
