@@ -57,8 +57,10 @@ class Placement(Walker):
     """One walk of the placement pass (``place`` runs it to its fixpoint)."""
 
     def __init__(self, fn: ast.FunctionDef, globals_: Mapping[str, Any], marks: Mapping[ast.AST, Mark], *,
-                 lift: bool, opt_in: bool, pinned: set[str], lift_loops: set[ast.AST] | None = None) -> None:
+                 lift: bool, opt_in: bool, pinned: set[str], lift_loops: set[ast.AST] | None = None,
+                 kept: set[int] | None = None) -> None:
         super().__init__(fn)
+        self.kept = kept or set()  # conversions (SITE ids) not worth lifting: kept as they are
         self.marks = marks
         self.lift_loops = lift_loops or set()
         self.lift_allowed = lift
@@ -425,6 +427,8 @@ class Placement(Walker):
             tensor = next(iter(source.options()))
             assert isinstance(tensor, TensorV)
             reason = unliftable(tensor, conv)
+            if reason is None and anno.getanno(node, Key.SITE) in self.kept:
+                reason = "its value is made NumPy again before any lifted use"
             if reason is None and self.lifting:
                 anno.setanno(node, Key.LIFT, (conv, tensor))
                 return replace(self.type_of(node), lifted=True)  # type: ignore[arg-type]
@@ -651,13 +655,45 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
     """Run placement to its fixpoint: names found in conflict are pinned and the walk repeats.
     ``lift_loops``: loops (and comprehensions) that lift even where ``lift`` is off."""
     pinned: set[str] = set()
+    kept: set[int] = set()
+    earlier: dict[ast.AST, Decision] = {}  # why operations stayed in NumPy, from walks that lifted more
     while True:
-        walk = Placement(fn, globals_, marks, lift=lift, opt_in=opt_in, pinned=pinned, lift_loops=lift_loops)
+        walk = Placement(fn, globals_, marks, lift=lift, opt_in=opt_in, pinned=pinned, lift_loops=lift_loops,
+                         kept=kept)
         anno.clear(fn, Key.LIFT, Key.SHORTEN, Key.LOWER, Key.DEFER, Key.FOLD, Key.MATERIALIZE, Key.DEMOTE, Key.REP)
         walk.run({name: demoted(value) for name, value in params.items()})
-        if not walk.conflicts - pinned:
+        round_trips = set(_round_trips(fn)) - kept
+        if not walk.conflicts - pinned and not round_trips:
+            for node, decision in earlier.items():
+                if not anno.hasanno(node, Key.LOWER):
+                    walk.plan.skipped.setdefault(node, decision)
             return walk.plan
+        earlier.update(walk.plan.skipped)
         pinned |= walk.conflicts
+        kept |= round_trips
+
+
+def _round_trips(fn: ast.FunctionDef) -> list[int]:
+    """Lifted conversions whose value is made NumPy again before anything uses it lifted: kept
+    as they are (``x = t.numpy()`` rebound at the next statement, ``m(lift(t))``)."""
+    found = []
+    for block in _blocks(fn):
+        for stmt, following in zip(block, [*block[1:], None]):
+            for node in ast.walk(stmt):
+                if not anno.hasanno(node, Key.LIFT) or anno.getanno(node, Key.LIFT)[0].direction != "to_numpy":
+                    continue
+                if anno.hasanno(node, Key.MATERIALIZE):
+                    found.append(anno.getanno(node, Key.SITE))
+                elif isinstance(stmt, ast.Assign) and stmt.value is node and len(stmt.targets) == 1 and \
+                        isinstance(stmt.targets[0], ast.Name) and following is not None and \
+                        stmt.targets[0].id in anno.getanno(following, Key.DEMOTE, []):
+                    found.append(anno.getanno(node, Key.SITE))
+    return found
+
+
+def _blocks(fn: ast.FunctionDef) -> list[list[ast.stmt]]:
+    return [value for node in ast.walk(fn) for _, value in ast.iter_fields(node)
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -167,8 +167,11 @@ def guard_of(param: str, value: AV | None) -> str:
             "".join(f" and {p}" for p in parts if p)
     if isinstance(option, ConstV):
         return ""
-    if isinstance(option, ArrayV):
-        return "False"  # a NumPy operand: the lowering does not take one
+    if isinstance(option, ArrayV) and option.scalar:  # a NumPy scalar operand
+        return f"type({param}) is numpy.{option.dtype.type.__name__}"
+    if isinstance(option, ArrayV):  # a NumPy array operand, made a tensor by the lowering
+        return f"type({param}) is numpy.ndarray and {param}.dtype == numpy.dtype({str(option.dtype)!r}) and " \
+               f"{param}.ndim == {option.ndim}"
     return ""
 
 
