@@ -110,6 +110,10 @@ def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, param
     plan, plans, batches = _place(tree, fn, params, marks, cost, options)
     code = outline.apply(plans, fn.__name__)
     _record(report, tree, plan, code, kept)
+    report.compiled = [Decision(region.plan.line, f"{region.plan.name} compiled ({region.ops} operations)",
+                                "torch.compile in the background once it has run a while, kept if faster than "
+                                "eager torch" if options.compile == "auto" else "torch.compile at the first call")
+                       for region in code if compiles(region, cost)]
     report.batched = [Decision(b.loop.lineno, "the loop runs as one batched computation over its items",
                                "when they are tensors of one dtype, shape and device; else item by item")
                       for b in batches[0]]
@@ -275,9 +279,14 @@ def _build_region(region: outline.RegionCode, filename: str, fn: types.FunctionT
                  {"Tensor": torch.Tensor, "torch": torch, "numpy": np})
     label = f"{filename}:{region.plan.line}"
     body: Callable[..., Any] = lowered
-    if cost.compile and region.ops >= 2 and compile_available():
+    if compiles(region, cost):
         body = CompiledRegion(lowered, label, measure=options.compile == "auto")
     return Region(body, twin, guard, label, eager=lowered)
+
+
+def compiles(region: outline.RegionCode, cost: costmodel.CostDecision) -> bool:
+    """``torch.compile`` fuses a region's operations: worth trying from two operations on."""
+    return cost.compile and region.ops >= 2 and compile_available()
 
 
 def _in_enabled_loop(decision: Decision, loops: list[ast.AST], marks: Mapping[ast.AST, pragmas.Mark],
@@ -322,8 +331,9 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
             report.materialized.append(Decision(node.lineno, f"{', '.join(names)} converted to NumPy before this line",
                                                 "kept, modified or read by code that is not lifted"))
     for region in code:
-        report.compiled.append(Decision(region.plan.line, f"{region.label}: {region.ops} lowered ops as one region",
-                                        f"runs when {region.guard}; otherwise the original code"))
+        report.regions.append(Decision(region.plan.line, f"{region.plan.name} ({region.label}): "
+                                       f"{region.ops} lowered operation{'s' if region.ops > 1 else ''}",
+                                       f"runs when {region.guard}; otherwise the original code"))
     report.skipped = sorted([*plan.skipped.values(), *plan.kept_reads.values(), *plan.switched_off.values(), *kept],
                             key=lambda d: d.line)
     for items in (report.rewritten, report.materialized, report.compiled):
