@@ -341,19 +341,39 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
 
 
 def _render(tree: ast.FunctionDef, code: list[outline.RegionCode], bodies: list[batch.BatchCode]) -> str:
-    parts = [ast.unparse(tree)]
+    """The rewritten function, then its regions and batch bodies, as a user reads them: each line
+    that runs lowered torch says, in a trailing comment, the NumPy code it stands for."""
+    originals = {region.plan.name: "; ".join(_text(root, 60) for root in region.plan.roots) for region in code}
+    lines = []
+    for line in ast.unparse(tree).splitlines():
+        names = [name for name in originals if f"{name}(" in line]
+        lines.append(f"{line}  # {'; '.join(originals[n] for n in names)}" if names else line)
+    parts = ["\n".join(lines)]
     for region in code:
-        parts.append(f"# {region.plan.name}: runs when {region.guard}")
-        parts.append(ast.unparse(region.lowered))
-    for body in bodies:
-        parts.append(f"# {body.name}: one iteration, run on every item at once (torch.func.vmap)")
-        parts.append(ast.unparse(body.body))
+        parts.append(f"# {region.plan.name}: runs when {region.guard}; otherwise its original code")
+        twin = [ast.unparse(s) for s in region.twin.body]
+        body = ast.unparse(region.lowered).splitlines()
+        lowered_statements = [ast.unparse(s) for s in region.lowered.body if not _is_require(s)]
+        for index, statement in enumerate(lowered_statements):
+            for position, line in enumerate(body):
+                if line.strip() == statement and index < len(twin):
+                    body[position] = f"{line}  # {twin[index]}"
+                    break
+        parts.append("\n".join(body))
+    for body_code in bodies:
+        parts.append(f"# {body_code.name}: one iteration, run on every item at once (torch.func.vmap)")
+        parts.append(ast.unparse(body_code.body))
     return "\n\n".join(parts)
 
 
-def _text(node: ast.AST) -> str:
+def _is_require(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        ast.unparse(stmt.value.func) == "__ll.require"
+
+
+def _text(node: ast.AST, width: int = 40) -> str:
     text = ast.unparse(node)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _describe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
