@@ -108,6 +108,28 @@ def is_read_only_function(qualified: str) -> bool:
     return not is_inplace_method(name) and qualified not in NUMPY_MUTATORS
 
 
+#: ``torch.nn.functional`` sits under ``STATEFUL_MODULES`` (as part of ``torch.nn``) but is
+#: stateless, except for in-place functions (``relu_``, or ``inplace=True``) and these, which
+#: update the running statistics passed to them when ``training=True``.
+FUNCTIONAL_MUTATORS = frozenset({"torch.nn.functional.batch_norm", "torch.nn.functional.instance_norm"})
+#: The keyword that makes a torch function modify its first argument (``F.relu(x, inplace=True)``).
+INPLACE_KEYWORD = "inplace"
+
+
+def is_stateless_functional(qualified: str) -> bool:
+    """A ``torch.nn.functional`` function that neither modifies nor keeps its arguments, unless it
+    is called with ``inplace=True`` (``F.softmax``, ``F.cross_entropy``; not ``F.relu_``)."""
+    return (qualified.startswith("torch.nn.functional.") and qualified not in FUNCTIONAL_MUTATORS
+            and not is_inplace_method(qualified.rsplit(".", 1)[-1]))
+
+
+#: Builtins whose result holds the very objects their arguments hold (``list(model.parameters())``,
+#: ``zip(ws, bs)``): modifying an element of the result modifies the argument's element.
+ELEMENT_SHARING_BUILTINS = frozenset(f"builtins.{name}" for name in (
+    "enumerate", "zip", "reversed", "iter", "list", "tuple", "sorted", "filter", "set", "frozenset",
+))
+
+
 def may_modify_arguments(qualified: str, method: str | None) -> bool:
     """Whether a call may modify the objects passed to it (``method`` set for ``obj.m(...)``)."""
     if is_read_only_function(qualified):
@@ -163,7 +185,9 @@ VIEW_FUNCTIONS = frozenset(f"{module}.{name}" for module, names in (
                "atleast_3d", "diagonal", "flip", "fliplr", "flipud", "rot90", "real", "imag")),
     ("torch", ("as_tensor", "asarray", "from_numpy", "reshape", "squeeze", "unsqueeze", "transpose",
                "permute", "swapaxes", "moveaxis", "flatten", "narrow", "select", "view_as_real",
-               "view_as_complex", "detach", "t", "diagonal", "expand_copy")),
+               "view_as_complex", "detach", "t", "diagonal", "expand_copy", "ravel", "broadcast_to",
+               "atleast_1d", "atleast_2d", "atleast_3d", "movedim", "swapdims", "unflatten", "as_strided",
+               "real", "imag", "conj", "adjoint", "split", "chunk", "unbind", "tensor_split")),
 ) for name in names)
 #: Attributes of tensors and arrays that only describe them (reading one reads no data).
 METADATA_ATTRIBUTES = frozenset({
