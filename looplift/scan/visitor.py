@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Iterable, Sequence
 
 from .findings import HOISTABLE, LIFTABLE, PER_ITERATION, PYTHON_LEVEL, Finding
-from .calls import SAME_OBJECT_FUNCTIONS, SAME_OBJECT_METHODS, may_keep_arguments, modifies_receiver
-from .conversions import NOUNS, TO_TENSOR_FUNCTIONS, Conversion, classify
+from looplift.semantics import TO_TENSOR_FUNCTIONS, modifies_receiver, result_may_alias
+
+from .calls import display_name, may_keep_arguments
+from .conversions import NOUNS, Conversion, classify
 from .effects import LoopEffects
 from .kinds import ARRAYS, Kind, KindInference
 from .names import ImportAliases, attr_chain
@@ -448,18 +450,17 @@ class ConversionVisitor:
         """What the call does with converted values: NumPy work on them, a result that is the
         same object (followed further), or keeping or modifying them."""
         func = node.func
-        receiver = func.value if isinstance(func, ast.Attribute) else None
-        method = func.attr if isinstance(func, ast.Attribute) else None
+        receiver = func.value if isinstance(func, ast.Attribute) and not self._aliases.is_imported(func.value) else None
+        method = func.attr if receiver is not None else None
         arguments = (*node.args, *(k.value for k in node.keywords))
         if qualified.startswith("numpy.") and qualified not in _NUMPY_OUTPUT or qualified in TO_TENSOR_FUNCTIONS:
             for argument in arguments:
                 self._use(argument)
         elif receiver is not None and method not in ("item", "tolist"):
             self._use(receiver)
-        if receiver is not None and method in SAME_OBJECT_METHODS:
+        if receiver is not None and result_may_alias(None, method):
             self._follow(node, receiver)
-        elif node.args and qualified.startswith(("torch.", "numpy.")) and (
-                qualified.rpartition(".")[2] in SAME_OBJECT_FUNCTIONS):
+        elif node.args and result_may_alias(qualified, None):
             self._follow(node, node.args[0])
         if receiver is not None and method is not None and modifies_receiver(method):
             self._keep(receiver, f"modified by .{method}()", node)
@@ -470,7 +471,7 @@ class ConversionVisitor:
             array_receiver = receiver is not None and self._infer.kind_of(receiver) in (Kind.TENSOR, *ARRAYS)
             if may_keep_arguments(qualified, method, array_receiver):
                 for argument in arguments:
-                    self._keep(argument, f"passed to {qualified or 'a call'}()", node)
+                    self._keep(argument, f"passed to {display_name(qualified) or 'a call'}()", node)
 
     def _report(self, node: ast.Call, conversion: Conversion) -> None:
         loops = self._scope.loops
