@@ -40,6 +40,16 @@ TO_TENSOR_FUNCTIONS: dict[str, bool] = {
     "torch.from_numpy": False, "torch.as_tensor": False, "torch.asarray": False, "torch.tensor": True,
 }
 
+#: Tensor attributes that are the tensor's own data under another name (a detached alias):
+#: ``t.data.cpu().numpy()`` and ``t.cpu().data.numpy()`` convert ``t``.
+ALIASING_ATTRIBUTES = frozenset({"data"})
+#: torch's legacy typed constructors: given array data (``torch.FloatTensor(state)``) they copy it
+#: into a new tensor, like ``torch.tensor``; given sizes (``torch.FloatTensor(3, 4)``) they allocate.
+LEGACY_TENSOR_CONSTRUCTORS = frozenset(f"torch.{name}" for name in (
+    "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
+    "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
+))
+
 #: Tensor methods that read tensor data on the host (a device sync on an accelerator), with the
 #: kind of Python value they return.
 HOST_READ_METHODS: dict[str, str] = {"item": "scalar", "tolist": "list", "numpy": "array"}
