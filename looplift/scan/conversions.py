@@ -10,11 +10,11 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from looplift.semantics import (CONVERSION_STEPS, HOST_READ_BUILTINS, HOST_READ_METHODS, TO_NUMPY_FUNCTIONS,
-                                TO_TENSOR_FUNCTIONS)
+from looplift.semantics import (ALIASING_ATTRIBUTES, CONVERSION_STEPS, HOST_READ_BUILTINS, HOST_READ_METHODS,
+                                LEGACY_TENSOR_CONSTRUCTORS, TO_NUMPY_FUNCTIONS, TO_TENSOR_FUNCTIONS)
 
 from .calls import display_name
-from .kinds import ARRAYS, KindInference
+from .kinds import ARRAYS, Kind, KindInference
 
 #: Host reads reported as syncs: ``x.item()``, ``x.tolist()`` (``.numpy()`` is a conversion of its own).
 _SYNC_METHODS = frozenset(m for m, kind in HOST_READ_METHODS.items() if kind != "array")
@@ -65,8 +65,8 @@ def classify(node: ast.Call, qualified: str, infer: KindInference) -> Conversion
     source, rest = node.args[0], (*node.args[1:], *(k.value for k in node.keywords))
     if qualified in TO_NUMPY_FUNCTIONS and infer.is_tensor(source):
         return _stripped("to_numpy", source, rest)
-    if qualified in TO_TENSOR_FUNCTIONS:  # a NumPy source: nothing to strip
-        return Conversion("to_tensor", source, rest, ())
+    if qualified in TO_TENSOR_FUNCTIONS or qualified in LEGACY_TENSOR_CONSTRUCTORS and _is_data(node, infer):
+        return Conversion("to_tensor", source, rest, ())  # a NumPy source: nothing to strip
     if qualified in HOST_READ_BUILTINS and len(node.args) == 1 and infer.is_tensor(source):
         return _stripped("sync", source, (), f"{display_name(qualified)}()", True)
     return None
@@ -74,13 +74,18 @@ def classify(node: ast.Call, qualified: str, infer: KindInference) -> Conversion
 
 def _stripped(direction: str, value: ast.expr, extra: tuple[ast.expr, ...] = (), what: str = "",
               immutable: bool = False) -> Conversion:
-    """Strip transparent calls off ``value`` (``x.detach().cpu()`` -> ``x``): one conversion.
+    """Strip transparent calls off ``value`` (``x.detach().cpu()`` -> ``x``, ``x.data`` -> ``x``): one conversion.
 
     Host syncs also absorb a ``.numpy()``: ``x.numpy().tolist()`` is one ``.tolist()``.
     """
     absorbed: list[int] = []
     extras = list(extra)
-    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+    while True:
+        if isinstance(value, ast.Attribute) and value.attr in ALIASING_ATTRIBUTES:  # x.cpu().data.numpy()
+            value = value.value
+            continue
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+            break
         method = value.func.attr
         plain = not value.args and not value.keywords
         if not (method in CONVERSION_STEPS and (plain or method == "to")
@@ -101,3 +106,17 @@ def _targets_cpu(call: ast.Call) -> bool:
         if isinstance(value, ast.Constant) and value.value == "cpu":
             return True
     return False
+
+
+def _is_data(call: ast.Call, infer: KindInference) -> bool:
+    """``torch.FloatTensor(state)`` copies data; ``torch.FloatTensor(3, 4)``, ``torch.Tensor(n)``
+    with an int, ``torch.Tensor(x.shape)`` and ``torch.Tensor(t)`` of a tensor do not convert."""
+    if len(call.args) != 1:
+        return False
+    arg = call.args[0]
+    if isinstance(arg, ast.Starred) or isinstance(arg, ast.Constant) and not isinstance(arg.value, (list, tuple)):
+        return False
+    if isinstance(arg, ast.Attribute) and arg.attr == "shape" or \
+            isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "size":
+        return False
+    return infer.kind_of(arg) is not Kind.TENSOR

@@ -228,18 +228,19 @@ class KindInference:
             elts = target.elts
             if func == "builtins.enumerate" and len(elts) == 2 and iterable.args:
                 yield from self._unknown_or(elts[0], None)
-                yield from self._unknown_or(elts[1], self._element_kind(iterable.args[0]))
+                yield from self._unknown_or(elts[1], self.element_kind(iterable.args[0]))
                 return
             if func == "builtins.zip" and len(elts) == len(iterable.args):
                 for sub_target, source in zip(elts, iterable.args):
-                    yield from self._unknown_or(sub_target, self._element_kind(source))
+                    yield from self._unknown_or(sub_target, self.element_kind(source))
                 return
-        element = self._element_kind(iterable)
+        element = self.element_kind(iterable)
         if isinstance(target, ast.Name):
             yield target.id, element
         else:
             yield from self._unknown_or(target, Kind.TENSOR if element is Kind.TENSOR else None)
 
-    def _element_kind(self, iterable: ast.expr) -> Kind | None:
+    def element_kind(self, iterable: ast.expr) -> Kind | None:
+        """The kind of the items of ``iterable`` (a tensor for a ``list[torch.Tensor]``)."""
         kind = self.kind_of(iterable)
         return Kind.TENSOR if kind is Kind.TENSORS else kind
