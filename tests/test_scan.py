@@ -280,6 +280,7 @@ _IMPORT_PROBE = textwrap.dedent("""
     import sys, types
     package = types.ModuleType("looplift")  # stands in for looplift/__init__.py (the decorator)
     package.__path__ = [sys.argv[1]]
+    package.__version__ = "0"  # for looplift --version
     sys.modules["looplift"] = package
     from looplift.cli.main import main
     status = main(["scan", sys.argv[2]])
