@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .analysis.facts import Decision
+
+@dataclass(frozen=True)
+class Decision:
+    """One line of the report: what happened at a line, and why."""
+
+    line: int
+    what: str
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.what}" + (f" ({self.reason})" if self.reason else "")
 
 #: Fields drawn in the header or at the end, not as sections.
 _FRAME = ("function", "signature", "original_source", "source", "fallback")
