@@ -23,6 +23,7 @@ class Decision:
     def __str__(self) -> str:
         return f"line {self.line}: {self.what}" + (f" ({self.reason})" if self.reason else "")
 
+
 #: Fields drawn in the header or at the end, not as sections.
 _FRAME = ("function", "signature", "original_source", "source", "fallback")
 

@@ -5,7 +5,7 @@ import dataclasses
 
 import pytest
 
-from looplift.analysis.facts import Decision
+from looplift.report import Decision
 from looplift.report import Report
 
 
