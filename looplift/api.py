@@ -39,8 +39,10 @@ def looplift(fn: Any = None, *, compile: CompileMode = "auto", opt_in: bool = Fa
     tensor-derived values in torch, and convert back once where the values leave the loop.
 
     Use bare (``@looplift``) or with options (``@looplift(compile=False)``); see ``Options``.
-    Anything that cannot be proven to give the original's exact results runs as the original
-    code, with a ``LoopliftWarning`` naming the line and the reason.
+    Anything that cannot be proven to give the original's results runs as the original code;
+    ``explain`` says why, and a ``LoopliftWarning`` names whole-function fallbacks and what a
+    rewritten function had to leave in NumPy.  Invalid options raise here (``TypeError`` or
+    ``ValueError``), and so does an invalid ``LOOPLIFT_*`` variable (``SettingError``).
     """
     options = Options(compile=compile, opt_in=opt_in, debug=debug, strict=strict, cache_size=cache_size)
     check_environment()

@@ -86,3 +86,10 @@ def test_reset_restores_propagation() -> None:
     assert not logs.root.propagate
     logs.reset()
     assert logs.root.propagate and logs.root.handlers == [] and logs.cache.level == logging.NOTSET
+
+
+def test_all_but_one_category(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.enable(logs.parse("+all,-scan"))
+    logs.scan.info("not shown")
+    logs.cache.debug("shown")
+    assert capsys.readouterr().err == "[looplift.cache] DEBUG: shown\n"
