@@ -41,7 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
                help_text: str) -> argparse.ArgumentParser:
     """Add the ``demo`` subcommand to the ``looplift`` parser."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=help_text, description=help_text + ". Runs offline in well under a minute on a 2-core CPU.",
+        name, help=help_text, description=help_text + ". Runs offline in less than a minute on a 2-core CPU.",
         epilog="exit status: 0 every example matched the original, 1 a mismatch or a failure, 2 usage error",
     )
     parser.add_argument("--example", action="append", metavar="NAME",
