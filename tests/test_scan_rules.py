@@ -378,11 +378,14 @@ def test_a_result_that_an_iteration_keeps_is_not_hoistable(statement: str, kept:
     "print(v, len(v), v.sum(), f'{v}')",
     "y = v.to(device) + 1",
     "y = v[0] + v.T",
+    "torch._foreach_add_(steps, v)",            # an in-place library function keeps no argument
+    "y = F.cross_entropy(k, k, weight=v)",      # nn.functional is stateless
 ])
 def test_a_result_that_is_only_read_is_hoistable(statement: str) -> None:
     assert reasons(f"""
         import torch
-        def f(xs, device):
+        import torch.nn.functional as F
+        def f(xs, device, steps):
             for k in xs:
                 v = torch.tensor([0.0, 1.0])
                 {statement}

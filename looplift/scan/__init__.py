@@ -109,5 +109,5 @@ def _filtered(found: list[Finding], source: str, select: tuple[str, ...] | None,
     kept = [f for f in found if is_selected(f.code, select, ignore)]
     if not kept or not _HAS_NOQA.search(source):
         return kept
-    comments = noqa_comments(source)
+    comments = noqa_comments(source, max(f.line for f in kept))
     return [f for f in kept if not any(noqa_suppresses(c, f.code) for c in comments.get(f.line, ()))]

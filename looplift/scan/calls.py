@@ -28,9 +28,16 @@ def may_keep_arguments(qualified: str, method: str | None, array_receiver: bool)
     ``xs.append(v)`` keeps ``v``; ``t.add_(v)``, ``np.mean(v)`` and ``F.softmax(v)`` do not; an
     unknown function may.  ``array_receiver``: the receiver is known to be a tensor or an ndarray.
     """
-    if semantics.is_stateless_functional(qualified):
+    if semantics.is_stateless_functional(qualified) or _library_function(qualified):
         return False
     return semantics.may_keep_arguments(qualified, method, array_receiver)
+
+
+def _library_function(qualified: str) -> bool:
+    """A torch/NumPy/math function outside the stateful namespaces: even an in-place one
+    (``torch._foreach_add_(steps, one)``, ``np.copyto(dst, src)``) writes into an argument but
+    keeps none of them."""
+    return qualified.startswith(semantics.READ_ONLY_MODULES) and not qualified.startswith(semantics.STATEFUL_MODULES)
 
 
 def display_name(qualified: str) -> str:

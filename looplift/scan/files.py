@@ -92,8 +92,8 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def noqa_comments(source: str) -> dict[int, list[str]]:
-    """Line -> the ``# noqa`` comments that apply to it.
+def noqa_comments(source: str, last_line: int | None = None) -> dict[int, list[str]]:
+    """Line -> the ``# noqa`` comments that apply to it (up to ``last_line``, when given).
 
     Only comments count (a ``"# noqa"`` inside a string does not).  As in flake8, a comment
     applies to its own line and to the other lines of a token that spans several (a
@@ -107,6 +107,8 @@ def noqa_comments(source: str) -> dict[int, list[str]]:
             kind = token.type
             if kind in (tokenize.ENDMARKER, tokenize.DEDENT):
                 continue
+            if not first and last_line is not None and token.start[0] > last_line:
+                break  # tokenizing is the slow part: stop after the last line asked about
             first = first or token.start[0]
             last = max(last, token.end[0])
             if kind == tokenize.COMMENT and _NOQA.search(token.string):
