@@ -28,6 +28,7 @@ from typing import Any, Callable, TextIO
 
 from .arguments import positive_int
 from .render import Style, color_diff, decisions, source_diff, use_color
+from .values import describe
 
 logger = logging.getLogger("looplift.cli.demo")
 
@@ -68,23 +69,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
 
 # ----------------------------------------------------------------------------------------------
 # Output helpers
-
-
-def describe(value: Any) -> str:
-    """A short description of an argument: dtype, shape, device; lists by their length."""
-    import numpy as np
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        dtype = str(value.dtype).removeprefix("torch.")
-        return f"{dtype} tensor {tuple(value.shape)} on {value.device}"
-    if isinstance(value, np.ndarray):
-        return f"{value.dtype} array {value.shape}"
-    if isinstance(value, list):
-        return f"list of {len(value)} × {describe(value[0])}" if value else "empty list"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(describe(v) for v in value) + ")"
-    return repr(value)
 
 
 def _ms(seconds: float | None) -> str:
