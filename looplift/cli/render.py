@@ -35,11 +35,17 @@ def source_diff(report: Any, name: str, label: str) -> list[str]:
     """The original (normalized by ``ast.unparse``) against the rewrite, whole function in context.
 
     Both sides go through ``ast.unparse`` so the diff shows what looplift changed, not how the
-    unparser formats code (comments are not in the syntax tree, so they are dropped)."""
+    unparser formats code (comments are not in the syntax tree, so they are dropped), and both
+    are without decorators (``@looplift`` wraps the rewrite, it is not part of it)."""
     try:
-        original = ast.unparse(ast.parse(report.original_source)).splitlines()
+        tree = ast.parse(report.original_source)
     except SyntaxError:
         original = report.original_source.splitlines()
+    else:
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                node.decorator_list = []
+        original = ast.unparse(tree).splitlines()
     rewritten = report.source.splitlines()
     context = max(len(original), len(rewritten))
     return list(difflib.unified_diff(original, rewritten, f"{name} (original)", f"{name} ({label})",
