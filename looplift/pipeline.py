@@ -278,7 +278,8 @@ def _build_region(region: outline.RegionCode, filename: str, fn: types.FunctionT
     label = f"{filename}:{region.plan.line}"
     body: Callable[..., Any] = lowered
     if compiles(region, cost):
-        body = CompiledRegion(lowered, label, measure=options.compile == "auto")
+        body = CompiledRegion(lowered, label, measure=options.compile == "auto",
+                              compile_options=dict(options.compile_options))
     return Region(body, twin, guard, label, eager=lowered)
 
 

@@ -161,11 +161,12 @@ class CompiledRegion:
     """``eager`` with its ``torch.compile``d twin; see the module docstring for the choice."""
 
     def __init__(self, eager: Callable[..., Any], label: str, *, measure: bool = True,
-                 numpy_twin: Callable[..., Any] | None = None):
+                 numpy_twin: Callable[..., Any] | None = None, compile_options: dict[str, Any] | None = None):
         """``measure=False`` (``compile=True``) compiles at the first call and keeps it;
         ``numpy_twin`` (CPU data: the region calling NumPy's references) is then the side that
         compiled code must beat, on the NumPy values of the arguments."""
         self.eager = eager
+        self.options = dict(compile_options or {})  # torch.compile's keywords (``mode=``, ``backend=``, ...)
         self.numpy_twin = numpy_twin
         self.baseline = self._in_numpy if numpy_twin is not None else eager
         self.label = label
@@ -202,7 +203,7 @@ class CompiledRegion:
         if state == "compiling":
             with self.lock:
                 if self.compiled is None:
-                    self.compiled = torch.compile(self.eager, dynamic=True)
+                    self.compiled = torch.compile(self.eager, **{"dynamic": True, **self.options})
                     self.state = "compiled"
             return self._run(self.compiled, args, tensors)
         if state == "waiting":
@@ -240,11 +241,12 @@ class CompiledRegion:
         grad = torch.is_grad_enabled()
         threads = torch.get_num_threads()
         eager = self.eager
+        options = {**self.options, "dynamic": dynamic}
 
         def job() -> Callable[..., Any]:
             # the thread count is per thread (OpenMP), and inductor builds it into CPU kernels
             torch.set_num_threads(threads)
-            compiled = torch.compile(eager, dynamic=dynamic)
+            compiled = torch.compile(eager, **options)
             with torch.set_grad_enabled(grad):
                 compiled(*copies)
             return compiled
