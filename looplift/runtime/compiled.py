@@ -161,7 +161,8 @@ class CompiledRegion:
     """``eager`` with its ``torch.compile``d twin; see the module docstring for the choice."""
 
     def __init__(self, eager: Callable[..., Any], label: str, *, measure: bool = True,
-                 numpy_twin: Callable[..., Any] | None = None, compile_options: dict[str, Any] | None = None):
+                 numpy_twin: Callable[..., Any] | None = None, compile_options: dict[str, Any] | None = None,
+                 preset: str | None = None):
         """``measure=False`` (``compile=True``) compiles at the first call and keeps it;
         ``numpy_twin`` (CPU data: the region calling NumPy's references) is then the side that
         compiled code must beat, on the NumPy values of the arguments."""
@@ -175,6 +176,11 @@ class CompiledRegion:
         self.static_layout: tuple[Any, ...] | None = None  # ... this layout
         self.dynamic: Callable[..., Any] | None = None  # compile="auto": every other shape
         self.state = ("warming" if measure else "compiling") if compile_available() else "eager"
+        #: A choice an earlier process measured (``diskcache``): "eager" from the start, or
+        #: "compiled" as soon as a compile is ready, without measuring again.
+        self.preset = preset
+        if preset == "eager":
+            self.state = "eager"
         self.eager_spent = 0.0
         self.pending: Future[Any] | None = None
         self.pending_dynamic: Future[Any] | None = None
@@ -223,7 +229,7 @@ class CompiledRegion:
         start = time.perf_counter()
         result = self.baseline(*args)
         self.eager_spent += time.perf_counter() - start
-        if self.eager_spent >= COMPILE_AFTER_S:
+        if self.eager_spent >= COMPILE_AFTER_S or self.preset == "compiled":
             with self.lock:
                 if self.state == "warming":
                     self.state = "waiting"
@@ -262,9 +268,13 @@ class CompiledRegion:
             error = self.pending.exception()
             if error is None:
                 self.static = self.pending.result()
-                self.measure_from = time.monotonic() + QUIET_S
-                self.state = "measuring"
-                logger.debug("region %s: compiled in the background; measuring", self.label)
+                if self.preset == "compiled":
+                    self._settle("compiled")
+                    logger.info("region %s: compiled (measured faster in an earlier process)", self.label)
+                else:
+                    self.measure_from = time.monotonic() + QUIET_S
+                    self.state = "measuring"
+                    logger.debug("region %s: compiled in the background; measuring", self.label)
             else:
                 self._give_up(error)
             self.pending = None
