@@ -260,7 +260,7 @@ def _python_fill(call: Call, fill: Operand, dtype: torch.dtype) -> tuple[str, tu
     return v, (f"not ({limit!r} < {v} < math.inf or -math.inf < {v} < -{limit!r})",)
 
 
-def _filled(call: Call, empty: str, like: str, fill: Operand, dtype: torch.dtype) -> Emit:
+def _fill_emit(call: Call, empty: str, like: str, fill: Operand, dtype: torch.dtype) -> Emit:
     """``empty`` (a template making the result) filled with ``fill``: an array is copied in
     (broadcast, cast as NumPy's unsafe ``copyto`` casts), a number through ``like``
     (a ``torch.full``-style template taking the value)."""
@@ -294,10 +294,10 @@ def _lower_full_like(args: Args) -> Emit:
     layout = _layout(args.literal("order"))
     if args.given("shape") and not (args["shape"].is_literal and args["shape"].literal is None):
         shape = _shape_source(args["shape"])
-        return _filled(args.call, f"torch.empty({shape}, dtype={dtype_source(dtype)}, device={a.name}.device)",
+        return _fill_emit(args.call, f"torch.empty({shape}, dtype={dtype_source(dtype)}, device={a.name}.device)",
                        f"torch.full({shape}, {{}}, dtype={dtype_source(dtype)}, device={a.name}.device)",
                        args["fill_value"], dtype)
-    return _filled(args.call, f"torch.empty_like({a.name}, dtype={dtype_source(dtype)}, memory_format={layout})",
+    return _fill_emit(args.call, f"torch.empty_like({a.name}, dtype={dtype_source(dtype)}, memory_format={layout})",
                    f"torch.full_like({a.name}, {{}}, dtype={dtype_source(dtype)}, memory_format={layout})",
                    args["fill_value"], dtype)
 

@@ -481,17 +481,17 @@ def _lower_norm(args: Args) -> Emit:
         return emit(f"{total}.reshape({source((1,) * x.ndim)})" if keep else total)
     dims = axes(tuple(range(x.ndim)) if where is None else where if isinstance(where, tuple) else (where,), x.ndim)
     if len(dims) == 1:
-        return emit(_vector_norm(t, order, dims[0], keep, TORCH_TO_NP[x.dtype] if x.dtype.is_floating_point
+        return emit(_vector_norm_source(t, order, dims[0], keep, TORCH_TO_NP[x.dtype] if x.dtype.is_floating_point
                                  else np.dtype(np.float64)))
     if len(dims) != 2:
         raise Refuse("improper number of dimensions to norm (NumPy raises)")
-    result = _matrix_norm(t, order, *dims, dtype_source(args.call.result_dtype))
+    result = _matrix_norm_source(t, order, *dims, dtype_source(args.call.result_dtype))
     if keep:
         result += "".join(f".unsqueeze({d})" for d in sorted(dims))
     return emit(result)
 
 
-def _vector_norm(t: str, order: Any, d: int, keep: bool, dtype: np.dtype) -> str:
+def _vector_norm_source(t: str, order: Any, d: int, keep: bool, dtype: np.dtype) -> str:
     reduce = f"dim={d}, keepdim={keep}"
     if order == math.inf:
         return f"lib.max_or_zero(torch.abs({t}), {d}, {keep})"
@@ -509,7 +509,7 @@ def _vector_norm(t: str, order: Any, d: int, keep: bool, dtype: np.dtype) -> str
     return f"(torch.abs({t}) ** {source(order)}).sum({reduce}) ** {source(exponent)}"
 
 
-def _matrix_norm(t: str, order: Any, rows: int, cols: int, dtype: str) -> str:
+def _matrix_norm_source(t: str, order: Any, rows: int, cols: int, dtype: str) -> str:
     if order in (2, -2, "nuc"):
         values = f"torch.linalg.svdvals(torch.movedim({t}, ({rows}, {cols}), (-2, -1)).to(torch.float64)).to({dtype})"
         return {2: f"lib.max_or_zero({values}, -1)", -2: f"{values}.amin(-1)", "nuc": f"{values}.sum(-1)"}[order]

@@ -639,6 +639,11 @@ def _roll_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (x, shift), ({} if axis is None and d.integer(0, 1) else {"axis": axis})
 
 
+def _transpose_star_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``a.transpose(2, 0, 1)``: axes as separate arguments (now and then not a permutation)."""
+    return (d.array(d.shape((3, 3))), *d.choice([(2, 0, 1), (1, 2, 0), (0, -1, 1), (1, 1, 0)])), {}
+
+
 def _tile_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (d.array(d.shape((0, 3))), d.choice([2, 1, 0, (), (2, 1), (1, 1), (1, 2, 3), [2]])), {}
 
@@ -700,7 +705,7 @@ _shape_entry("transpose", _transpose, "Tensor.permute",
 register(OpEntry(key="ndarray.transpose", reference=method_reference("transpose"), torch_impl=_transpose_method,
                  torch_name="Tensor.permute", forms="a.transpose(), a.transpose(axes), a.transpose(*axes)",
                  check=_literal_axes, lower=_lower_transpose_method, cases=(case(_X), case(Arr(ndim=(2, 2)), Lit((1, 0), (0, 1), None)),
-                                             case(Arr(ndim=(3, 3)), Lit(2, 1), Lit(0, 2), Lit(1, 0)))))
+                                             custom(_transpose_star_operands))))
 register(OpEntry(key="ndarray.T", reference=attribute_reference("T"), torch_impl=_transpose,
                  torch_name="Tensor.permute (reversed axes)", attribute=True, cases=(case(_X),),
                  lower=_lower_T))
