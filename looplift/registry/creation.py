@@ -145,10 +145,13 @@ def _arange(start_or_stop: Any, /, stop: Any = None, step: Any = 1, *, dtype: An
     if dt.is_floating_point and dt is not torch.float64:
         raise Unsupported("float32 arange: NumPy fills in float32 arithmetic")
     with np.errstate(all="raise"):
-        length = max(math.ceil(float((stop - start) / step)), 0)
-        first = np.empty(min(length, 2), TORCH_TO_NP[dt])
-        first[:1] = start
-        first[1:] = start + step
+        try:
+            length = max(math.ceil(float((stop - start) / step)), 0)
+            first = np.empty(min(length, 2), TORCH_TO_NP[dt])
+            first[:1] = start
+            first[1:] = start + step
+        except FloatingPointError:
+            raise Unsupported("NumPy's arithmetic on these bounds overflows (it warns)") from None
     stored = torch.as_tensor(first, device=where)
     if length <= 2:
         return stored

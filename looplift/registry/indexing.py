@@ -290,9 +290,9 @@ def _positive_steps(items: list[_Item]) -> tuple[list[_Item], tuple[int, ...]]:
 
 
 def _slice_source(s: slice) -> str:
-    """A slice as written inside ``x[...]``: ``a:b:c``."""
+    """A slice as written inside ``x[...]``: ``a:b:c`` (``a:b`` for a step of 1)."""
     parts = ["" if v is None else str(v) for v in (s.start, s.stop, s.step)]
-    return ":".join(parts[:2]) + (f":{parts[2]}" if s.step is not None else "")
+    return ":".join(parts[:2]) + (f":{parts[2]}" if s.step not in (None, 1) else "")
 
 
 def _lower_getitem(call: Call) -> Emit:

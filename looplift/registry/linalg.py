@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from ..lattice import AV, ArrayV, ConstV
-from ..dtypes import TORCH_TO_NP
+from ..dtypes import NP_TO_TORCH, TORCH_TO_NP
 from ..errors import Refusal
 from .cases import ALL, FLOAT, NUMERIC, Arr, Lifted, case, custom
 from .coerce import array_result, normalize_axis, probe_dtype, require_finite, tensor_of
@@ -258,6 +258,8 @@ def _well_conditioned(matrix: Tensor) -> Tensor:
     """``matrix`` in float64, or Unsupported when a batch member is ill-conditioned (or holds
     NaN/inf): then NumPy decides, singular matrices included."""
     m64 = matrix.to(torch.float64)
+    if m64.numel() and not bool(torch.isfinite(m64).all()):
+        raise Unsupported("NaN or infinity (torch's cond raises, NumPy returns NaN)")
     if m64.numel() and not bool((torch.linalg.cond(m64) <= MAX_CONDITION).all()):
         raise Unsupported(f"condition number above {MAX_CONDITION:g}")
     return m64
@@ -483,7 +485,7 @@ def _lower_norm(args: Args) -> Emit:
         raise Refuse("keepdims must be a literal bool, ord a number or string")
     t = x.name if x.dtype.is_floating_point else cast(x.name, torch.float64)
     if where is None and (order is None or (order in ("f", "fro") and x.ndim == 2) or (order == 2 and x.ndim == 1)):
-        total = f"torch.sqrt(torch.sum({atom(t)} * {atom(t)}))"
+        total = f"torch.sqrt(torch.sum(torch.square({t})))"
         return emit(f"{total}.reshape({source((1,) * x.ndim)})" if keep else total)
     dims = axes(tuple(range(x.ndim)) if where is None else where if isinstance(where, tuple) else (where,), x.ndim)
     if len(dims) == 1:
@@ -504,11 +506,11 @@ def _vector_norm_source(t: str, order: Any, d: int, keep: bool, dtype: np.dtype)
     if order == -math.inf:
         return f"torch.amin(torch.abs({t}), {reduce})"
     if order == 0:
-        return f"({t} != 0).to({t}.dtype).sum({reduce})"
+        return f"({t} != 0).to({dtype_source(NP_TO_TORCH[dtype])}).sum({reduce})"
     if order == 1:
         return f"torch.abs({t}).sum({reduce})"
     if order is None or order == 2:
-        return f"torch.sqrt(({atom(t)} * {atom(t)}).sum({reduce}))"
+        return f"torch.sqrt(torch.square({t}).sum({reduce}))"
     if isinstance(order, str) or type(order) not in (int, float):
         raise Refuse("invalid norm order for vectors (NumPy raises)")
     exponent = np.reciprocal(np.asarray(order, dtype)).item()  # NumPy's reciprocal(ord, dtype=ret.dtype)
@@ -526,7 +528,7 @@ def _matrix_norm_source(t: str, order: Any, rows: int, cols: int, dtype: str) ->
         sums, other = f"torch.abs({t}).sum(dim={cols})", rows - 1 if rows > cols else rows
         return f"lib.max_or_zero({sums}, {other})" if order > 0 else f"{sums}.amin(dim={other})"
     if order in (None, "fro", "f"):
-        return f"torch.sqrt(({atom(t)} * {atom(t)}).sum(dim=({rows}, {cols})))"
+        return f"torch.sqrt(torch.square({t}).sum(dim=({rows}, {cols})))"
     raise Refuse("invalid norm order for matrices (NumPy raises)")
 
 
@@ -655,6 +657,12 @@ def _solve_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (a, d.array(b_shape, NUMERIC, "small", lifted=None)), {}
 
 
+def _of_matrix(args: Sequence[AV]) -> bool:
+    """``np.diag`` of a matrix is a read-only view: a write through it raises in NumPy, while
+    torch's view writes into the operand (so code that writes arrays keeps the call in NumPy)."""
+    return not args or any(not isinstance(o, ArrayV) or o.ndim != 1 for o in args[0].options())
+
+
 def _identity_probe(value: AV) -> Any:
     """A matrix operand stands in as (a batch of) identity matrices, which every function here
     accepts (the default probes of ones are singular)."""
@@ -717,7 +725,7 @@ register_numpy("diag", _diag, torch_name="torch.diagonal / a zero matrix with it
                forms="1-d (build) and 2-d (extract, a view), k",
                notes="other ndims go to NumPy (it raises); the 2-d view is read-only in NumPy (a write raises), so "
                      "code that writes arrays keeps it in NumPy",
-               cases=(custom(_diag_operands),), lower=bound(_diag, _lower_diag), copies_views=always)
+               cases=(custom(_diag_operands),), lower=bound(_diag, _lower_diag), copies_views=_of_matrix)
 register_numpy("norm", _norm, namespace=np.linalg, torch_name="NumPy's norm formulas on tensors",
                forms="ord None/'fro'/'nuc'/inf/-inf/0/±1/±2/p, axis None/int/pair, keepdims",
                notes="integer input becomes float64 as in NumPy; 2/-2/'nuc' use singular values computed in "

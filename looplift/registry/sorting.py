@@ -264,10 +264,14 @@ def _nan_to_num(x: Any, copy: Any = True, nan: Any = 0.0, posinf: Any = None, ne
 
 
 def _as_dtype(value: Any, dtype: np.dtype) -> float:
-    """``value`` as NumPy stores it into an array of ``dtype`` (``np.copyto`` rules)."""
+    """``value`` as NumPy stores it into an array of ``dtype`` (``np.copyto`` rules);
+    ``Unsupported`` where that overflows (NumPy warns)."""
     holder = np.zeros((), dtype)
     with np.errstate(all="raise"):
-        np.copyto(holder, to_numpy(value))
+        try:
+            np.copyto(holder, to_numpy(value))
+        except FloatingPointError:
+            raise Unsupported(f"{value!r} overflows {dtype} (NumPy warns)") from None
     return float(holder)
 
 
@@ -513,7 +517,7 @@ def _lower_nan_to_num(args: Args) -> Emit:
         value = args.literal(name)
         try:
             replacements[name] = source(_as_dtype(default if value is None else value, dtype))
-        except (FloatingPointError, TypeError, ValueError):
+        except (Unsupported, TypeError, ValueError):
             raise Refuse(f"{name}={value!r} does not fit {dtype} (NumPy raises or warns)") from None
     return emit(call_source("torch.nan_to_num", x.name, **replacements))
 
