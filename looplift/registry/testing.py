@@ -483,9 +483,13 @@ class _Forms:
     examples: Counter[int] = field(default_factory=Counter)
     handled: Counter[int] = field(default_factory=Counter)
 
-    def unreached(self, entry: OpEntry) -> list[int]:
-        """Cases whose examples never reached the tensor path (or never let NumPy succeed)."""
-        return [i for i in range(len(entry.cases)) if not self.handled[i]]
+    def unreached(self, entry: OpEntry, lowered: bool = False) -> list[int]:
+        """Cases whose examples never reached the tensor path (or never let NumPy succeed); for
+        the lowering, leaving out the cases declared NumPy-only."""
+        return [i for i, c in enumerate(entry.cases) if not self.handled[i] and not (lowered and c.numpy_only)]
+
+    def declared_but_lowered(self, entry: OpEntry) -> list[int]:
+        return [i for i, c in enumerate(entry.cases) if c.numpy_only and self.handled[i]]
 
 
 @dataclass
@@ -683,7 +687,10 @@ class LoweringStats:
             return None
         if entry.lower is None:
             return f"{entry.key} has no lowering; declare numpy_only='<reason>' if it must stay in NumPy"
-        unreached = self.forms.unreached(entry)
+        declared = self.forms.declared_but_lowered(entry)
+        if declared:
+            return f"{entry.key}: case(s) {declared} are declared NumPy-only but lowered; drop the declaration"
+        unreached = self.forms.unreached(entry, lowered=True)
         if unreached:
             return (f"{entry.key}: case(s) {unreached} never ran lowered (NumPy-succeeding examples per case: "
                     f"{dict(self.forms.examples)}); refusals: {dict(self.refusals.most_common(4))}")
