@@ -23,7 +23,7 @@ MIN_COVERAGE = 0.9
 
 #: Entry modules whose lowerings are still being written: an entry there without a lowering (and
 #: without a NumPy-only reason) is an expected failure until its module leaves this set.
-PENDING = {"shape", "indexing", "linalg", "sorting", "creation", "methods"}
+PENDING = {"shape", "indexing", "linalg", "sorting", "creation"}
 
 STATS: dict[str, testing.LoweringStats] = {}
 

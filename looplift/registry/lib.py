@@ -12,6 +12,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from ..dtypes import TORCH_TO_NP
+
 Tensor = torch.Tensor
 
 
@@ -81,6 +83,17 @@ def sqrt_at_half(x: Tensor, exponent: Tensor) -> Tensor:
     fast path takes ``sqrt`` where the exponent is 0.5 (``-inf ** 0.5`` is NaN there, +inf in C's
     ``pow``)."""
     return torch.where(exponent == 0.5, torch.sqrt(x), torch.pow(x, exponent))
+
+
+def shape(x: Tensor) -> tuple[int, ...]:
+    """``a.shape`` of the array a tensor stands for: a tuple (``torch.Size`` is a subclass that
+    prints otherwise)."""
+    return tuple(x.shape)
+
+
+def numpy_dtype(x: Tensor) -> np.dtype:
+    """``a.dtype`` of the array a tensor stands for (its metadata: no read of its data)."""
+    return TORCH_TO_NP[x.dtype]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -247,6 +247,12 @@ def int_fits(op: Operand, dtype: torch.dtype) -> tuple[str, ...]:
 def torch_dtype_of(call: Call, template: str) -> torch.dtype:
     """The dtype torch itself gives ``template`` for this call's operand types (one probe
     evaluation: torch's dtype depends on dtypes and ranks, never on values)."""
+    return probe_result(call, template).dtype
+
+
+def probe_result(call: Call, template: str) -> torch.Tensor:
+    """``template`` evaluated on probe operands of this call's types: its dtype and rank are
+    what generated code gets."""
     names = [op.name for op in call.operands]
     probes = [_probe_operand(op.value)[0] for op in call.operands]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -257,7 +263,7 @@ def torch_dtype_of(call: Call, template: str) -> torch.dtype:
             raise Refuse(f"torch raises {type(exc).__name__} for {template}") from None
     if not isinstance(value, torch.Tensor):
         raise Refuse(f"{template} gives no tensor")
-    return value.dtype
+    return value
 
 
 def finish(call: Call, template: str, requires: tuple[str, ...] = ()) -> Emit:
