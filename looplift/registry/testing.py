@@ -41,10 +41,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ..lattice import AV, BOTTOM, ArrayV, ConstV, ListV, PyScalarV, TopV, TupleV, UnionV, join
+from ..lattice import AV, ArrayV, ListV, TopV, TupleV, UnionV
 from ..dtypes import LIFTABLE_NP_DTYPES, TORCH_TO_NP
 from ..errors import Refusal
 from . import lowering, probe
+from .probe import abstract_form
 from .calling import runtime_callable
 from .cases import (ALL, OMIT, Arr, Axis, Case, Lifted, Lit, OneOf, Py, Seq, Weak)
 from .coerce import to_numpy
@@ -295,27 +296,6 @@ def torch_form(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: torch_form(v) for k, v in value.items()}
     return value
-
-
-def abstract_form(value: Any) -> AV:
-    """What static analysis would know about the argument."""
-    if isinstance(value, Lifted):
-        inner = value.value
-        return ArrayV(inner.dtype, np.ndim(inner), scalar=isinstance(inner, np.generic), lifted=True)
-    if isinstance(value, Weak):
-        return PyScalarV(type(value.value))
-    if isinstance(value, np.ndarray):
-        return ArrayV(value.dtype, value.ndim, scalar=False)
-    if isinstance(value, np.generic):
-        return ArrayV(value.dtype, 0, scalar=True)
-    if isinstance(value, list):
-        elem: AV = BOTTOM
-        for item in value:
-            elem = join(elem, abstract_form(item))
-        return ListV(elem)
-    if isinstance(value, tuple) and any(isinstance(v, (Lifted, Weak, np.ndarray, np.generic)) for v in value):
-        return TupleV(tuple(map(abstract_form, value)))
-    return ConstV(value)
 
 
 def _lifted_values(value: Any) -> Iterator[Any]:
