@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
-from ..lattice import AV, ConstV
-from ..dtypes import TORCH_TO_NP
-from .cases import ALL, OMIT, Arr, Lifted, Lit, OneOf, case, custom
+from ..lattice import AV, ConstV, PyScalarV, TupleV
+from ..dtypes import NP_TO_TORCH, TORCH_TO_NP
+from .cases import ALL, OMIT, Arr, Lifted, Lit, OneOf, Py, Weak, case, custom
 from .coerce import dtype_arg, probe_dtype, shape_arg, tensor_of, to_numpy, torch_dtype
 from .declare import argument, not_given, register_numpy
 from .entry import Unsupported
+from .arguments import Args, array_value, bound, call_source, dtype_literal, emit, int_tuple, source
+from .lowering import Call, Emit, Operand, Refuse, dtype_source, operand_source, python_number
 from .ufuncs import apply
 
 Tensor = torch.Tensor
@@ -202,6 +205,141 @@ def _identity(n: Any, dtype: Any = None, *, like: Any = None) -> Tensor:
 
 
 # ---------------------------------------------------------------------------------------------
+# Lowerings: results shaped like a lifted array, or filled from one.  Sizes, bounds and counts
+# that are tensor data (np.zeros(n) of a lifted n) would need a host read: those stay in NumPy.
+
+
+def _shape_source(op: Operand) -> str:
+    """A shape operand as source: a literal, a Python int, or a tuple of Python ints (values
+    unknown: NumPy and torch both raise for a negative one)."""
+    if op.is_literal:
+        sizes = int_tuple(op.literal)
+        if any(s < 0 for s in sizes):
+            raise Refuse("negative dimensions (NumPy raises)")
+        return source(sizes)
+    items = list(op.value.item_types()) if isinstance(op.value, TupleV) and op.value.items is not None else [op.value]
+    if all(isinstance(i, PyScalarV) and i.type is int or isinstance(i, ConstV) and type(i.value) is int
+           for i in items):
+        return op.name
+    raise Refuse("shape must be ints known on the host (a size that is tensor data needs a host read)")
+
+
+def _layout(order: Any) -> str:
+    """NumPy's ``order`` as torch's memory format for a ``*_like`` result ('K' keeps the
+    operand's layout, as torch does by default); 'F' stays in NumPy."""
+    formats = {"K": "torch.preserve_format", "A": "torch.preserve_format", "C": "torch.contiguous_format"}
+    if order not in formats:
+        raise Refuse("order='F'")
+    return formats[order]
+
+
+def _python_fill(call: Call, fill: Operand, dtype: torch.dtype) -> tuple[str, tuple[str, ...]]:
+    """A Python-number fill as NumPy's ``copyto(casting='unsafe')`` stores it: a literal is
+    converted by NumPy now; a number of unknown value passes through torch's conversion, exact
+    where ``requires`` holds (a float truncated into an integer's range, or within float32's)."""
+    target = TORCH_TO_NP[dtype]
+    if fill.is_literal:
+        holder = np.empty((), target)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            try:
+                np.copyto(holder, fill.literal, casting="unsafe")
+            except (OverflowError, ValueError, TypeError):
+                raise Refuse(f"NumPy raises storing {fill.literal!r} into {target}") from None
+        return source(holder.item()), ()
+    number = python_number(fill)
+    if number is bool or dtype is torch.bool or dtype is torch.float64:
+        return fill.name, ()
+    if not dtype.is_floating_point:
+        info = torch.iinfo(dtype)
+        return fill.name, (f"{info.min - 1} < {fill.name} < {info.max + 1}",)
+    if number is int:
+        return fill.name, ()
+    limit = float(np.finfo(target).max)
+    v = fill.name
+    return v, (f"not ({limit!r} < {v} < math.inf or -math.inf < {v} < -{limit!r})",)
+
+
+def _filled(call: Call, empty: str, like: str, fill: Operand, dtype: torch.dtype) -> Emit:
+    """``empty`` (a template making the result) filled with ``fill``: an array is copied in
+    (broadcast, cast as NumPy's unsafe ``copyto`` casts), a number through ``like``
+    (a ``torch.full``-style template taking the value)."""
+    if array_value(fill) is not None:
+        return emit(f"{empty}.copy_({operand_source(call, fill, NP_TO_TORCH[array_value(fill).dtype])})")
+    if python_number(fill) is None:
+        raise Refuse("fill_value must be an array or a Python number")
+    value, requires = _python_fill(call, fill, dtype)
+    return emit(like.format(value), requires)
+
+
+def _lower_constant_like(function: str) -> Callable[[Args], Emit]:
+    """``np.zeros_like``/``ones_like``/``empty_like``: torch's function of the same name, or of
+    the sized one for ``shape=``."""
+
+    def lower(args: Args) -> Emit:
+        args.only("a", "dtype", "order", "subok", "shape")
+        a, dtype = args.array("a"), dtype_source(args.call.result_dtype)
+        layout = _layout(args.literal("order"))
+        if args.given("shape") and not (args["shape"].is_literal and args["shape"].literal is None):
+            return emit(f"torch.{function}({_shape_source(args['shape'])}, dtype={dtype}, device={a.name}.device)")
+        return emit(f"torch.{function}_like({a.name}, dtype={dtype}, memory_format={layout})")
+
+    lower.__name__ = f"_lower_{function}_like"
+    return lower
+
+
+def _lower_full_like(args: Args) -> Emit:
+    args.only("a", "fill_value", "dtype", "order", "subok", "shape")
+    a, dtype = args.array("a"), args.call.result_dtype
+    layout = _layout(args.literal("order"))
+    if args.given("shape") and not (args["shape"].is_literal and args["shape"].literal is None):
+        shape = _shape_source(args["shape"])
+        return _filled(args.call, f"torch.empty({shape}, dtype={dtype_source(dtype)}, device={a.name}.device)",
+                       f"torch.full({shape}, {{}}, dtype={dtype_source(dtype)}, device={a.name}.device)",
+                       args["fill_value"], dtype)
+    return _filled(args.call, f"torch.empty_like({a.name}, dtype={dtype_source(dtype)}, memory_format={layout})",
+                   f"torch.full_like({a.name}, {{}}, dtype={dtype_source(dtype)}, memory_format={layout})",
+                   args["fill_value"], dtype)
+
+
+def _lower_full(args: Args) -> Emit:
+    """A lifted fill value (the only way a tensor reaches ``np.full`` that needs no host read)."""
+    args.only("shape", "fill_value", "dtype", "order")
+    fill, dtype = args["fill_value"], args.call.result_dtype
+    if fill.array is None:
+        raise Refuse("fill_value is not lifted (sizes that are tensor data need a host read)")
+    shape = _shape_source(args["shape"])
+    return emit(f"torch.empty({shape}, dtype={dtype_source(dtype)}, device={fill.name}.device).copy_({fill.name})")
+
+
+def _lower_linspace(args: Args) -> Emit:
+    """Scalar bounds (lifted, or numbers) and a literal ``num``: NumPy's arithmetic in
+    ``lib.linspace``, the bounds as 0-d tensors of NumPy's working dtype."""
+    args.only("start", "stop", "num", "endpoint", "retstep", "dtype")
+    start, stop = args["start"], args["stop"]
+    num, endpoint, retstep = (args.literal(n) for n in ("num", "endpoint", "retstep"))
+    if type(num) is not int or num < 0 or not all(type(f) is bool for f in (endpoint, retstep)):
+        raise Refuse("num must be a literal non-negative int (a lifted one sizes the result: a host read), "
+                     "endpoint and retstep literal bools")
+    if any((array_value(op) is not None and array_value(op).ndim) for op in (start, stop)):
+        raise Refuse("array bounds")
+    working = np.result_type(*(_probe(op) for op in (start, stop)), 1.0)
+    out = dtype_literal(args.literal("dtype")) or NP_TO_TORCH[working]
+    bounds = (operand_source(args.call, op, NP_TO_TORCH[working], tensor=True) for op in (start, stop))
+    return emit(call_source("lib.linspace", *bounds, str(num), repr(endpoint), repr(retstep), dtype_source(out)))
+
+
+def _probe(op: Operand) -> Any:
+    """A stand-in for a linspace bound in NumPy's dtype rule (Python numbers weak)."""
+    array = array_value(op)
+    if array is not None:
+        return np.ones((), array.dtype)
+    if python_number(op) is None:
+        raise Refuse(f"{op.name} must be an array or a Python number")
+    return python_number(op)(1)
+
+
+# ---------------------------------------------------------------------------------------------
 # Registration
 
 _DTYPES = Lit(OMIT, None, "float32", np.int64, bool, "int8")
@@ -213,8 +351,10 @@ def _size_operands(d: Any) -> Any:
     return d.choice([size, (size,), (2, size), [size, 1], ()])
 
 
-def _fill_operands(d: Any) -> Any:
-    return d.choice([2.5, -1, True, 1e10, np.float32(0.1), 300]) if d.integer(0, 1) else d.array((), ALL, "any")
+def _python_shape(d: Any) -> Any:
+    """A shape of Python ints whose values static analysis does not know (``len(x)``)."""
+    size = Weak(d.integer(0, 3))
+    return d.choice([size, (size,), (2, size), (size, 1)])
 
 
 def _arange_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -246,27 +386,35 @@ _LIKE_NOTE = "a scalar's *_like is a 0-d ndarray in NumPy and goes to NumPy; dev
 for _name, _value in (("zeros_like", 0), ("ones_like", 1), ("empty_like", None)):
     register_numpy(_name, _constant_like(_value), torch_name=f"torch.{_name.replace('_like', '')}",
                    forms="dtype=, shape=", notes=_LIKE_NOTE,
+                   lower=bound(_constant_like(_value), _lower_constant_like(_name.replace("_like", ""))),
                    cases=(case(Arr(), dtype=_DTYPES, shape=Lit(OMIT, None, (2, 3), 4, ()),
                                tolerance="meta" if _value is None else "exact"),))
 register_numpy("full_like", _full_like, torch_name="torch.full (fill converted by NumPy's copyto)",
                forms="scalar or array fill_value, dtype=, shape=", notes=_LIKE_NOTE,
-               cases=(case(Arr(), OneOf(Lit(2.5, -1, True, 1e10, 300, np.float32(0.1)), Arr(ndim=(0, 1), lifted=None)),
+               lower=bound(_full_like, _lower_full_like),
+               numpy_when="a Python float of unknown value beyond the integer dtype's range (or float32's) as fill",
+               cases=(case(Arr(), OneOf(Lit(2.5, -1, True, 1e10, 300, np.float32(0.1)), Arr(ndim=(0, 1), lifted=None),
+                                   Py((int, float, bool))),
                            dtype=_DTYPES),))
 _SIZE_NOTE = "a shape of () gives a 0-d ndarray in NumPy and goes to NumPy"
+_DATA_SIZES = ("a lifted operand here is a size or bound, which is tensor data: the result's shape would need a "
+               "host read (the runtime path reads it)")
 for _name, _value in (("zeros", 0), ("ones", 1), ("empty", None)):
     register_numpy(_name, _constant(_value), torch_name=f"torch.{_name} (float64 default)",
-                   forms="shape with lifted sizes, dtype=", notes=_SIZE_NOTE,
+                   forms="shape with lifted sizes, dtype=", notes=_SIZE_NOTE, numpy_only=_DATA_SIZES,
                    cases=(custom(lambda d: ((_size_operands(d),), {"dtype": d.choice([None, "float32", int, bool])}),
                                  tolerance="meta" if _value is None else "exact"),))
 register_numpy("full", _full, torch_name="torch.full (dtype of np.array(fill_value))",
-               forms="shape with lifted sizes or a lifted fill value, dtype=", notes=_SIZE_NOTE,
-               cases=(custom(lambda d: ((_size_operands(d), _fill_operands(d)), {})),
+               forms="shape with lifted sizes or a lifted fill value, dtype=",
+               notes=_SIZE_NOTE + "; lowered for a lifted fill value (lifted sizes need a host read)",
+               lower=bound(_full, _lower_full),
+               cases=(custom(lambda d: ((_python_shape(d), d.array((), ALL, "any")), {})),
                       custom(lambda d: (((2, 3), d.array((), ALL, "any")),
                                         {"dtype": d.choice([None, "float32", "int64"])}))))
 register_numpy("arange", _arange, torch_name="start + torch.arange(n) * delta (NumPy's fill)",
                forms="lifted start/stop/step, dtype=",
                notes="float32 results (NumPy fills in float32 arithmetic) go to NumPy",
-               cases=(custom(_arange_operands),))
+               cases=(custom(_arange_operands),), numpy_only=_DATA_SIZES)
 def _literal_num_with_retstep(args: Sequence[AV], kwargs: Mapping[str, AV]) -> str | None:
     """The step NumPy returns is a NumPy scalar, or the Python float NaN for num <= 1."""
     retstep = argument(args, kwargs, 4, "retstep")
@@ -281,9 +429,10 @@ def _literal_num_with_retstep(args: Sequence[AV], kwargs: Mapping[str, AV]) -> s
 register_numpy("linspace", _linspace, torch_name="NumPy's linspace arithmetic on tensors",
                check=_literal_num_with_retstep,
                forms="scalar bounds and num (lifted too), endpoint, retstep, dtype=",
-               notes="array bounds and axis= go to NumPy", cases=(custom(_linspace_operands),))
+               notes="array bounds and axis= go to NumPy; a lifted num is a size (a host read): lowered for a "
+                     "literal num", cases=(custom(_linspace_operands),), lower=bound(_linspace, _lower_linspace))
 register_numpy("eye", _eye, torch_name="torch.zeros with diagonal k set", forms="lifted N/M/k, dtype=",
-               cases=(custom(_eye_operands),))
+               cases=(custom(_eye_operands),), numpy_only=_DATA_SIZES)
 register_numpy("identity", _identity, torch_name="torch.zeros with the diagonal set", forms="lifted n, dtype=",
                cases=(custom(lambda d: ((Lifted(np.int64(d.integer(0, 4))),),
-                                        {"dtype": d.choice([None, "int8", bool])})),))
+                                        {"dtype": d.choice([None, "int8", bool])})),), numpy_only=_DATA_SIZES)

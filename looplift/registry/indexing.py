@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -28,6 +29,8 @@ from .cases import ALL, Lifted, custom
 from .coerce import tensor_of, to_numpy
 from .entry import OpEntry, Unsupported
 from .probe import probe_values, result_value
+from .arguments import emit, lifted, source
+from .lowering import Call, Emit, Operand, Refuse
 from .table import register
 
 Tensor = torch.Tensor
@@ -162,6 +165,151 @@ def _infer_getitem(args: Sequence[AV], kwargs: Mapping[str, AV]) -> AV:
 
 
 # ---------------------------------------------------------------------------------------------
+# Lowering: the index read from its abstract value, item by item
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One index item: what it is, how a torch index writes it, how many operand axes it uses."""
+
+    kind: str
+    """"int" (literal or Python int), "scalar" (a lifted integer scalar), "slice", "none",
+    "ellipsis", "array" (integer index array or list), "mask" (boolean array or list)."""
+    source: str
+    axes: int = 1
+    value: Any = None
+    """The literal, for ints and slices."""
+
+
+_ADVANCED = ("array", "mask")
+
+
+def _index_items(index: Operand) -> list[_Item]:
+    """The items of ``index`` (a tuple of items, or one item)."""
+    value = index.value
+    if isinstance(value, ConstV) and isinstance(value.value, tuple):
+        return [_literal_item(v) for v in value.value]
+    if isinstance(value, TupleV):
+        if value.items is None:
+            raise Refuse("index tuple of unknown length")
+        return [_item(item, f"{index.name}[{i}]") for i, item in enumerate(value.items)]
+    return [_item(value, index.name)]
+
+
+def _item(value: AV, source: str) -> _Item:
+    options = list(value.options())
+    if len(options) != 1:
+        raise Refuse("index item of several possible kinds")
+    option = options[0]
+    if isinstance(option, ConstV):
+        return _literal_item(option.value)
+    if isinstance(option, PyScalarV) and option.type is int:
+        return _Item("int", source)
+    if isinstance(option, ListV):
+        return _list_item(option.elem, source)
+    if isinstance(option, ArrayV) and option.dtype is not None and option.ndim is not None:
+        return _array_item(option, source)
+    raise Refuse(f"index item {option!r}")
+
+
+def _literal_item(value: Any) -> _Item:
+    if value is None:
+        return _Item("none", "None", axes=0)
+    if value is Ellipsis:
+        return _Item("ellipsis", "...", axes=0)
+    if isinstance(value, slice):
+        parts = (value.start, value.stop, value.step)
+        if not all(p is None or (isinstance(p, int) and not isinstance(p, bool)) for p in parts) or value.step == 0:
+            raise Refuse("slice of non-integers, or step 0 (NumPy raises)")
+        return _Item("slice", _slice_source(value), value=value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _Item("int", str(value), value=value)
+    if isinstance(value, list) and all(type(v) is int for v in value):
+        return _Item("array", source(value))
+    if isinstance(value, list) and value and all(type(v) is bool for v in value):
+        return _Item("mask", source(value))
+    raise Refuse(f"index item {value!r} (bools, floats and nested lists stay in NumPy)")
+
+
+def _list_item(elem: AV, source: str) -> _Item:
+    """A list of Python ints is an index array; of bools, a mask; ``[]`` an empty index array."""
+    kinds = {o.type if isinstance(o, PyScalarV) else type(o.value) if isinstance(o, ConstV) else None
+             for o in elem.options()}
+    if kinds <= {int} or elem is BOTTOM:
+        return _Item("array", source)
+    if kinds == {bool}:
+        return _Item("mask", source)
+    raise Refuse("list index of mixed or unknown items")
+
+
+def _array_item(array: ArrayV, source: str) -> _Item:
+    if array.dtype.kind not in "biu":
+        raise Refuse("index array of a non-integer dtype (NumPy raises)")
+    if not array.lifted and array.ndim == 0:
+        raise Refuse("a NumPy scalar or 0-d array as index")
+    if array.dtype.kind == "b":
+        return _Item("mask", source, axes=array.ndim)
+    if array.ndim == 0:
+        return _Item("scalar", source)
+    return _Item("array", source)
+
+
+def _expanded(items: list[_Item], ndim: int) -> list[_Item]:
+    """The Ellipsis replaced by the full slices it stands for (NumPy raises for more than one,
+    or for more indices than axes)."""
+    used = sum(i.axes for i in items)
+    count = sum(i.kind == "ellipsis" for i in items)
+    if count > 1 or used > ndim:
+        raise Refuse("more than one Ellipsis, or too many indices (NumPy raises)")
+    if count == 0:
+        return items
+    at = next(k for k, i in enumerate(items) if i.kind == "ellipsis")
+    fill = [_Item("slice", ":", value=slice(None))] * (ndim - used)
+    return items[:at] + fill + items[at + 1:]
+
+
+def _positive_steps(items: list[_Item]) -> tuple[list[_Item], tuple[int, ...]]:
+    """Negative-step slices (torch has none) as positive slices of the operand flipped along
+    their axes.  Flipping maps index ``i`` to ``-1 - i`` for either sign of ``i``, which keeps
+    Python's clamping at both ends, so no size is needed."""
+    out, flips, axis_at = [], [], 0
+    for item in items:
+        if item.kind == "slice" and (item.value.step or 1) < 0:
+            start, stop, step = item.value.start, item.value.stop, item.value.step
+            flipped = slice(None if start is None else -1 - start, None if stop is None else -1 - stop, -step)
+            item = _Item("slice", _slice_source(flipped), value=flipped)
+            flips.append(axis_at)
+        out.append(item)
+        axis_at += item.axes
+    return out, tuple(flips)
+
+
+def _slice_source(s: slice) -> str:
+    """A slice as written inside ``x[...]``: ``a:b:c``."""
+    parts = ["" if v is None else str(v) for v in (s.start, s.stop, s.step)]
+    return ":".join(parts[:2]) + (f":{parts[2]}" if s.step is not None else "")
+
+
+def _lower_getitem(call: Call) -> Emit:
+    """Basic indices as a subscript; index arrays, lists and masks, and lifted integer scalars
+    (torch would read those on the host), through ``lib.advanced_index(x)[...]`` and
+    ``lib.scalar_index(x)[...]``."""
+    a, index = lifted(call.args[0]), call.args[1]
+    items, flips = _positive_steps(_expanded(_index_items(index), a.ndim))
+    operand = f"torch.flip({a.name}, {source(flips)})" if flips else a.name
+    kinds = {i.kind for i in items}
+    helper = "advanced_index" if kinds & set(_ADVANCED) else "scalar_index" if "scalar" in kinds else None
+    subscript = ", ".join(i.source for i in items) if items else "()"
+    if helper is not None:
+        return emit(f"lib.{helper}({operand})[{subscript}]")
+    template = f"{operand}[{subscript}]"
+    result = next(iter(call.result.options()))
+    if isinstance(result, ArrayV) and (result.ndim == 0 or a.ndim == 0):  # a scalar, or built from one
+        template = f"{template}.clone()"
+    return emit(template)
+
+
+# ---------------------------------------------------------------------------------------------
 # Registration
 
 
@@ -223,4 +371,5 @@ register(OpEntry(
     forms="ints (lifted too), slices (negative steps too), None, Ellipsis, bools, integer arrays/lists, masks",
     notes="negative-step slices return a copy where NumPy returns a view; a 0-d result of an index with "
           "Ellipsis is a 0-d ndarray in NumPy and goes to NumPy; float indices go to NumPy (it raises)",
-    infer=_infer_getitem, cases=(custom(_getitem_operands),), copies_views=_may_copy_a_view))
+    infer=_infer_getitem, cases=(custom(_getitem_operands),), copies_views=_may_copy_a_view,
+    lower=_lower_getitem))

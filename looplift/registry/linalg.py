@@ -25,12 +25,15 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..lattice import AV, ConstV
+from ..lattice import AV, ArrayV, ConstV
 from ..dtypes import TORCH_TO_NP
 from ..errors import Refusal
 from .cases import ALL, FLOAT, NUMERIC, Arr, Lifted, case, custom
 from .coerce import array_result, normalize_axis, probe_dtype, require_finite, tensor_of
 from .declare import flag, literal_arguments, not_given, operand, register_numpy
+from .arguments import Args, array_value, axes, axis, bound, call_source, emit, int_tuple, lifted, source
+from .lowering import Call, Emit, Operand, Refuse, atom, cast, dtype_source, operand_source, python_number
+from . import lib
 from .probe import result_value
 from .entry import Unsupported, always
 from .ufuncs import apply
@@ -48,11 +51,10 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 
 def _exactly(dtype: torch.dtype, fn: Callable[..., Tensor], *operands: Tensor) -> Tensor:
-    """``fn`` over ``operands`` in NumPy's result ``dtype``: floats directly (finite ones only,
-    see ``coerce.require_finite``), integers in int64 cast back (wrap-around agrees), bools as
-    int64 counts compared with 0 (NumPy ORs the ANDs)."""
+    """``fn`` over ``operands`` in NumPy's result ``dtype``: floats directly (IEEE on NaN and
+    infinity, see ``testing.IEEE_NOTE``), integers in int64 cast back (wrap-around agrees), bools
+    as int64 counts compared with 0 (NumPy ORs the ANDs)."""
     if dtype.is_floating_point:
-        require_finite(*operands)
         return fn(*(t.to(dtype) for t in operands)).to(dtype)
     result = fn(*(t.to(torch.int64) for t in operands))
     return result != 0 if dtype is torch.bool else result.to(dtype)
@@ -166,22 +168,10 @@ def _diag(v: Any, k: Any = 0) -> Tensor:
 # numpy.linalg
 
 
-def _max_or_zero(t: Tensor, dim: int, keepdim: bool = False) -> Tensor:
-    """``max(axis, initial=0)``: 0 for an empty axis."""
-    if t.shape[dim] == 0:
-        shape = list(t.shape)
-        if keepdim:
-            shape[dim] = 1
-        else:
-            del shape[dim]
-        return torch.zeros(shape, dtype=t.dtype, device=t.device)
-    return torch.amax(t, dim=dim, keepdim=keepdim)
-
-
 def _vector_norm(x: Tensor, ord: Any, axis: int, keepdims: bool) -> Tensor:
     absx = torch.abs(x)
     if ord == math.inf:
-        return _max_or_zero(absx, axis, keepdims)
+        return lib.max_or_zero(absx, axis, keepdims)
     if ord == -math.inf:
         return torch.amin(absx, dim=axis, keepdim=keepdims)
     if ord == 0:
@@ -208,16 +198,16 @@ def _matrix_norm(x: Tensor, ord: Any, rows: int, cols: int) -> Tensor:
     if ord in (2, -2, "nuc"):
         values = _singular_values(x, rows, cols).to(x.dtype)
         if ord == 2:
-            return _max_or_zero(values, -1)
+            return lib.max_or_zero(values, -1)
         return torch.amin(values, dim=-1) if ord == -2 else torch.sum(values, dim=-1)
     if ord in (1, -1):
         sums = torch.sum(absx, dim=rows)
         col = cols - 1 if cols > rows else cols
-        return _max_or_zero(sums, col) if ord == 1 else torch.amin(sums, dim=col)
+        return lib.max_or_zero(sums, col) if ord == 1 else torch.amin(sums, dim=col)
     if ord in (math.inf, -math.inf):
         sums = torch.sum(absx, dim=cols)
         row = rows - 1 if rows > cols else rows
-        return _max_or_zero(sums, row) if ord == math.inf else torch.amin(sums, dim=row)
+        return lib.max_or_zero(sums, row) if ord == math.inf else torch.amin(sums, dim=row)
     if ord in (None, "fro", "f"):
         return torch.sqrt(torch.sum(x * x, dim=(rows, cols)))
     raise Unsupported("invalid norm order for matrices (NumPy raises)")
@@ -274,8 +264,7 @@ def _inv(a: Any) -> Tensor:
 
 def _det(a: Any) -> Tensor:
     x = _square_batch(a)
-    require_finite(x)  # LAPACK may stop at a zero pivot before it meets a NaN (NumPy: det 0)
-    return torch.linalg.det(x.to(torch.float64)).to(probe_dtype(np.linalg.det, (x,)))
+    return lib.det(x.to(torch.float64)).to(probe_dtype(np.linalg.det, (x,)))
 
 
 def _solve(a: Any, b: Any) -> Tensor:
@@ -341,6 +330,226 @@ def _svd(a: Any, full_matrices: Any = True, compute_uv: Any = True, hermitian: A
     if flag(compute_uv) or flag(hermitian):
         raise Unsupported("singular vectors are not unique (signs): NumPy computes them")
     return _svdvals(a)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lowerings
+#
+# Products are computed in NumPy's result dtype: floats directly (IEEE: a NaN or infinity times 0
+# is NaN, where NumPy's BLAS may skip the zero products), integers in int64 and cast back (the
+# wrap-around agrees), bools in float32 compared with 0 (a sum of 0/1 products is nonzero exactly
+# when one term is: NumPy's OR of ANDs).  NumPy's linalg computes in float64 and casts back.
+
+
+def _in_result_dtype(call: Call, operands: Sequence[Operand], product: Callable[..., str]) -> str:
+    """``product`` of the operands (tensors, NumPy arrays made tensors), in NumPy's result dtype
+    (see above)."""
+    dtype = call.result_dtype
+    work = dtype if dtype.is_floating_point else torch.float32 if dtype is torch.bool else torch.int64
+    result = product(*(operand_source(call, op, work) for op in operands))
+    if dtype is torch.bool:
+        return f"{atom(result)} != 0"
+    return cast(result, dtype, work)
+
+
+def _lower_dot(args: Args) -> Emit:
+    """A scalar operand multiplies; ``matmul`` is NumPy's dot for (n-d, 1-d), (1-d, n-d) and
+    (2-d, 2-d); otherwise the last axis of ``a`` meets the second-to-last of ``b`` (a tensordot,
+    not a batched product)."""
+    a, b = _product_operands_of(args)
+    p, q = (array_value(op).ndim for op in (a, b))
+    if p == 0 or q == 0:
+        product = "{} * {}".format
+    elif q == 1 or p == 1 or (p, q) == (2, 2):
+        product = "torch.matmul({}, {})".format
+    else:
+        return emit(_in_result_dtype(args.call, (a, b),
+                                     lambda x, y: f"lib.tensordot({x}, {y}, ([{p - 1}], [{q - 2}]))"))
+    return emit(_in_result_dtype(args.call, (a, b), product))
+
+
+def _product_operands_of(args: Args) -> tuple[Operand, Operand]:
+    """The two factors: arrays (NumPy ones too), at least one of them lifted."""
+    a, b = args["a"], args["b"]
+    if not (array_value(a) and array_value(b)) or not (a.array or b.array):
+        raise Refuse("factors must be arrays, one of them lifted")
+    return a, b
+
+
+def _lower_vdot(args: Args) -> Emit:
+    a, b = _product_operands_of(args)
+    return emit(_in_result_dtype(args.call, (a, b),
+                                 lambda x, y: f"torch.dot({x}.reshape(-1), {y}.reshape(-1))"))
+
+
+def _lower_inner(args: Args) -> Emit:
+    """``torch.inner`` sums over the last axes as NumPy does (and multiplies by a scalar)."""
+    a, b = _product_operands_of(args)
+    return emit(_in_result_dtype(args.call, (a, b), "torch.inner({}, {})".format))
+
+
+def _lower_outer(args: Args) -> Emit:
+    """NumPy's ``multiply`` of the flattened operands: no sum, so bools multiply as bools."""
+    a, b = _product_operands_of(args)
+    x, y = (atom(operand_source(args.call, op, args.call.result_dtype)) for op in (a, b))
+    return emit(f"torch.outer({x}.reshape(-1), {y}.reshape(-1))")
+
+
+def _lower_tensordot(args: Args) -> Emit:
+    (a, b), value = _product_operands_of(args), args.literal("axes")
+    ranks = [array_value(op).ndim for op in (a, b)]
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise Refuse("axes must be an int or a pair (NumPy raises)")
+        pairs = [tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in value]
+        dims = [[axis(i, ndim) for i in group] for group, ndim in zip(pairs, ranks)]
+        if len(dims[0]) != len(dims[1]):
+            raise Refuse("axes of different lengths (NumPy raises)")
+    else:
+        count = int_tuple(value)[0]
+        if not 0 <= count <= min(ranks):
+            raise Refuse("axes out of range (NumPy raises)")
+        dims = [list(range(ranks[0] - count, ranks[0])), list(range(count))]
+    return emit(_in_result_dtype(args.call, (a, b),
+                                 lambda x, y: f"lib.tensordot({x}, {y}, ({dims[0]}, {dims[1]}))"))
+
+
+def _lower_einsum(call: Call) -> Emit:
+    """Subscripts and lifted operands.  With ``optimize=`` NumPy may contract through tensordot,
+    whose 0-d result is a 0-d ndarray: those stay in NumPy."""
+    if not call.args or not call.args[0].is_literal or not isinstance(call.args[0].literal, str):
+        raise Refuse("einsum without a literal subscripts string (the sublist form stays in NumPy)")
+    optimize = call.kwargs["optimize"].literal if "optimize" in call.kwargs else False
+    if set(call.kwargs) - {"optimize"} or (optimize is not False and _scalar(call)):
+        raise Refuse("dtype=/casting=/order=, or optimize= with a 0-d result")
+    operands = call.args[1:]
+    if not all(array_value(op) for op in operands) or not any(op.array for op in operands):
+        raise Refuse("operands must be arrays, one of them lifted")
+    subscripts = source(call.args[0].literal)
+    return emit(_in_result_dtype(call, operands,
+                                 lambda *xs: call_source("torch.einsum", subscripts, *xs)))
+
+
+def _scalar(call: Call) -> bool:
+    result = next(iter(call.result.options()))
+    return isinstance(result, ArrayV) and result.ndim == 0
+
+
+def _lower_trace(args: Args) -> Emit:
+    """The diagonal summed in NumPy's result dtype (int32 sums in int64, as ``np.sum`` does)."""
+    a = args.array("a")
+    first, second = axis(args.literal("axis1"), a.ndim), axis(args.literal("axis2"), a.ndim)
+    if first == second:
+        raise Refuse("axis1 and axis2 are the same (NumPy raises)")
+    offset = _int_argument(args["offset"]) if args.given("offset") else "0"
+    dtype = dtype_source(args.call.result_dtype)
+    return emit(f"torch.diagonal({a.name}, {offset}, {first}, {second}).sum(-1, dtype={dtype})")
+
+
+def _int_argument(op: Operand) -> str:
+    """An int operand as source: its literal, or the placeholder of a Python int."""
+    if op.is_literal and type(op.literal) is int:
+        return str(op.literal)
+    if python_number(op) is int and not op.is_literal:
+        return op.name
+    raise Refuse(f"{op.name} must be an int")
+
+
+def _lower_diag(args: Args) -> Emit:
+    """1-d: a new matrix with ``v`` on diagonal ``k``; 2-d: a view of diagonal ``k`` (read-only
+    in NumPy, so the entry's ``copies_views`` keeps it from code that writes arrays)."""
+    v = args.array("v")
+    k = _int_argument(args["k"]) if args.given("k") else "0"
+    if v.ndim == 1:
+        return emit(f"torch.diag({v.name}, {k})")
+    if v.ndim == 2:
+        return emit(f"torch.diagonal({v.name}, {k})")
+    raise Refuse("diag of ndim other than 1 or 2 (NumPy raises)")
+
+
+def _lower_norm(args: Args) -> Emit:
+    """``numpy.linalg.norm`` branch by branch, decided from the literal ``ord``, ``axis`` and
+    ``keepdims``; integers become float64 first, singular values are computed in float64, maxima
+    start at 0 (``lib.max_or_zero``: NumPy's ``initial=0``)."""
+    x = args.array("x")
+    order, where, keep = args.literal("ord"), args.literal("axis"), args.literal("keepdims")
+    if type(keep) is not bool or isinstance(order, (list, tuple)):
+        raise Refuse("keepdims must be a literal bool, ord a number or string")
+    t = x.name if x.dtype.is_floating_point else cast(x.name, torch.float64)
+    if where is None and (order is None or (order in ("f", "fro") and x.ndim == 2) or (order == 2 and x.ndim == 1)):
+        total = f"torch.sqrt(torch.sum({atom(t)} * {atom(t)}))"
+        return emit(f"{total}.reshape({source((1,) * x.ndim)})" if keep else total)
+    dims = axes(tuple(range(x.ndim)) if where is None else where if isinstance(where, tuple) else (where,), x.ndim)
+    if len(dims) == 1:
+        return emit(_vector_norm(t, order, dims[0], keep, TORCH_TO_NP[x.dtype] if x.dtype.is_floating_point
+                                 else np.dtype(np.float64)))
+    if len(dims) != 2:
+        raise Refuse("improper number of dimensions to norm (NumPy raises)")
+    result = _matrix_norm(t, order, *dims, dtype_source(args.call.result_dtype))
+    if keep:
+        result += "".join(f".unsqueeze({d})" for d in sorted(dims))
+    return emit(result)
+
+
+def _vector_norm(t: str, order: Any, d: int, keep: bool, dtype: np.dtype) -> str:
+    reduce = f"dim={d}, keepdim={keep}"
+    if order == math.inf:
+        return f"lib.max_or_zero(torch.abs({t}), {d}, {keep})"
+    if order == -math.inf:
+        return f"torch.amin(torch.abs({t}), {reduce})"
+    if order == 0:
+        return f"({t} != 0).to({t}.dtype).sum({reduce})"
+    if order == 1:
+        return f"torch.abs({t}).sum({reduce})"
+    if order is None or order == 2:
+        return f"torch.sqrt(({atom(t)} * {atom(t)}).sum({reduce}))"
+    if isinstance(order, str) or type(order) not in (int, float):
+        raise Refuse("invalid norm order for vectors (NumPy raises)")
+    exponent = np.reciprocal(np.asarray(order, dtype)).item()  # NumPy's reciprocal(ord, dtype=ret.dtype)
+    return f"(torch.abs({t}) ** {source(order)}).sum({reduce}) ** {source(exponent)}"
+
+
+def _matrix_norm(t: str, order: Any, rows: int, cols: int, dtype: str) -> str:
+    if order in (2, -2, "nuc"):
+        values = f"torch.linalg.svdvals(torch.movedim({t}, ({rows}, {cols}), (-2, -1)).to(torch.float64)).to({dtype})"
+        return {2: f"lib.max_or_zero({values}, -1)", -2: f"{values}.amin(-1)", "nuc": f"{values}.sum(-1)"}[order]
+    if order in (1, -1):
+        sums, other = f"torch.abs({t}).sum(dim={rows})", cols - 1 if cols > rows else cols
+        return f"lib.max_or_zero({sums}, {other})" if order == 1 else f"{sums}.amin(dim={other})"
+    if order in (math.inf, -math.inf):
+        sums, other = f"torch.abs({t}).sum(dim={cols})", rows - 1 if rows > cols else rows
+        return f"lib.max_or_zero({sums}, {other})" if order > 0 else f"{sums}.amin(dim={other})"
+    if order in (None, "fro", "f"):
+        return f"torch.sqrt(({atom(t)} * {atom(t)}).sum(dim=({rows}, {cols})))"
+    raise Refuse("invalid norm order for matrices (NumPy raises)")
+
+
+def _float64_linalg(function: str, *options: str) -> Callable[[Args], Emit]:
+    """``numpy.linalg`` in float64, cast back to NumPy's result dtype (float32 for float32
+    input).  torch checks LAPACK's status on the host: on CUDA that is a sync."""
+
+    def lower(args: Args) -> Emit:
+        a = lifted(next(iter(args.operands.values())))
+        settings = {name: source(args.literal(name)) for name in options}
+        return emit(cast(call_source(function, cast(a.name, torch.float64, a.dtype), **settings),
+                         args.call.result_dtype, torch.float64))
+
+    lower.__name__ = f"_lower_{function.rsplit('.', 1)[1]}"
+    return lower
+
+
+def _lower_det(args: Args) -> Emit:
+    """NumPy's ``sign * exp(logdet)`` of an LU factorization, 0 where LAPACK meets a zero pivot
+    (``lib.det``: no status read on the host)."""
+    a = args.array("a")
+    return emit(cast(f"lib.det({cast(a.name, torch.float64, a.dtype)})", args.call.result_dtype, torch.float64))
+
+
+def _lower_svd(args: Args) -> Emit:
+    """Only the singular values (``compute_uv=False``): singular vectors are defined up to sign."""
+    if args.literal("compute_uv") is not False or args.literal("hermitian") is not False:
+        raise Refuse("singular vectors are not unique (signs): NumPy computes them")
+    return _float64_linalg("torch.linalg.svdvals")(args)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,51 +672,58 @@ def _infer_on_identity(reference: Callable[..., Any]) -> Callable[..., AV]:
 
 
 def _linalg(name: str, impl: Callable[..., Any], torch_name: str, cases: tuple[Any, ...], notes: str,
-            forms: str = "(batches of) square matrices") -> None:
+            forms: str = "(batches of) square matrices", lower: Callable[[Args], Emit] | None = None) -> None:
     reference = getattr(np.linalg, name)
     register_numpy(name, impl, namespace=np.linalg, torch_name=torch_name, forms=forms, notes=notes,
-                   infer=_infer_on_identity(reference), cases=cases)
+                   infer=_infer_on_identity(reference), cases=cases,
+                   lower=bound(impl, lower) if lower is not None else None,
+                   numpy_only="" if lower is not None else _CONDITION_DEPENDENT)
 
 
-_DOT_NOTE = ("float operands holding NaN or infinity go to NumPy (its BLAS may drop NaN·0 terms); integers in "
-             "int64 and cast back (wraps like NumPy), bool as any-of-ANDs; out= goes to NumPy")
+_DOT_NOTE = ("NaN/inf operands: IEEE result (NumPy's BLAS may drop NaN·0 terms); integers in int64 and cast back (wraps like NumPy; torch has no integer products "
+             "on CUDA, where such calls raise and NumPy runs them), bool as any-of-ANDs; out= goes to NumPy")
 register_numpy("dot", _dot, method=True, torch_name="torch.tensordot (last axis, second-to-last)",
                forms="scalars, 1-d, n-d (NumPy's dot, not matmul)", notes=_DOT_NOTE,
-               cases=(custom(_product_operands, tolerance="dot"),))
+               cases=(custom(_product_operands, tolerance="dot"),), lower=bound(_dot, _lower_dot))
 register_numpy("vdot", _vdot, torch_name="flattened multiply-sum", forms="any shapes of equal size",
                notes=_DOT_NOTE, cases=(custom(_product_operands, tolerance="dot"),
-                                       case(Arr(group="v"), Arr(group="v", lifted=None), tolerance="dot")))
+                                       case(Arr(group="v"), Arr(group="v", lifted=None), tolerance="dot")),
+               lower=bound(_vdot, _lower_vdot))
 register_numpy("inner", _inner, torch_name="torch.tensordot (last axes)", forms="scalars, 1-d, n-d",
-               notes=_DOT_NOTE, cases=(custom(_inner_operands, tolerance="dot"),))
+               notes=_DOT_NOTE, cases=(custom(_inner_operands, tolerance="dot"),), lower=bound(_inner, _lower_inner))
 register_numpy("outer", _outer, torch_name="broadcast multiply of the flattened operands",
                forms="any shapes (flattened)", notes="out= goes to NumPy",
-               cases=(case(Arr(), Arr(lifted=None)),))
+               cases=(case(Arr(), Arr(lifted=None)),), lower=bound(_outer, _lower_outer))
 register_numpy("tensordot", _tensordot, torch_name="torch.tensordot", forms="axes int or pair of sequences",
                notes="a 0-d result is a 0-d ndarray in NumPy and goes to NumPy; " + _DOT_NOTE,
-               check=literal_arguments(_tensordot, "axes"), cases=(custom(_tensordot_operands, tolerance="dot"),))
+               check=literal_arguments(_tensordot, "axes"), cases=(custom(_tensordot_operands, tolerance="dot"),),
+               lower=bound(_tensordot, _lower_tensordot))
 register_numpy("einsum", _einsum, torch_name="torch.einsum", forms="subscripts string and operands, optimize=",
                notes="the sublist form, dtype=/casting=/order=/out= go to NumPy; " + _DOT_NOTE +
                      "; 'ij->ji' and 'ii->i' give a copy where NumPy returns a view; 0-d results with "
                      "optimize= go to NumPy (it may return a 0-d ndarray)",
-               cases=(custom(_einsum_operands, tolerance="dot"),), copies_views=always)
+               cases=(custom(_einsum_operands, tolerance="dot"),), copies_views=always, lower=_lower_einsum)
 register_numpy("trace", _trace, method=True, torch_name="torch.diagonal(...).sum(-1)",
                forms="offset, axis1, axis2, dtype=", notes="out= goes to NumPy",
-               cases=(custom(_trace_operands, tolerance="sum"),))
+               cases=(custom(_trace_operands, tolerance="sum"),), lower=bound(_trace, _lower_trace))
 register_numpy("diag", _diag, torch_name="torch.diagonal / a zero matrix with its diagonal set",
                forms="1-d (build) and 2-d (extract, a view), k", notes="other ndims go to NumPy (it raises)",
-               cases=(custom(_diag_operands),))
+               cases=(custom(_diag_operands),), lower=bound(_diag, _lower_diag), copies_views=always)
 register_numpy("norm", _norm, namespace=np.linalg, torch_name="NumPy's norm formulas on tensors",
                forms="ord None/'fro'/'nuc'/inf/-inf/0/±1/±2/p, axis None/int/pair, keepdims",
                notes="integer input becomes float64 as in NumPy; 2/-2/'nuc' use singular values computed in "
                      "float64; array ord goes to NumPy",
                check=literal_arguments(_norm, "axis", "keepdims"),
-               cases=(custom(_norm_operands, tolerance="std"),))
+               cases=(custom(_norm_operands, tolerance="std"),), lower=bound(_norm, _lower_norm))
+_CONDITION_DEPENDENT = ("where a matrix is (nearly) singular, a property of its values, NumPy's LAPACK and torch's "
+                        "disagree about raising and differ by about cond·eps: a check would read the data")
 _CONDITION_NOTE = f"matrices with condition number above {MAX_CONDITION:g} (singular ones included) go to NumPy"
 _linalg("inv", _inv, "torch.linalg.inv (float64)", (custom(lambda d: ((_matrices(d, square=True),), {}),
                                                            tolerance="linalg"),), _CONDITION_NOTE)
 _linalg("det", _det, "torch.linalg.det (float64)", (custom(lambda d: ((_matrices(d, square=True),), {}),
                                                            tolerance="det"),),
-        "NaN or infinity goes to NumPy (LAPACK may stop at a zero pivot first: det 0)")
+        "NumPy's sign·exp(logdet) of LAPACK's LU, 0 at a zero pivot (a NaN past it does not count); where "
+        "NaN decides the pivots, LAPACK builds may differ", lower=_lower_det)
 _linalg("solve", _solve, "torch.linalg.solve (float64)", (custom(_solve_operands, tolerance="linalg"),),
         _CONDITION_NOTE, forms="b a vector (1-d) or a (batch of) matrices, broadcasting batches")
 _linalg("cholesky", _cholesky, "torch.linalg.cholesky_ex (float64)",
@@ -521,11 +737,13 @@ _linalg("qr", _qr, "torch.linalg.qr (float64)",
         "mode 'raw', empty and " + _CONDITION_NOTE, forms="mode reduced/complete/r; QRResult like NumPy")
 _linalg("eigvalsh", _eigvalsh, "torch.linalg.eigvalsh (float64)",
         (custom(lambda d: ((_matrices(d, square=True, dtypes=FLOAT),), {"UPLO": d.choice(["L", "U"])}),
-                tolerance="linalg"),), "eigh (vectors defined up to sign) is not in the registry")
+                tolerance="linalg"),), "eigh (vectors defined up to sign) is not in the registry",
+        lower=_float64_linalg("torch.linalg.eigvalsh", "UPLO"))
 _linalg("svdvals", _svdvals, "torch.linalg.svdvals (float64)",
-        (custom(lambda d: ((_matrices(d, square=False),), {}), tolerance="linalg"),), "")
+        (custom(lambda d: ((_matrices(d, square=False),), {}), tolerance="linalg"),), "",
+        lower=_float64_linalg("torch.linalg.svdvals"))
 _linalg("svd", _svd, "torch.linalg.svdvals (float64)",
         (custom(lambda d: ((_matrices(d, square=False),), {"compute_uv": d.choice([False, True])}),
                 tolerance="linalg"),),
         "compute_uv=True (the default) goes to NumPy: singular vectors are defined up to sign",
-        forms="compute_uv=False")
+        forms="compute_uv=False", lower=_lower_svd)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import torch
 
-from ..lattice import AV, ConstV, ListV
+from ..lattice import AV, ConstV, ListV, PyScalarV
 from ..dtypes import TORCH_TO_NP
 from ..errors import Refusal
 from .cases import OMIT, Arr, Axis, Lit, OneOf, Seq, case, custom
@@ -26,6 +26,8 @@ from .coerce import (array_result, copy_if_aliased, dtype_arg, normalize_axes, n
 from .declare import (argument, array_of, attribute_reference, length_of, literal_arguments,
                       method_reference, not_given, operand, register_numpy)
 from .entry import OpEntry, Unsupported, always
+from .arguments import Args, array_sequence, axes, axis, bound, each_item, emit, int_tuple, lifted, source
+from .lowering import Call, Emit, Operand, Refuse, atom, cast, python_number
 from .table import register
 
 Tensor = torch.Tensor
@@ -350,6 +352,247 @@ def _infer_broadcast_to(args: Sequence[AV], kwargs: Mapping[str, AV]) -> AV:
 
 
 # ---------------------------------------------------------------------------------------------
+# Lowerings: shapes, axes and counts are literals, normalized here once
+
+
+def _fresh_from_scalar(template: str, a: Operand) -> str:
+    """What NumPy builds from a scalar is a value of its own; a view of the 0-d tensor standing for
+    the scalar would let a later write through the result change the scalar."""
+    return f"{atom(template)}.clone()" if a.ndim == 0 else template
+
+
+def _reshape_emit(a: Operand, shape: Any, order: Any, copy: Any) -> Emit:
+    if order != "C" or copy not in (None, True):
+        raise Refuse("order other than 'C', or copy=False")
+    sizes = int_tuple(shape)
+    if sum(s == -1 for s in sizes) > 1 or any(s < -1 for s in sizes):
+        raise Refuse("invalid shape (NumPy raises)")
+    if copy:
+        return emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape({source(sizes)})")
+    return emit(_fresh_from_scalar(f"{a.name}.reshape({source(sizes)})", a))
+
+
+def _lower_reshape(args: Args) -> Emit:
+    return _reshape_emit(args.array("a"), args.literal("shape"), args.literal("order"), args.literal("copy"))
+
+
+def _lower_reshape_method(call: Call) -> Emit:
+    """``a.reshape(2, 3)`` or ``a.reshape((2, 3))``."""
+    a, sizes = lifted(call.args[0]), [op.literal for op in call.args[1:]]
+    keywords = {name: op.literal for name, op in call.kwargs.items()}
+    if not sizes or set(keywords) - {"order", "copy"}:
+        raise Refuse("reshape() without a shape, or with other keywords")
+    shape = sizes[0] if len(sizes) == 1 else tuple(sizes)
+    return _reshape_emit(a, shape, keywords.get("order", "C"), keywords.get("copy"))
+
+
+def _lower_ravel(args: Args) -> Emit:
+    """Only order 'C': 'K' and 'A' follow the memory layout, which may differ from it."""
+    a = args.array("a")
+    if args.literal("order") != "C":
+        raise Refuse("order other than 'C'")
+    return emit(_fresh_from_scalar(f"{a.name}.reshape(-1)", a))
+
+
+def _lower_flatten(args: Args) -> Emit:
+    """Always a copy, one copy whatever the layout."""
+    a = args.array("a")
+    if args.literal("order") != "C":
+        raise Refuse("order other than 'C'")
+    return emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape(-1)")
+
+
+def _permutation(a: Operand, order: Any) -> Emit:
+    ndim = a.ndim
+    perm = tuple(reversed(range(ndim))) if order is None else axes(order, ndim)
+    if len(perm) != ndim:
+        raise Refuse("axes is not a permutation (NumPy raises)")
+    return emit(_fresh_from_scalar(f"{a.name}.permute({source(perm)})", a))
+
+
+def _lower_transpose(args: Args) -> Emit:
+    return _permutation(args.array("a"), args.literal("axes"))
+
+
+def _lower_transpose_method(call: Call) -> Emit:
+    """``a.transpose()``, ``a.transpose(axes)``, ``a.transpose(*axes)``."""
+    if call.kwargs:
+        raise Refuse("keyword arguments")
+    order = [op.literal for op in call.args[1:]]
+    return _permutation(lifted(call.args[0]), order[0] if len(order) == 1 else tuple(order) or None)
+
+
+def _lower_T(call: Call) -> Emit:
+    return _permutation(lifted(call.args[0]), None)
+
+
+def _lower_swapaxes(args: Args) -> Emit:
+    a = args.array("a")
+    first, second = (axis(args.literal(n), a.ndim) for n in ("axis1", "axis2"))
+    return emit(f"{a.name}.transpose({first}, {second})")
+
+
+def _lower_moveaxis(args: Args) -> Emit:
+    a = args.array("a")
+    src, dst = (axes(args.literal(n), a.ndim) for n in ("source", "destination"))
+    if len(src) != len(dst):
+        raise Refuse("source and destination of different lengths (NumPy raises)")
+    return emit(f"torch.movedim({a.name}, {source(src)}, {source(dst)})")
+
+
+def _lower_expand_dims(args: Args) -> Emit:
+    """The new axes are positions in the result (NumPy normalizes against ndim + len(axis));
+    inserting them in ascending order puts each where the result has it."""
+    a, value = args.array("a"), args.literal("axis")
+    count = len(value) if isinstance(value, (tuple, list)) else 1
+    template = a.name + "".join(f".unsqueeze({d})" for d in sorted(axes(value, a.ndim + count)))
+    return emit(_fresh_from_scalar(template, a))
+
+
+def _lower_squeeze(args: Args) -> Emit:
+    a, value = args.array("a"), args.literal("axis")
+    if a.ndim == 0:
+        return emit(f"{a.name}.clone()")
+    if value is None:
+        raise Refuse("squeeze without axis: the result's ndim depends on the runtime shape")
+    return emit(f"lib.squeeze({a.name}, {source(axes(value, a.ndim))})")
+
+
+def _joined(args: Args, join: Callable[[str], str], items: Operand, flat: bool = False) -> Emit:
+    """``join`` of the operand list, in NumPy's result dtype (``dtype=`` or the items' common
+    dtype; ``casting=`` is NumPy's to check, on the probes).  Items of one dtype are joined, then
+    cast; items of several are each cast first (``flat``: and flattened)."""
+    dtypes = array_sequence(items)[1]
+    result = args.call.result_dtype
+    if len(dtypes) == 1:
+        sequence = each_item(items, "_item.reshape(-1)") if flat else items.name
+        return emit(cast(join(sequence), result, dtypes.pop()))
+    return emit(join(each_item(items, cast("_item.reshape(-1)" if flat else "_item", result))))
+
+
+def _lower_concatenate(args: Args) -> Emit:
+    seq = args["arrays"]
+    if args.literal("axis") is None:
+        return _joined(args, lambda items: f"torch.cat({items})", seq, flat=True)
+    d = axis(args.literal("axis"), array_sequence(seq)[0])
+    return _joined(args, lambda items: f"torch.cat({items}, dim={d})", seq)
+
+
+def _lower_stack(args: Args) -> Emit:
+    seq = args["arrays"]
+    d = axis(args.literal("axis"), array_sequence(seq)[0] + 1)
+    return _joined(args, lambda items: f"torch.stack({items}, dim={d})", seq)
+
+
+def _stacking(function: str) -> Callable[[Args], Emit]:
+    """``np.vstack``/``hstack``/``column_stack``: torch's functions of the same name make the
+    operands at least 1-d or 2-d, and join them, by NumPy's rules."""
+
+    def lower(args: Args) -> Emit:
+        return _joined(args, lambda items: f"{function}({items})", args["tup"])
+
+    lower.__name__ = f"_lower_{function.rsplit('.', 1)[1]}"
+    return lower
+
+
+def _lower_split(equal: bool) -> Callable[[Args], Emit]:
+    """Views along the axis: ``torch.tensor_split`` divides as ``np.array_split`` does (sections or
+    indices); ``np.split`` with sections insists on equal ones, which ``unflatten(d, (n, -1))``
+    enforces by raising."""
+
+    def lower(args: Args) -> Emit:
+        a = args.array("ary")
+        d = axis(args.literal("axis"), a.ndim)
+        parts = args["indices_or_sections"]
+        if parts.is_literal:
+            sections = not isinstance(parts.literal, (tuple, list))
+            numbers = int_tuple(parts.literal)
+            parts_source = str(numbers[0]) if sections else source(list(numbers))
+        elif python_number(parts) is int or _int_list(parts):
+            parts_source, sections = parts.name, python_number(parts) is int
+        else:
+            raise Refuse("indices_or_sections must be an int or a list of ints")
+        if equal and sections:
+            return emit(f"[*{a.name}.unflatten({d}, ({parts_source}, -1)).unbind({d})]")
+        return emit(f"[*torch.tensor_split({a.name}, {parts_source}, dim={d})]")
+
+    lower.__name__ = "_lower_split" if equal else "_lower_array_split"
+    return lower
+
+
+def _int_list(op: Operand) -> bool:
+    """A list of Python ints of unknown values."""
+    return isinstance(op.value, ListV) and all(isinstance(o, PyScalarV) and o.type is int
+                                               for o in op.value.elem.options())
+
+
+def _lower_flip(args: Args) -> Emit:
+    a = args.array("m")
+    return emit(f"torch.flip({a.name}, {source(axes(args.literal('axis'), a.ndim))})")
+
+
+def _lower_roll(args: Args) -> Emit:
+    """Shifts broadcast against axes and add up per axis; without an axis torch, like NumPy,
+    rolls the flattened array and restores the shape."""
+    a, shift, where = args.array("a"), args["shift"], args.literal("axis")
+    if not shift.is_literal:
+        if python_number(shift) is not int or isinstance(where, (tuple, list)):
+            raise Refuse("a shift of unknown value must be an int, with at most one axis")
+        dims = "" if where is None else f", {axis(where, a.ndim)}"
+        return emit(f"torch.roll({a.name}, {shift.name}{dims})")
+    shifts = int_tuple(shift.literal)
+    if where is None:
+        return emit(f"torch.roll({a.name}, {sum(shifts)})")
+    try:
+        pairs = np.broadcast(shifts if isinstance(shift.literal, (tuple, list)) else shifts[0], where)
+    except ValueError:
+        raise Refuse("shift and axis do not broadcast (NumPy raises)") from None
+    if pairs.ndim > 1:
+        raise Refuse("'shift' and 'axis' should be scalars or 1D sequences (NumPy raises)")
+    totals: dict[int, int] = {}
+    for amount, ax in pairs:
+        d = axis(ax, a.ndim)
+        totals[d] = totals.get(d, 0) + int(amount)
+    if not totals:
+        raise Refuse("no axis to roll")
+    return emit(f"torch.roll({a.name}, {source(tuple(totals.values()))}, {source(tuple(totals))})")
+
+
+def _lower_tile(args: Args) -> Emit:
+    """``torch.tile`` pads the repetitions or the shape with leading ones as NumPy does."""
+    a, counts = args.array("A"), int_tuple(args.literal("reps"))
+    if any(c < 0 for c in counts):
+        raise Refuse("negative repetitions (NumPy raises)")
+    return emit(f"torch.tile({a.name}, {source(counts)})")
+
+
+def _lower_repeat(args: Args) -> Emit:
+    """Repetitions by a Python int only: an array of counts makes the result's length data,
+    which torch reads on the host."""
+    a, repeats = args.array("a"), args["repeats"]
+    if repeats.is_literal:
+        count = int_tuple(repeats.literal)
+        if len(count) != 1 or count[0] < 0 or isinstance(repeats.literal, (tuple, list)):
+            raise Refuse("repeats must be one non-negative int")
+        repeats_source = str(count[0])
+    elif python_number(repeats) is int:
+        repeats_source = repeats.name
+    else:
+        raise Refuse("repeats given as an array: the result's length is data (a host read)")
+    where = args.literal("axis")
+    dim = "" if where is None else f", dim={axis(where, a.ndim)}"
+    return emit(f"torch.repeat_interleave({a.name}, {repeats_source}{dim})")
+
+
+def _lower_broadcast_to(args: Args) -> Emit:
+    a, shape = args.array("array"), int_tuple(args.literal("shape"))
+    if any(s < 0 for s in shape):
+        raise Refuse("negative dimensions (NumPy raises; torch reads -1 as 'keep this size')")
+    operand = f"{a.name}.clone()" if a.ndim == 0 else a.name  # a view of a new 0-d value, as in NumPy
+    return emit(f"torch.broadcast_to({operand}, {source(shape)})")
+
+
+# ---------------------------------------------------------------------------------------------
 # Registration
 
 _X = Arr()
@@ -427,46 +670,53 @@ def _literal_axes(args: Sequence[AV], kwargs: Mapping[str, AV]) -> str | None:
 def _shape_entry(name: str, impl: Callable[..., Any], torch_name: str, cases: tuple[Any, ...], *,
                  method: bool = False, function: bool = True, forms: str = "", notes: str = "",
                  literals: tuple[str, ...] = (), infer: Any = None,
-                 copies_views: Callable[..., bool] | None = None) -> None:
+                 copies_views: Callable[..., bool] | None = None, lower: Callable[[Args], Emit] | None = None) -> None:
     check = literal_arguments(impl, *literals) if literals else None
     register_numpy(name, impl, method=method, function=function, torch_name=torch_name, forms=forms,
-                   notes=notes, check=check, infer=infer, cases=cases, copies_views=copies_views)
+                   notes=notes, check=check, infer=infer, cases=cases, copies_views=copies_views,
+                   lower=bound(impl, lower) if lower is not None else None)
 
 
 _shape_entry("reshape", _reshape, "torch.reshape", (custom(_reshape_operands),), infer=_infer_reshape,
+             lower=_lower_reshape,
              forms="shape as an int or a tuple (-1 allowed)",
              notes="order other than 'C' and copy=False go to NumPy; an array reshaped to () is a 0-d "
                    "ndarray in NumPy and goes to NumPy")
 register(OpEntry(key="ndarray.reshape", reference=method_reference("reshape"), torch_impl=_reshape_method,
                  torch_name="torch.reshape", forms="a.reshape(2, 3) or a.reshape((2, 3))",
                  notes="order other than 'C' and copy=False go to NumPy", infer=_infer_reshape,
+                 lower=_lower_reshape_method,
                  cases=(custom(_reshape_method_operands),)))
 _shape_entry("ravel", _ravel, "torch.reshape(-1)", (case(_X), case(_X, Lit("C", "F"))), method=True,
+             lower=_lower_ravel,
              notes="order other than 'C' goes to NumPy")
 _shape_entry("flatten", _flatten, "torch.reshape(-1), copied", (case(_X),), function=False, method=True,
+             lower=_lower_flatten,
              notes="order other than 'C' goes to NumPy")
 _shape_entry("transpose", _transpose, "Tensor.permute",
              (case(_X), case(Arr(ndim=(2, 2)), Lit((1, 0), (0, 1), (0, 0), [1, 0])),
               case(Arr(ndim=(3, 3)), axes=Lit((2, 0, 1), (0, -1, 1), None))),
-             literals=("axes",), forms="axes None or a permutation")
+             literals=("axes",), forms="axes None or a permutation", lower=_lower_transpose)
 register(OpEntry(key="ndarray.transpose", reference=method_reference("transpose"), torch_impl=_transpose_method,
                  torch_name="Tensor.permute", forms="a.transpose(), a.transpose(axes), a.transpose(*axes)",
-                 check=_literal_axes, cases=(case(_X), case(Arr(ndim=(2, 2)), Lit((1, 0), (0, 1), None)),
+                 check=_literal_axes, lower=_lower_transpose_method, cases=(case(_X), case(Arr(ndim=(2, 2)), Lit((1, 0), (0, 1), None)),
                                              case(Arr(ndim=(3, 3)), Lit(2, 1), Lit(0, 2), Lit(1, 0)))))
 register(OpEntry(key="ndarray.T", reference=attribute_reference("T"), torch_impl=_transpose,
-                 torch_name="Tensor.permute (reversed axes)", attribute=True, cases=(case(_X),)))
+                 torch_name="Tensor.permute (reversed axes)", attribute=True, cases=(case(_X),),
+                 lower=_lower_T))
 _shape_entry("swapaxes", _swapaxes, "Tensor.transpose",
-             (case(Arr(), Axis(none=False, multi=False), Axis(none=False, multi=False)),), method=True)
+             (case(Arr(), Axis(none=False, multi=False), Axis(none=False, multi=False)),), method=True,
+             lower=_lower_swapaxes)
 _shape_entry("moveaxis", _moveaxis, "torch.movedim",
              (case(Arr(), Axis(none=False, multi=False), Axis(none=False, multi=False)),
               case(Arr(ndim=(2, 3)), Lit((0, 1), [1, 0], (0, 0), ()), Lit((1, 0), (-1, 0), ()))),
-             literals=("source", "destination"))
+             literals=("source", "destination"), lower=_lower_moveaxis)
 _shape_entry("expand_dims", _expand_dims, "Tensor.unsqueeze",
              (case(_X, Lit(0, -1, 1, 3, (0, 1), (0, -1), (1, 1))),), literals=("axis",),
-             forms="axis int or tuple (positions in the result)")
+             forms="axis int or tuple (positions in the result)", lower=_lower_expand_dims)
 _shape_entry("squeeze", _squeeze, "torch.squeeze",
              (case(Arr(ndim=(0, 3))), case(Arr(ndim=(0, 3)), Axis(multi=True))), method=True,
-             infer=_infer_squeeze, literals=("axis",),
+             infer=_infer_squeeze, literals=("axis",), lower=_lower_squeeze,
              notes="a result of ndim 0 from an array is a 0-d ndarray in NumPy and goes to NumPy; "
                    "squeezing an axis of size other than 1 goes to NumPy (it raises)")
 _SEQ = Seq(Arr(ndim=(1, 3)), count=(1, 3))
@@ -475,33 +725,34 @@ _shape_entry("concatenate", _concatenate, "torch.cat (operands cast to np.result
              (case(_SEQ, OneOf(Lit(0, -1, None), Axis(none=False, multi=False))),
               case(Seq(Arr(ndim=(1, 2)), kind=tuple), axis=Lit(0, None, -1), dtype=_JOIN_DTYPE,
                    casting=Lit(OMIT, "same_kind", "unsafe", "no"))),
-             literals=("axis",), forms="list/tuple of arrays, axis int/None, dtype=, casting=",
+             literals=("axis",), forms="list/tuple of arrays, axis int/None, dtype=, casting=", lower=_lower_concatenate,
              notes="out= goes to NumPy")
 _shape_entry("stack", _stack, "torch.stack (operands cast to np.result_type)",
              (case(Seq(Arr(ndim=(0, 3))), Lit(0, -1, 1, 3)),
               case(Seq(Arr(ndim=(0, 2)), kind=tuple), axis=Lit(0, -1), dtype=_JOIN_DTYPE)),
-             literals=("axis",), forms="list/tuple of arrays, axis, dtype=, casting=", notes="out= goes to NumPy")
+             literals=("axis",), forms="list/tuple of arrays, axis, dtype=, casting=", notes="out= goes to NumPy",
+             lower=_lower_stack)
 for _name, _impl, _target in (("vstack", _vstack, "torch.cat on 2-d views"),
                               ("hstack", _hstack, "torch.cat on 1-d views")):
     _shape_entry(_name, _impl, _target, (case(Seq(Arr(ndim=(0, 3)))), case(Seq(Arr(ndim=(0, 2))), dtype=_JOIN_DTYPE)),
-                 forms="list/tuple of arrays, dtype=, casting=")
+                 forms="list/tuple of arrays, dtype=, casting=", lower=_stacking(f"torch.{_name}"))
 _shape_entry("column_stack", _column_stack, "torch.cat of columns", (case(Seq(Arr(ndim=(0, 2)))),),
-             forms="list/tuple of arrays")
+             forms="list/tuple of arrays", lower=_stacking("torch.column_stack"))
 for _name, _impl in (("split", _split), ("array_split", _array_split)):
     _shape_entry(_name, _impl, "slices of Tensor.movedim (views)", (custom(_split_operands),), infer=_infer_split,
                  literals=("axis",), forms="number of sections or a list of indices, axis",
-                 notes="returns a list of tensors")
+                 notes="returns a list of tensors", lower=_lower_split(_name == "split"))
 _shape_entry("flip", _flip, "torch.flip", (case(_X), case(_X, Axis())), literals=("axis",),
-             notes="torch.flip returns a copy where NumPy returns a view", copies_views=always)
+             notes="torch.flip returns a copy where NumPy returns a view", copies_views=always, lower=_lower_flip)
 _shape_entry("roll", _roll, "torch.roll", (custom(_roll_operands),), literals=("axis",),
              forms="shift int or tuple, axis None/int/tuple",
-             notes="rolling a scalar gives a 0-d ndarray in NumPy and goes to NumPy")
+             notes="rolling a scalar gives a 0-d ndarray in NumPy and goes to NumPy", lower=_lower_roll)
 _shape_entry("tile", _tile, "torch.tile", (custom(_tile_operands),), literals=("reps",),
-             notes="a 0-d result (a scalar tiled by ()) is a 0-d ndarray in NumPy and goes to NumPy")
+             notes="a 0-d result (a scalar tiled by ()) is a 0-d ndarray in NumPy and goes to NumPy", lower=_lower_tile)
 _shape_entry("repeat", _repeat, "torch.repeat_interleave", (custom(_repeat_operands),), method=True,
              literals=("axis",), forms="repeats int or array, axis None/int",
-             notes="Tensor.repeat tiles instead; negative or non-integer repeats go to NumPy")
+             notes="Tensor.repeat tiles instead; negative or non-integer repeats go to NumPy", lower=_lower_repeat)
 _shape_entry("broadcast_to", _broadcast_to, "torch.broadcast_to", (custom(_broadcast_operands),),
              infer=_infer_broadcast_to, literals=("shape",),
              notes="a 0-d result is a 0-d ndarray in NumPy and goes to NumPy; writes through the "
-                   "result are an error in NumPy (read-only view)", copies_views=always)
+                   "result are an error in NumPy (read-only view)", copies_views=always, lower=_lower_broadcast_to)

@@ -21,11 +21,13 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from ..dtypes import TORCH_TO_NP
+from ..dtypes import NP_TO_TORCH, TORCH_TO_NP
 from .cases import ALL, NUMERIC, OMIT, Arr, Axis, Lifted, Lit, OneOf, Py, case, custom
 from .coerce import array_result, check_int_fits, normalize_axis, tensor_of, to_numpy, torch_dtype
 from .declare import NO_VALUE, flag, literal_arguments, method_reference, not_given, register_numpy
 from .entry import OpEntry, Unsupported
+from .arguments import Args, array_value, axis, bound, call_source, emit, source
+from .lowering import Call, Emit, Operand, Refuse, cast, dtype_source, operand_source, python_number
 from .table import register
 from .ufuncs import apply, ufunc_path
 
@@ -319,13 +321,243 @@ def _array_equal(a1: Any, a2: Any, equal_nan: Any = False) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Lowerings
+
+
+def _sorted_operand(a: Operand, where: Any) -> tuple[str, int]:
+    """The operand and dimension a sort works on: ``axis=None`` sorts the flattened array."""
+    if where is None:
+        return f"{a.name}.reshape(-1)", 0
+    return a.name, axis(where, a.ndim)
+
+
+def _lower_sort(args: Args) -> Emit:
+    """Values do not depend on the order among ties (but for -0.0 and 0.0, which are equal)."""
+    args.only("a", "axis", "kind", "stable")
+    operand, dim = _sorted_operand(args.array("a"), args.literal("axis"))
+    return emit(f"torch.sort({operand}, dim={dim}, stable=True).values")
+
+
+def _lower_argsort(args: Args) -> Emit:
+    """A stable sort's permutation is NumPy's only where NumPy sorts stably: its default sort
+    orders ties its own way, which no torch sort reproduces and no check can see without reading
+    the data.  A scalar's argsort has one element, as in NumPy."""
+    args.only("a", "axis", "kind", "stable")
+    kind, stable = args.literal("kind"), args.literal("stable")
+    if not (kind in ("stable", "mergesort") or stable is True):
+        raise Refuse("NumPy's default sort orders ties its own way: only kind='stable'/'mergesort' or "
+                     "stable=True is exact")
+    a = args.array("a")
+    operand, dim = _sorted_operand(a, None if a.ndim == 0 else args.literal("axis"))
+    return emit(f"torch.argsort({operand}, dim={dim}, stable=True)")
+
+
+def _comparison_dtype(a: Operand, v: Operand) -> np.dtype:
+    """NumPy compares ``a`` with ``np.asarray(v)`` in their common dtype: a Python float ``v``
+    is float64 here, not weak."""
+    array = array_value(v)
+    if array is not None:
+        other = array.dtype
+    elif python_number(v) is not None:
+        other = np.asarray(v.literal if v.is_literal else python_number(v)(1)).dtype
+    else:
+        raise Refuse("v must be an array or a Python number")
+    return np.result_type(a.array.dtype, other)
+
+
+def _lower_searchsorted(args: Args) -> Emit:
+    """torch's binary search on NumPy's sort order: floats as integer keys (``lib.sort_key``,
+    NaN last, -0.0 equal to 0.0), bools as uint8.  ``a`` must be sorted, as NumPy requires."""
+    args.only("a", "v", "side")
+    a, v, side = args.array("a"), args["v"], args.literal("side")
+    if side not in ("left", "right") or a.ndim != 1:
+        raise Refuse("side other than 'left'/'right', or a not 1-d (NumPy raises)")
+    common = _comparison_dtype(a, v)
+    dtype = torch.uint8 if common == np.bool_ else NP_TO_TORCH[common]
+    seq, values = cast(a.name, dtype, a.dtype), operand_source(args.call, v, dtype, tensor=True)
+    if dtype.is_floating_point:
+        seq, values = f"lib.sort_key({seq})", f"lib.sort_key({values})"
+    return emit(f"torch.searchsorted({seq}, {values}, right={side == 'right'})")
+
+
+def _number_source(op: Operand) -> str:
+    """A Python number operand as source: the literal, or the placeholder of one of unknown value."""
+    return source(op.literal) if op.is_literal else op.name
+
+
+def _lower_nonzero(args: Args) -> Emit:
+    return emit(f"torch.nonzero({args.array('a').name}, as_tuple=True)")
+
+
+def _lower_flatnonzero(args: Args) -> Emit:
+    return emit(f"torch.nonzero({args.array('a').name}.reshape(-1)).reshape(-1)")
+
+
+def _lower_argwhere(args: Args) -> Emit:
+    """A scalar counts as one element, and its index has no coordinates: shape (N, 0)."""
+    a = args.array("a")
+    if a.ndim == 0:
+        return emit(f"torch.argwhere({a.name}.reshape(1))[:, :0]")
+    return emit(f"torch.argwhere({a.name})")
+
+
+def _lower_unique(args: Args) -> Emit:
+    """NumPy's ``_unique1d`` on a stable sort (``lib.unique``)."""
+    args.only("ar", "return_index", "return_inverse", "return_counts", "equal_nan", "sorted")
+    a = args.array("ar")
+    flags = [args.literal(n) for n in ("return_index", "return_inverse", "return_counts", "equal_nan")]
+    if args.literal("sorted") is not True or not all(isinstance(f, bool) for f in flags):
+        raise Refuse("sorted=False, or flags that are not literal bools")
+    return emit(call_source("lib.unique", a.name, *map(repr, flags)))
+
+
+def _lower_where(args: Args) -> Emit:
+    """One argument: ``nonzero``.  Three: the branches in NumPy's result dtype; Python numbers
+    stay weak, but where both are numbers the first becomes a 0-d tensor of that dtype (torch
+    would pick its default float32)."""
+    condition = args.array("condition")
+    if not args.given("x") and not args.given("y"):
+        return emit(f"torch.nonzero({condition.name}, as_tuple=True)")
+    call, dtype = args.call, args.call.result_dtype
+    x, y = args["x"], args["y"]
+    numbers = not (array_value(x) or array_value(y))
+    branches = (operand_source(call, x, dtype, tensor=numbers), operand_source(call, y, dtype))
+    test = condition.name if condition.dtype is torch.bool else f"{condition.name} != 0"
+    return emit(f"torch.where({test}, {branches[0]}, {branches[1]})")
+
+
+def _clip_bound(call: Call, op: Operand | None, x: Operand, low: bool) -> tuple[str | None, tuple[str, ...]]:
+    """A bound as NumPy's ``_clip`` uses it: on an integer array a Python-int lower bound at or
+    below the dtype's minimum (an upper one at or above its maximum) is dropped (None); for an
+    int of unknown value, that it is strictly within the range is required."""
+    if op is None or (op.is_literal and op.literal is None):
+        return None, ()
+    if python_number(op) is int and not x.dtype.is_floating_point and x.dtype is not torch.bool:
+        info = torch.iinfo(x.dtype)
+        if not op.is_literal:
+            return op.name, (f"{info.min} < {op.name} < {info.max}",)
+        if (op.literal <= info.min) if low else (op.literal >= info.max):
+            return None, ()
+    return operand_source(call, op, call.result_dtype), ()
+
+
+def _clip_pair(args: Args, low: str, high: str) -> tuple[Operand | None, Operand | None]:
+    """The bounds: ``np.clip``'s ``a_min``/``a_max`` as a pair, else ``min``/``max``."""
+    if low != "min" and (args.given(low) or args.given(high)):
+        if not (args.given(low) and args.given(high)) or args.given("min") or args.given("max"):
+            raise Refuse("inconsistent bounds (NumPy raises)")
+        return args[low], args[high]
+    return tuple(args[n] if args.given(n) else None for n in ("min", "max"))  # type: ignore[return-value]
+
+
+def _lower_clip(low: str, high: str) -> Callable[[Args], Emit]:
+    """``np.clip`` / ``ndarray.clip``: bounds by NumPy's ``_clip`` (``_clip_bound``), then its
+    ufunc in the resolved dtype: with no bound ``positive`` (a copy), else clamp (NaN bounds
+    propagate, as NumPy's minimum/maximum do)."""
+
+    def lower(args: Args) -> Emit:
+        args.only("a", low, high, "min", "max")
+        x, dtype = args.array("a"), args.call.result_dtype
+        first, second = _clip_pair(args, low, high)
+        lo, lo_requires = _clip_bound(args.call, first, x, low=True)
+        hi, hi_requires = _clip_bound(args.call, second, x, low=False)
+        if lo is None and hi is None:
+            return emit(f"{cast(x.name, dtype, x.dtype)}.clone()")
+        bounds = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
+        return emit(call_source("torch.clamp", cast(x.name, dtype, x.dtype), **bounds),
+                    requires=lo_requires + hi_requires)
+
+    lower.__name__ = "_lower_clip"
+    return lower
+
+
+def _lower_round(args: Args) -> Emit:
+    """NumPy's ``PyArray_Round``: integers copied for decimals >= 0; otherwise
+    ``rint(x * 10**d) / 10**d`` (divide first for negative decimals), integers in float64 and
+    cast back."""
+    a, decimals = args.array("a"), args.literal("decimals")
+    if type(decimals) is not int:
+        raise Refuse("decimals must be a literal int")
+    integer = not a.dtype.is_floating_point
+    if integer and decimals >= 0:
+        return emit(f"{a.name}.clone()")
+    if decimals == 0:
+        return emit(f"torch.round({a.name})")
+    scale = repr(10.0 ** abs(decimals))
+    work = cast(a.name, torch.float64) if integer else a.name
+    rounded = f"torch.round({work} * {scale}) / {scale}" if decimals > 0 else f"torch.round({work} / {scale}) * {scale}"
+    return emit(cast(rounded, a.dtype, torch.float64) if integer else rounded)
+
+
+def _lower_nan_to_num(args: Args) -> Emit:
+    """Replacements as NumPy stores them into the array (``_as_dtype``; the defaults are the
+    dtype's extremes, as in torch)."""
+    x = args.array("x")
+    if args.literal("copy") is not True:
+        raise Refuse("copy=False writes into the array")
+    if not x.dtype.is_floating_point:
+        return emit(f"{x.name}.clone()")
+    dtype = TORCH_TO_NP[x.dtype]
+    info = np.finfo(dtype)
+    replacements = {}
+    for name, default in (("nan", 0.0), ("posinf", info.max), ("neginf", info.min)):
+        op = args.operands.get(name)
+        if op is not None and not op.is_literal and python_number(op) is not None:
+            replacements[name] = op.name
+            continue
+        value = args.literal(name)
+        try:
+            replacements[name] = source(_as_dtype(default if value is None else value, dtype))
+        except (FloatingPointError, TypeError, ValueError):
+            raise Refuse(f"{name}={value!r} does not fit {dtype} (NumPy raises or warns)") from None
+    return emit(call_source("torch.nan_to_num", x.name, **replacements))
+
+
+def _lower_isclose(args: Args) -> Emit:
+    """NumPy's formula (``lib.isclose``) with the two dtypes it computes in, decided here from
+    NumPy's own arithmetic: ``y`` made inexact, and ``x - y``'s."""
+    x, y = args["a"], args["b"]
+    tolerances = [args.literal(n) for n in ("rtol", "atol")]
+    equal_nan = args.literal("equal_nan")
+    if not all(type(t) in (int, float) and math.isfinite(t) for t in tolerances) or type(equal_nan) is not bool:
+        raise Refuse("tolerances must be finite literal numbers (NumPy warns otherwise), equal_nan a literal bool")
+    x_probe, y_probe = _numpy_probe(x), _numpy_probe(y)
+    inexact = np.result_type(y_probe, 1.0) if isinstance(y_probe, np.ndarray) else np.dtype(np.float64)
+    common = np.result_type(x_probe - (y_probe.astype(inexact) if isinstance(y_probe, np.ndarray) else 1.0))
+    if common not in NP_TO_TORCH or inexact not in NP_TO_TORCH:
+        raise Refuse("no torch dtype for NumPy's intermediate results")
+    operands = [_isclose_operand(args.call, op) for op in (x, y)]
+    return emit(call_source("lib.isclose", *operands, *map(repr, tolerances), repr(equal_nan),
+                            dtype_source(NP_TO_TORCH[inexact]), dtype_source(NP_TO_TORCH[common])))
+
+
+def _numpy_probe(op: Operand) -> Any:
+    """A NumPy stand-in of an isclose operand: an array of its dtype, or a weak Python number."""
+    array = array_value(op)
+    if array is not None:
+        return np.ones(1, array.dtype)
+    kind = python_number(op)
+    if kind is None:
+        raise Refuse(f"{op.name} must be an array or a Python number")
+    return kind(1)
+
+
+def _isclose_operand(call: Call, op: Operand) -> str:
+    """A tensor in its own dtype, or a Python number as it is (weak)."""
+    array = array_value(op)
+    return operand_source(call, op, NP_TO_TORCH[array.dtype]) if array is not None else _number_source(op)
+
+
+# ---------------------------------------------------------------------------------------------
 # Registration
 
 
 def _searchsorted_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Sorted ``a`` (NumPy's precondition), and now and then an unsorted one with one key: NumPy
+    then answers by its search path from the whole range, the path a binary search takes."""
     raw = d.array((d.integer(0, 5),), ALL, d.choice(["small", "any"]), lifted=False)
     seq = np.sort(raw) if d.integer(0, 4) else raw
-    value = d.choice(["array", "scalar", "python"])
+    value = d.choice(["array", "scalar", "python"] if seq is not raw else ["scalar", "python"])
     if value == "array":
         v = d.array(d.shape((0, 2)), ALL, "any", lifted=None)
     elif value == "scalar":
@@ -338,68 +570,83 @@ def _searchsorted_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 def _sorting(name: str, impl: Callable[..., Any], torch_name: str, cases: tuple[Any, ...], *,
              method: bool = False, forms: str = "", notes: str = "", literals: tuple[str, ...] = (),
-             infer: Any = None) -> None:
+             infer: Any = None, lower: Callable[[Args], Emit] | None = None, **fields: Any) -> None:
     register_numpy(name, impl, method=method, torch_name=torch_name, forms=forms, notes=notes,
-                   check=literal_arguments(impl, *literals) if literals else None, infer=infer, cases=cases)
+                   check=literal_arguments(impl, *literals) if literals else None, infer=infer, cases=cases,
+                   lower=bound(impl, lower) if lower is not None else None, **fields)
 
 
 _AXIS = OneOf(Lit(-1, None), Axis(none=True, multi=False))
 _sorting("sort", _sort, "torch.sort(stable=True).values",
          (case(Arr(), _AXIS), case(Arr(), kind=Lit(OMIT, "stable", "quicksort"))),
          literals=("axis",), forms="axis int/None, any kind",
-         notes="order= goes to NumPy; -0.0 and 0.0 may come out in another order (they are equal)")
+         notes="order= goes to NumPy; -0.0 and 0.0 may come out in another order (they are equal)",
+         lower=_lower_sort)
 _sorting("argsort", _argsort, "torch.sort(stable=True).indices",
-         (case(Arr(), _AXIS), case(Arr(values="small"), axis=_AXIS, kind=Lit(OMIT, "stable", "mergesort", "quicksort")),
+         (case(Arr(), _AXIS, kind=Lit("stable", "mergesort")),
+          case(Arr(values="small"), axis=_AXIS, kind=Lit(OMIT, "stable", "mergesort", "quicksort")),
           case(Arr(values="small"), stable=Lit(True, False))),
          method=True, literals=("axis",), forms="axis int/None, kind, stable",
-         notes="with ties, only kind='stable'/'mergesort' or stable=True take the tensor path (NumPy's "
-               "default order among equal values is not reproducible); order= goes to NumPy")
+         notes="lowered for kind='stable'/'mergesort' or stable=True only: NumPy's default sort orders equal "
+               "values its own way, which no torch sort reproduces (the runtime path takes it where nothing "
+               "ties, a check that reads the data); order= goes to NumPy", lower=_lower_argsort)
 _sorting("searchsorted", _searchsorted, "torch.searchsorted", (custom(_searchsorted_operands),), method=True,
          forms="1-d sorted a, scalar or array v, side",
-         notes="unsorted a (binary searches differ), NaN in a or v, and sorter= go to NumPy")
+         notes="a must be sorted, as NumPy requires: the search is NumPy's for a sorted a (NaN last, -0.0 "
+               "equal to 0.0, through integer sort keys), while on an unsorted a NumPy's answer depends on its "
+               "search order over the keys (only a single key is answered alike); sorter= goes to NumPy",
+         lower=_lower_searchsorted)
 _sorting("nonzero", _nonzero, "torch.nonzero(as_tuple=True)", (case(Arr()),), method=True,
-         notes="returns a tuple of tensors; a scalar goes to NumPy (it raises)")
-_sorting("flatnonzero", _flatnonzero, "torch.nonzero of the flattened tensor", (case(Arr()),))
-_sorting("argwhere", _argwhere, "torch.argwhere", (case(Arr()),))
+         notes="returns a tuple of tensors; a scalar goes to NumPy (it raises)", lower=_lower_nonzero)
+_sorting("flatnonzero", _flatnonzero, "torch.nonzero of the flattened tensor", (case(Arr()),),
+         lower=_lower_flatnonzero)
+_sorting("argwhere", _argwhere, "torch.argwhere", (case(Arr()),), lower=_lower_argwhere)
 _UNIQUE_FLAGS = dict(return_index=Lit(OMIT, False, True), return_inverse=Lit(OMIT, False, True),
                      return_counts=Lit(OMIT, False, True), equal_nan=Lit(OMIT, True, False))
 _sorting("unique", _unique, "torch.sort(stable=True), then runs", (case(Arr(), **_UNIQUE_FLAGS),
                                                                    case(Arr(values="small"), **_UNIQUE_FLAGS)),
          literals=("return_index", "return_inverse", "return_counts", "axis"),
          forms="return_index/inverse/counts, equal_nan",
-         notes="axis= and sorted=False go to NumPy; NaNs merge into one as in NumPy 2")
+         notes="axis= and sorted=False go to NumPy; NaNs merge into one as in NumPy 2", lower=_lower_unique)
 _sorting("where", _where, "torch.where (branches cast to np.result_type)",
          (case(Arr(group="w"), Arr(group="w", lifted=None), Arr(group="w", lifted=None)),
           case(Arr(), Py((int, float, bool)), Arr(ndim=(0, 1), lifted=None)),
           case(Arr(), Arr(), Py((int, float))), case(Arr(ndim=(0, 3)))),
          forms="where(c) (nonzero) and where(c, x, y) with broadcasting",
-         notes="a 0-d result is a 0-d ndarray in NumPy and goes to NumPy")
+         notes="a 0-d result is a 0-d ndarray in NumPy and goes to NumPy", lower=_lower_where)
 _BOUND = OneOf(Py((int, float)), Arr(ndim=(0, 1), lifted=None), Lit(None, 2**40, -2**40))
+_CLIP_NUMPY_WHEN = ("a Python int bound of unknown value on an integer array, when it is at or beyond the "
+                    "dtype's range (NumPy then drops it)")
 _sorting("clip", _clip, "torch.minimum(torch.maximum(...)) (NumPy's clip ufunc)",
          (case(Arr(), _BOUND, _BOUND), case(Arr(), min=_BOUND, max=_BOUND), case(Arr(), a_min=_BOUND, a_max=_BOUND)),
          forms="bounds Python scalars, arrays or None",
-         notes="dtype as NumPy's clip ufunc resolves it; out=/casting= go to NumPy")
+         notes="dtype as NumPy's clip ufunc resolves it; out=/casting= go to NumPy",
+         lower=_lower_clip("a_min", "a_max"), numpy_when=_CLIP_NUMPY_WHEN)
 register(OpEntry(key="ndarray.clip", reference=method_reference("clip"), torch_impl=_clip_method,
                  torch_name="torch.minimum(torch.maximum(...)) (NumPy's clip ufunc)",
                  forms="bounds Python scalars, arrays or None", notes="out=/casting= go to NumPy",
+                 lower=bound(_clip_method, _lower_clip("min", "max")), numpy_when=_CLIP_NUMPY_WHEN,
                  cases=(case(Arr(), _BOUND, _BOUND), case(Arr(), min=_BOUND, max=_BOUND))))
 for _name in ("round", "around"):
     _sorting(_name, _round, "torch.round via NumPy's rint(x * 10**d) / 10**d",
              (case(Arr(NUMERIC), Lit(OMIT, 0, 1, 2, -1, -2)), case(Arr(ALL), decimals=Lit(0, 3, -1))),
              method=_name == "round", forms="decimals (negative too)",
-             notes="bool input goes to NumPy (float16 result, or an error for decimals > 0)")
+             notes="bool input goes to NumPy (float16 result, or an error for decimals > 0)", lower=_lower_round)
 _sorting("nan_to_num", _nan_to_num, "torch.where on isnan/isposinf/isneginf",
          (case(Arr()), case(Arr(), nan=Lit(OMIT, 0.0, 5, -1.5, 1e300), posinf=Lit(OMIT, None, 1.0, 1e300),
                             neginf=Lit(OMIT, None, -2.0), copy=Lit(OMIT, True, False))),
-         forms="nan=, posinf=, neginf=", notes="copy=False (writes in place) goes to NumPy")
+         forms="nan=, posinf=, neginf=", notes="copy=False (writes in place) goes to NumPy",
+         lower=_lower_nan_to_num)
 _TOL = Lit(OMIT, 1e-5, 0.5, 0.0, 1)
+_PYTHON_BOOL = "returns a Python bool: a read of tensor data on the host, which lowered code never makes"
 for _name, _impl in (("isclose", _isclose), ("allclose", _allclose)):
     _sorting(_name, _impl, "NumPy's isclose formula on tensors",
              (case(Arr(group="c"), Arr(group="c", lifted=None), rtol=_TOL, atol=_TOL, equal_nan=Lit(OMIT, True, False)),
               case(Arr(), Py((int, float))), case(Py((int, float)), Arr())),
              forms="rtol, atol, equal_nan; broadcasting",
-             notes="non-finite tolerances go to NumPy (it warns)")
+             notes="non-finite tolerances go to NumPy (it warns)",
+             **({"lower": _lower_isclose} if _name == "isclose" else {"numpy_only": _PYTHON_BOOL}))
 _sorting("array_equal", _array_equal, "elementwise == then all()",
          (case(Arr(group="e"), Arr(group="e", lifted=None), equal_nan=Lit(OMIT, True, False)),
           case(Arr(values="small"), Arr(values="small", like=0, lifted=None))),
-         notes="returns a Python bool")
+         notes="returns a Python bool", numpy_only=_PYTHON_BOOL)
