@@ -8,12 +8,16 @@ coverage of (operation, dtype) pairs over the entries tested before it.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
+from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from looplift import registry
 from looplift.registry import docs, testing
+from looplift.registry.coerce import to_numpy
 
 EXAMPLES = int(os.environ.get("LOOPLIFT_REGISTRY_EXAMPLES", "40"))
 RANDOM = os.environ.get("LOOPLIFT_REGISTRY_RANDOM") == "1"
@@ -54,3 +58,22 @@ def test_lowering_coverage() -> None:
     coverage = testing.Coverage.of(done)
     print("\n" + coverage.report())
     assert coverage.share >= MIN_COVERAGE, coverage.report()
+
+
+def test_benchmark_operations_lower_to_numpy_results() -> None:
+    """Each operation of ``benchmarks/ops.py`` that lowers gives NumPy's result there (the
+    benchmark times what the registry tests check)."""
+    ops = _module(Path(__file__).resolve().parents[1] / "benchmarks" / "ops.py")
+    for op in ops.OPS:
+        versions, source = ops.calls(op, 8)
+        if "looplift" in versions:
+            expected = versions["numpy"]()
+            actual = to_numpy(versions["looplift"]())
+            testing.compare(expected, actual, "exact", lambda rtol: 0.0, where=op.label)
+
+
+def _module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
