@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -73,7 +74,8 @@ def test_benchmark_operations_lower_to_numpy_results() -> None:
 
 
 def _module(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
+    """The script at ``path`` imported as a module (registered, as its dataclasses need)."""
+    spec = importlib.util.spec_from_file_location(f"looplift_{path.stem}", path)
+    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
