@@ -167,7 +167,8 @@ class Emit:
     template: str
     requires: tuple[str, ...] = ()
     helpers: tuple[str, ...] = field(default=())
-    """Names of plain helper functions (``looplift.registry.lib``) the template calls as ``lib.<name>``."""
+    """Names of plain helper functions (``looplift.registry.lib``) the template calls as
+    ``lib.<name>`` (``lower`` adds those it finds in the template)."""
 
 
 LowerFn = Callable[[Call], Emit]
@@ -321,7 +322,14 @@ def lower(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> Lower
     mismatch = verify(emit, operands, keywords, result, entry.reference)
     if mismatch:
         raise Refusal(f"{entry.key}: lowering disagrees with NumPy ({mismatch})")
-    return Lowered(entry, expression, requires, result, emit.helpers, names)
+    helpers = tuple(sorted(set(emit.helpers) | _lib_names(expression, *requires)))
+    return Lowered(entry, expression, requires, result, helpers, names)
+
+
+def _lib_names(*expressions: ast.expr) -> set[str]:
+    """The ``lib.<name>`` helpers the expressions call."""
+    return {node.attr for expression in expressions for node in ast.walk(expression)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "lib"}
 
 
 def _free_names(*expressions: ast.expr) -> set[str]:

@@ -12,7 +12,6 @@ float-to-int casts of NaN, infinities and out-of-range values are what the test 
 from __future__ import annotations
 
 import builtins
-import inspect
 import operator
 from typing import Any, Callable
 
@@ -24,7 +23,7 @@ from ..lattice import ArrayV, ListV
 from .cases import OMIT, Arr, Lit, Seq, case, custom
 from .coerce import copy_if_aliased, dtype_arg, tensor_of, to_numpy, torch_dtype
 from .declare import attribute_reference, method_reference, not_given
-from . import lowering
+from . import arguments, lowering
 from .entry import OpEntry, Unsupported
 from .lowering import Call, Emit, Refuse
 from .table import register
@@ -176,23 +175,6 @@ def _scalar_type(np_type: type) -> Callable[..., Tensor]:
 # tensor data, so no host read); item() and tolist() stay in NumPy
 
 
-def _bind(call: Call, impl: Callable[..., Any]) -> dict[str, lowering.Operand]:
-    """The call's operands under the parameter names of ``impl`` (NumPy's signature)."""
-    names = list(inspect.signature(impl).parameters)
-    return {**dict(zip(names, call.args)), **call.kwargs}
-
-
-def _literal(params: dict[str, lowering.Operand], name: str, default: Any) -> Any:
-    op = params.get(name)
-    return default if op is None else op.literal
-
-
-def _lifted(op: lowering.Operand | None) -> lowering.Operand:
-    if op is None or op.array is None:
-        raise Refuse("the operand is not a lifted array")
-    return op
-
-
 def _cast_or_copy(x: lowering.Operand, dtype: torch.dtype, copy: bool | None) -> str:
     """``x`` in ``dtype``: a cast copies; ``copy`` True copies anyway, None and False return
     ``x`` itself (a lifted 0-d value stands for a NumPy scalar, which is never shared)."""
@@ -212,27 +194,20 @@ def _layout(order: Any) -> str:
     raise Refuse(f"order={order!r}")
 
 
-def _lower_astype(call: Call) -> Emit:
-    params = _bind(call, _astype)
-    x = _lifted(params.get("a"))
-    _layout(_literal(params, "order", "K"))
-    casting = _literal(params, "casting", "unsafe")
-    if not np.can_cast(TORCH_TO_NP[x.dtype], TORCH_TO_NP[call.result_dtype], casting):
+def _lower_astype(args: arguments.Args) -> Emit:
+    args.only("a", "dtype", "order", "casting", "copy")
+    x, result = args.array("a"), args.call.result_dtype
+    _layout(args.literal("order"))
+    casting = args.literal("casting")
+    if not np.can_cast(TORCH_TO_NP[x.dtype], TORCH_TO_NP[result], casting):
         raise Refuse(f"casting={casting!r} forbids this cast (NumPy raises)")
-    return Emit(_cast_or_copy(x, call.result_dtype, bool(_literal(params, "copy", True))))
+    return Emit(_cast_or_copy(x, result, bool(args.literal("copy"))))
 
 
-def _lower_copy(call: Call) -> Emit:
-    params = _bind(call, _copy_method)
-    x = _lifted(params.get("a"))
-    layout = _layout(_literal(params, "order", "C"))
-    return Emit(f"{x.name}.clone({layout})")
-
-
-def _lower_np_copy(call: Call) -> Emit:
-    params = _bind(call, _np_copy)
-    x = _lifted(params.get("a"))
-    return Emit(f"{x.name}.clone({_layout(_literal(params, 'order', 'K'))})")
+def _lower_copy(args: arguments.Args) -> Emit:
+    """``a.copy()`` (C order) and ``np.copy(a)`` (K order)."""
+    args.only("a", "order")
+    return Emit(f"{args.array('a').name}.clone({_layout(args.literal('order'))})")
 
 
 #: attribute -> how generated code reads it off the tensor's metadata.
@@ -242,16 +217,16 @@ _ATTRIBUTE_SOURCES = {"shape": "lib.shape({0})", "ndim": "{0}.ndim", "size": "{0
 
 def _lower_attribute(name: str) -> lowering.LowerFn:
     def lower(call: Call) -> Emit:
-        return Emit(_ATTRIBUTE_SOURCES[name].format(_lifted(call.args[0]).name))
+        return Emit(_ATTRIBUTE_SOURCES[name].format(arguments.lifted(call.args[0]).name))
 
     return lower
 
 
 def _lower_len(call: Call) -> Emit:
-    return Emit(f"{_lifted(call.args[0]).name}.shape[0]")
+    return Emit(f"{arguments.lifted(call.args[0]).name}.shape[0]")
 
 
-def _stacked(call: Call, items: lowering.Operand, dtype: torch.dtype) -> str:
+def _stacked(items: lowering.Operand, dtype: torch.dtype) -> str:
     """A list of lifted values stacked into one tensor of NumPy's ``dtype`` (each item cast
     first: torch would promote mixed items otherwise than NumPy)."""
     options = list(items.value.options())
@@ -265,23 +240,20 @@ def _stacked(call: Call, items: lowering.Operand, dtype: torch.dtype) -> str:
     return f"torch.stack([item.to({lowering.dtype_source(dtype)}) for item in {items.name}])"
 
 
-def _lower_conversion(impl: Callable[..., Any], copy_default: bool | None, *, contiguous: bool = False
-                      ) -> lowering.LowerFn:
+def _lower_conversion(source_name: str, *, contiguous: bool = False) -> Callable[[arguments.Args], Emit]:
     """np.asarray/np.array/np.ascontiguousarray: the tensor itself, cast or copied as NumPy
     would (``contiguous``: a copy only where the layout is not C's), leading axes added up to
     NumPy's rank (``ndmin``); a list of lifted values stacked."""
 
-    def lower(call: Call) -> Emit:
-        params = _bind(call, impl)
-        source = params.get("a", params.get("object"))
-        if source is None:
-            raise Refuse("nothing to convert")
-        _layout(_literal(params, "order", "K"))
-        copy = _literal(params, "copy", copy_default)
+    def lower(args: arguments.Args) -> Emit:
+        args.only(source_name, "dtype", "order", "copy", "ndmin")
+        source, call = args[source_name], args.call
+        _layout(_parameter(args, "order", "C"))
+        copy = _parameter(args, "copy", None)
         if source.array is None:
             if copy is False:
                 raise Refuse("copy=False of a list (NumPy raises)")
-            text = _stacked(call, source, call.result_dtype)
+            text = _stacked(source, call.result_dtype)
         else:
             text = _cast_or_copy(source, call.result_dtype, copy)
             text = f"{lowering.atom(text)}.contiguous()" if contiguous and source.ndim else text
@@ -291,9 +263,14 @@ def _lower_conversion(impl: Callable[..., Any], copy_default: bool | None, *, co
     return lower
 
 
+def _parameter(args: arguments.Args, name: str, absent: Any) -> Any:
+    """The literal passed for ``name`` or its default, ``absent`` where the signature lacks it."""
+    return args.literal(name) if name in args.defaults else absent
+
+
 def _lower_scalar_type(call: Call) -> Emit:
     """``np.float32(x)``: a cast; the array itself where the dtype matches, as NumPy returns it."""
-    return Emit(_cast_or_copy(_lifted(call.args[0]), call.result_dtype, None))
+    return Emit(_cast_or_copy(arguments.lifted(call.args[0]), call.result_dtype, None))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,10 +302,10 @@ def _item_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 _method("astype", _astype, "Tensor.to (a copy, as NumPy's)",
         (case(Arr(), _ASTYPE_DTYPES), case(Arr(), dtype=_ASTYPE_DTYPES, copy=Lit(OMIT, True, False),
                                            casting=Lit(OMIT, "unsafe", "same_kind", "safe"))),
-        forms="NumPy dtypes, Python types, strings; copy=, casting=", lower=_lower_astype,
+        forms="NumPy dtypes, Python types, strings; copy=, casting=", lower=arguments.bound(_astype, _lower_astype),
         notes="dtypes without an exact torch counterpart (float16, complex, strings) and order='F' go to NumPy")
 _method("copy", _copy_method, "Tensor.clone", (case(Arr()), case(Arr(), Lit("C", "K", "F"))),
-        lower=_lower_copy, notes="order='F' goes to NumPy")
+        lower=arguments.bound(_copy_method, _lower_copy), notes="order='F' goes to NumPy")
 _HOST_VALUE = "returns Python numbers: a read of tensor data by the host (a sync on an accelerator)"
 _method("item", _item, "Tensor.item", (custom(_item_operands),), forms="no index, a flat index, or a full index",
         notes="returns a Python number, as NumPy does", numpy_only=_HOST_VALUE)
@@ -347,13 +324,13 @@ _CONVERT_NOTE = "a 0-d result is a 0-d ndarray in NumPy and goes to NumPy; order
 for _name, _impl, _forms, _cases, _lower in (
         ("asarray", _asarray, "dtype=, copy=",
          (case(Arr(), dtype=Lit(OMIT, None, "float64", np.int32), copy=Lit(OMIT, None, True, False)), case(_SCALARS)),
-         _lower_conversion(_asarray, None)),
+         arguments.bound(_asarray, _lower_conversion("a"))),
         ("array", _array, "dtype=, copy=, ndmin=",
          (case(Arr(), dtype=Lit(OMIT, None, "float32", bool), copy=Lit(OMIT, True, None, False), ndmin=Lit(OMIT, 0, 2)),
-          case(_SCALARS)), _lower_conversion(_array, True)),
+          case(_SCALARS)), arguments.bound(_array, _lower_conversion("object"))),
         ("ascontiguousarray", _ascontiguousarray, "dtype=", (case(Arr(), dtype=Lit(OMIT, None, "float64")),),
-         _lower_conversion(_ascontiguousarray, None, contiguous=True)),
-        ("copy", _np_copy, "", (case(Arr()),), _lower_np_copy)):
+         arguments.bound(_ascontiguousarray, _lower_conversion("a", contiguous=True))),
+        ("copy", _np_copy, "", (case(Arr()),), arguments.bound(_np_copy, _lower_copy))):
     register(OpEntry(key=f"numpy.{_name}", reference=getattr(np, _name), torch_impl=_impl,
                      torch_name="the tensor itself, cast or copied as NumPy would", forms=_forms or "a lifted array",
                      notes=_CONVERT_NOTE, cases=_cases, lower=_lower), obj=getattr(np, _name))

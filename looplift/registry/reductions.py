@@ -12,11 +12,9 @@ reduces every axis where NumPy's ``axis=()`` reduces none).
 """
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -25,8 +23,9 @@ from .cases import ALL, FLOAT, NUMERIC, OMIT, Arr, Axis, Case, Lit, OneOf, case
 from .coerce import (array_result, copy_if_same, dtype_arg, loop_for, normalize_axes, normalize_axis, probe_dtype,
                      tensor_of, to_numpy)
 from .declare import NO_VALUE, flag, literal_arguments, not_given, register_numpy
-from ..lattice import AV, TupleV
-from . import lib, lowering
+from ..dtypes import NP_TO_TORCH
+from ..lattice import AV, ArrayV, TupleV
+from . import arguments, lib, lowering
 from .entry import Unsupported
 from .lowering import Call, Emit, Refuse
 from .ufuncs import apply
@@ -366,16 +365,15 @@ def _percentile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_inp
 
 @dataclass(frozen=True)
 class _Reduce:
-    """A reduction call's operands by parameter name, with its normalized axes."""
+    """A reduction call bound to NumPy's signature, with its axes normalized to dims."""
 
-    call: Call
-    params: Mapping[str, lowering.Operand]
+    args: arguments.Args
     dims: tuple[int, ...]
     keepdims: bool
 
     @property
     def x(self) -> lowering.Operand:
-        return self.params["a"]
+        return self.args["a"]
 
     @property
     def whole(self) -> bool:
@@ -394,47 +392,28 @@ class _Reduce:
                 parts.append("keepdim=True")
         return f"{fn}({', '.join([*parts, *extra])})"
 
-    def literal(self, name: str, default: Any = None) -> Any:
-        op = self.params.get(name)
-        return default if op is None else op.literal
+    def literal(self, name: str) -> Any:
+        return self.args.literal(name)
 
 
-def _bind(call: Call, impl: Callable[..., Any]) -> dict[str, lowering.Operand]:
-    """The call's operands under the parameter names of ``impl`` (NumPy's signature)."""
-    names = list(inspect.signature(impl).parameters)
-    return {**dict(zip(names, call.args)), **call.kwargs}
-
-
-def _dims(axis: Any, ndim: int, *, multi: bool = True) -> tuple[int, ...]:
-    """A literal ``axis`` (None, an int, a tuple of ints) as normalized dims; where NumPy raises
-    (out of range, repeated, a bool) the call stays in NumPy, which raises its own error."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = axis if isinstance(axis, tuple) and multi else (axis,)
-    if any(type(a) is not int for a in axes):
-        raise Refuse(f"axis={axis!r} (NumPy raises)")
-    if any(not -ndim <= a < ndim for a in axes):
-        raise Refuse(f"axis {axis!r} out of range for {ndim} dimensions (NumPy raises)")
-    dims = tuple(a % ndim for a in axes)
-    if len(set(dims)) != len(dims):
-        raise Refuse(f"repeated axis in {axis!r} (NumPy raises)")
-    return dims
-
-
-def _bound_reduction(call: Call, impl: Callable[..., Any], *, unsupported: tuple[str, ...] = (),
-               multi: bool = True) -> _Reduce:
-    params = _bind(call, impl)
-    x = params.get("a")
-    if x is None or x.array is None:
-        raise Refuse("the array is not a lifted array")
-    for name in unsupported:
-        if name in params:
-            raise Refuse(f"{name}= is left to NumPy")
-    bound = _Reduce(call, params, (), False)
-    keepdims = bound.literal("keepdims", False)
+def _bound_reduction(call: Call, impl: Callable[..., Any], *handled: str, multi: bool = True) -> _Reduce:
+    """The call bound to ``impl``'s signature (NumPy's); ``handled``: the parameters the lowering
+    reads besides ``a``, ``axis`` and ``keepdims`` (any other given, not at its default, stays in
+    NumPy: ``initial=``, ``mean=``, ``weights=``)."""
+    args = arguments.Args(call, impl)
+    args.only("a", "axis", "keepdims", *handled)
+    x = args.array("a")
+    keepdims = args.literal("keepdims") if "keepdims" in args.defaults else False
+    if keepdims is NO_VALUE:
+        keepdims = False
     if type(keepdims) is not bool:
         raise Refuse("keepdims= other than a literal bool")
-    return _Reduce(call, params, _dims(bound.literal("axis"), x.ndim, multi=multi), keepdims)
+    axis = args.literal("axis")
+    if multi or axis is None:
+        dims = arguments.axes(axis, x.ndim)
+    else:
+        dims = (arguments.axis(axis, x.ndim),)
+    return _Reduce(args, dims, keepdims)
 
 
 def _copy(x: lowering.Operand, dtype: torch.dtype) -> str:
@@ -456,7 +435,7 @@ def _lower_sum(impl: Callable[..., Any], fn: str = "torch.sum") -> lowering.Lowe
     integer results wrap alike whatever width torch accumulates in."""
 
     def lower(call: Call) -> Emit:
-        r = _bound_reduction(call, impl, unsupported=("initial",))
+        r = _bound_reduction(call, impl, "dtype")
         if not r.dims:
             return Emit(_copy(r.x, call.result_dtype))
         return _with_dtype(call, lambda extra: r.reduce(fn, None, *extra))
@@ -467,7 +446,7 @@ def _lower_sum(impl: Callable[..., Any], fn: str = "torch.sum") -> lowering.Lowe
 def _lower_nansum(call: Call) -> Emit:
     """``np.nansum``: NaN as 0, then the sum (``torch.nansum`` where the sum is a float; a float
     summed as integers is cast after NaN is replaced, as NumPy does)."""
-    r = _bound_reduction(call, _nansum, unsupported=("initial",))
+    r = _bound_reduction(call, _nansum, "dtype")
     if not r.x.dtype.is_floating_point:
         return _lower_sum(_nansum)(call)
     zeroed = f"torch.where(torch.isnan({r.x.name}), 0, {r.x.name})"
@@ -481,7 +460,7 @@ def _lower_nansum(call: Call) -> Emit:
 def _lower_prod(call: Call) -> Emit:
     """``np.prod``: ``torch.prod`` takes one dim, so several nest (last first, so the others
     keep their index)."""
-    r = _bound_reduction(call, _prod, unsupported=("initial",))
+    r = _bound_reduction(call, _prod, "dtype")
     if not r.dims:
         return Emit(_copy(r.x, call.result_dtype))
     if r.whole:
@@ -503,33 +482,37 @@ def _float_result(call: Call) -> torch.dtype:
     return call.result_dtype
 
 
+def _mean_source(r: _Reduce, result: torch.dtype, fn: str = "torch.mean") -> str:
+    """The mean of a bound reduction in ``result`` (NumPy's float dtype): the sum in NumPy's
+    accumulation dtype (float64 for integers, ``dtype=``) over the count; torch divides in that
+    dtype where NumPy divides in float64 and rounds, within a rounding of each other."""
+    if not r.dims:
+        return _copy(r.x, result)
+    given = "dtype" in r.args.defaults and r.literal("dtype") is not None
+    extra = (f"dtype={lowering.dtype_source(result)}",) if given or not r.x.dtype.is_floating_point else ()
+    return r.reduce(fn if r.x.dtype.is_floating_point else "torch.mean", None, *extra)
+
+
 def _lower_mean(impl: Callable[..., Any], fn: str = "torch.mean") -> lowering.LowerFn:
-    """``np.mean`` (``np.nanmean``): the sum in NumPy's accumulation dtype (float64 for integers,
-    ``dtype=``) over the count; torch divides in that dtype where NumPy divides in float64 and
-    rounds, within a rounding of each other."""
+    """``np.mean``, and ``np.nanmean`` (``fn="torch.nanmean"``; of integers, the mean)."""
 
     def lower(call: Call) -> Emit:
-        r = _bound_reduction(call, impl)
-        result = _float_result(call)
-        if not r.dims:
-            return Emit(_copy(r.x, result))
-        if fn == "torch.nanmean" and not r.x.dtype.is_floating_point:
-            return _lower_mean(impl)(call)
-        given = r.literal("dtype") is not None or not r.x.dtype.is_floating_point
-        extra = (f"dtype={lowering.dtype_source(result)}",) if given else ()
-        return lowering.finish(call, r.reduce(fn, None, *extra))
+        return lowering.finish(call, _mean_source(_bound_reduction(call, impl, "dtype"), _float_result(call), fn))
 
     return lower
 
 
 def _lower_average(call: Call) -> Emit:
-    """``np.average`` without weights: the mean, with the count when ``returned``."""
-    r = _bound_reduction(call, _average, unsupported=("weights",))
-    returned = r.literal("returned", False)
+    """``np.average`` without weights: the mean, with the count when ``returned`` (the division
+    that makes the count raises for an empty result in NumPy, always: ``lib.average``)."""
+    r = _bound_reduction(call, _average, "returned")
+    returned = r.literal("returned")
     if type(returned) is not bool:
         raise Refuse("returned= other than a literal bool")
-    mean = _lower_mean(_average)(dataclasses.replace(call, result=_first(call.result) if returned else call.result))
-    return Emit(f"lib.average({mean.template}, {r.x.name}, {returned})")
+    mean = _first(call.result) if returned else call.result_array
+    if not isinstance(mean, ArrayV) or mean.dtype is None or mean.dtype.kind != "f":
+        raise Refuse("NumPy's average is not a float array here")
+    return Emit(f"lib.average({_mean_source(r, NP_TO_TORCH[mean.dtype])}, {r.x.name}, {returned})")
 
 
 def _first(result: AV) -> AV:
@@ -541,7 +524,7 @@ def _first(result: AV) -> AV:
 
 def _ddof(r: _Reduce) -> str:
     """``ddof=``/``correction=`` as torch's ``correction`` (NumPy's default is 0, torch's 1)."""
-    given = [r.params[name] for name in ("ddof", "correction") if name in r.params]
+    given = [r.args[name] for name in ("ddof", "correction") if r.args.given(name)]
     if len(given) > 1:
         raise Refuse("ddof= and correction= together (NumPy raises unless ddof is 0)")
     if not given:
@@ -558,7 +541,7 @@ def _lower_variance(impl: Callable[..., Any], fn: str) -> lowering.LowerFn:
     axis each value alone (a last axis of length 1)."""
 
     def lower(call: Call) -> Emit:
-        r = _bound_reduction(call, impl, unsupported=("mean",))
+        r = _bound_reduction(call, impl, "dtype", "ddof", "correction")
         result = _float_result(call)
         computed = torch.float32 if r.x.dtype is result is torch.float32 else torch.float64
         x = lowering.cast(r.x.name, computed, r.x.dtype)
@@ -575,7 +558,7 @@ def _lower_extremum(impl: Callable[..., Any], fn: str, nan_ignoring: bool = Fals
     in both); nanmax/nanmin of floats through ``lib.nan_extremum``."""
 
     def lower(call: Call) -> Emit:
-        r = _bound_reduction(call, impl, unsupported=("initial",))
+        r = _bound_reduction(call, impl)
         if not r.dims:
             return Emit(_copy(r.x, call.result_dtype))
         if nan_ignoring and r.x.dtype.is_floating_point:
@@ -630,11 +613,11 @@ def _lower_cumulative(fn: str, impl: Callable[..., Any]) -> lowering.LowerFn:
     """cumsum/cumprod along one axis; ``axis=None`` flattens first (torch has no such mode)."""
 
     def lower(call: Call) -> Emit:
-        r = _bound_reduction(call, impl, multi=False)
+        r = _bound_reduction(call, impl, "dtype", multi=False)
         axis = r.literal("axis")
         if axis is None:
             return _with_dtype(call, lambda extra: f"{fn}({', '.join([f'{r.x.name}.reshape(-1)', '0', *extra])})")
-        dim = _dims(axis, r.x.ndim, multi=False)[0]
+        dim = r.dims[0]
         return _with_dtype(call, lambda extra: f"{fn}({', '.join([r.x.name, str(dim), *extra])})")
 
     return lower
@@ -643,9 +626,7 @@ def _lower_cumulative(fn: str, impl: Callable[..., Any]) -> lowering.LowerFn:
 def _order_statistic(call: Call, impl: Callable[..., Any]) -> tuple[_Reduce, bool]:
     """The reduction of a median or quantile, and whether NumPy reshapes its reduced axes (see
     ``lib.reduced_to_last``)."""
-    r = _bound_reduction(call, impl)
-    if r.literal("overwrite_input", False) is not False:
-        raise Refuse("overwrite_input=True (NumPy may reorder the operand)")
+    r = _bound_reduction(call, impl, "q", "method")  # overwrite_input=True lets NumPy reorder a: NumPy's
     return r, r.literal("axis") is not None and len(r.dims) != 1
 
 
@@ -662,14 +643,14 @@ def _lower_quantile(scale: int) -> lowering.LowerFn:
     def lower(call: Call) -> Emit:
         impl = _quantile if scale == 1 else _percentile
         r, reshapes = _order_statistic(call, impl)
-        q = r.params["q"]
+        q = r.args["q"]
         if not q.is_literal:
             raise Refuse("q from array data (its index arithmetic would read the host)")
         weak = type(q.literal) in (int, float)
         fraction = np.true_divide(np.asanyarray(q.literal), scale)
         if fraction.ndim > 1 or not ((fraction >= 0) & (fraction <= 1)).all():
             raise Refuse("q out of range or of ndim > 1 (NumPy raises)")
-        method = r.literal("method", "linear")
+        method = r.literal("method")
         if method not in lib.VIRTUAL_INDEX:
             raise Refuse(f"method={method!r}")
         source = lowering.literal_source(float(fraction) if weak else tuple(fraction.tolist()))
