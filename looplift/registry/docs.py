@@ -138,7 +138,10 @@ def representative(case: Case) -> tuple[list[AV], dict[str, AV]]:
         return [abstract_form(a) for a in args], {k: abstract_form(v) for k, v in kwargs.items()}
     args: list[AV] = []
     for spec in case.args:
-        args.append(_spec_value(spec, args))
+        value = _spec_value(spec, args)
+        if value is None:  # a positional argument left out leaves out those after it
+            break
+        args.append(value)
     kwargs = {name: _spec_value(spec, args) for name, spec in case.kwargs.items()}
     return args, {name: value for name, value in kwargs.items() if value is not None}
 

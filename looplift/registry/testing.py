@@ -252,7 +252,10 @@ class _CaseDrawer:
 
     def example(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         for spec in self.case.args:
-            self.args.append(self.draw(spec))
+            value = self.draw(spec)
+            if value is OMIT:  # a positional argument left out leaves out those after it
+                break
+            self.args.append(value)
         kwargs = {name: self.draw(spec) for name, spec in self.case.kwargs.items()}
         return tuple(self.args), {k: v for k, v in kwargs.items() if v is not OMIT}
 
