@@ -110,6 +110,16 @@ def nan_extremum(x: Tensor, dims: tuple[int, ...], keepdim: bool, largest: bool)
     return torch.where(nan.all(dim=dims, keepdim=keepdim), math.nan, result)
 
 
+def variance(fn: Callable[..., Tensor], x: Tensor, dims: tuple[int, ...], correction: float,
+             keepdim: bool) -> Tensor:
+    """``torch.var``/``torch.std`` over ``dims``; an empty result is made without them (torch
+    warns "degrees of freedom <= 0" there, where NumPy is silent)."""
+    if not math.prod(side for d, side in enumerate(x.shape) if d not in dims):
+        shape = kept_shape(x, dims) if keepdim else [side for d, side in enumerate(x.shape) if d not in dims]
+        return x.new_empty(shape)
+    return fn(x, dim=dims, correction=correction, keepdim=keepdim)
+
+
 def average(mean: Tensor, x: Tensor, returned: bool) -> Tensor | tuple[Tensor, Tensor]:
     """``np.average`` without weights: the mean of ``x``, with ``returned`` also the number of
     values averaged in the mean's dtype and shape.  NumPy divides ``x.size / mean.size`` either

@@ -384,7 +384,9 @@ class _Reduce:
         return str(self.dims[0]) if len(self.dims) == 1 else lowering.literal_source(self.dims)
 
     def reduce(self, fn: str, x: str | None = None, *extra: str) -> str:
-        """``fn(x, dim=..., keepdim=True, *extra)``, leaving out what is torch's default."""
+        """``fn(x, dim=..., keepdim=True, *extra)``, leaving out what is torch's default.  Not for
+        a reduction over no axis: torch reads ``dim=()`` as every axis."""
+        assert self.dims, "a reduction over no axis reduces nothing"
         parts = [x or self.x.name]
         if not self.whole:
             parts.append(f"dim={self.dim_source()}")
@@ -545,10 +547,13 @@ def _lower_variance(impl: Callable[..., Any], fn: str) -> lowering.LowerFn:
         result = _float_result(call)
         computed = torch.float32 if r.x.dtype is result is torch.float32 else torch.float64
         x = lowering.cast(r.x.name, computed, r.x.dtype)
-        correction = f"correction={_ddof(r)}"
+        correction = _ddof(r)
         if not r.dims:
-            return lowering.finish(call, f"{fn}({lowering.atom(x)}.unsqueeze(-1), dim=-1, {correction})")
-        return lowering.finish(call, r.reduce(fn, x, correction))
+            return lowering.finish(call, f"{fn}({lowering.atom(x)}.unsqueeze(-1), dim=-1, correction={correction})")
+        if len(r.dims) < r.x.ndim:  # a kept axis may be empty (lib.variance)
+            dims = lowering.literal_source(r.dims)
+            return lowering.finish(call, f"lib.variance({fn}, {x}, {dims}, {correction}, {r.keepdims})")
+        return lowering.finish(call, r.reduce(fn, x, f"correction={correction}"))
 
     return lower
 
@@ -606,6 +611,8 @@ def _lower_count_nonzero(call: Call) -> Emit:
     r = _bound_reduction(call, _count_nonzero)
     if r.literal("axis") is None and not r.keepdims:
         raise Refuse("count_nonzero(a) returns a Python int (a host value)")
+    if not r.dims:
+        return lowering.finish(call, f"{r.x.name} != 0")
     return lowering.finish(call, r.reduce("torch.sum", f"{r.x.name} != 0"))
 
 

@@ -58,9 +58,9 @@ LARGE = 256
 LARGE_SIZE = (10_000, 20_000)
 #: The phrase an entry's notes must contain when it returns a copy where NumPy returns a view.
 VIEW_NOTE = "copy where NumPy returns a view"
-#: The dtypes the coverage measure pins (``Coverage``), and the fewest examples per pinned dtype.
+#: The dtypes the coverage measure pins (``Coverage``); the fewest examples drawn of each case.
 COVERAGE_DTYPES = ("float32", "float64", "int32", "int64", "bool")
-MIN_PER_PIN = 6
+MIN_PER_CASE = 12
 
 # ---------------------------------------------------------------------------------------------
 # Drawing examples
@@ -802,32 +802,36 @@ Check = Callable[[tuple[Any, ...], dict[str, Any], int, "str | None"], None]
 
 def explore(entry: OpEntry, check: Check, examples: int, *, pins: Sequence[str | None] = (None,),
             derandomize: bool = True) -> None:
-    """Draw ``examples`` examples of the entry's cases (the case and a pinned dtype drawn first)
-    and pass each to ``check(args, kwargs, case_index, pin)``."""
+    """Draw examples of each of the entry's cases in turn (``examples`` shared among them, at
+    least ``MIN_PER_CASE`` each), a pinned dtype drawn first, and pass each to
+    ``check(args, kwargs, case_index, pin)``."""
+    for index, case in enumerate(entry.cases):
+        _explore_case(case, lambda args, kwargs, pin, index=index: check(args, kwargs, index, pin),
+                      max(examples // len(entry.cases), MIN_PER_CASE), pins, derandomize)
 
+
+def _explore_case(case: Case, check: Callable[[tuple[Any, ...], dict[str, Any], "str | None"], None],
+                  examples: int, pins: Sequence[str | None], derandomize: bool) -> None:
     @settings(max_examples=examples, derandomize=derandomize, **SETTINGS)
     @given(st.data())
     def run(data: st.DataObject) -> None:
-        index = data.draw(st.integers(0, len(entry.cases) - 1), label="case")
         pin = data.draw(st.sampled_from(list(pins)), label="dtype")
-        args, kwargs = draw_example(data, entry.cases[index], pin)
-        check(args, kwargs, index, pin)
+        args, kwargs = draw_example(data, case, pin)
+        check(args, kwargs, pin)
 
     run()
 
 
 def lowering_stats(entry: OpEntry, examples: int, *, pins: Sequence[str | None] = (None, *COVERAGE_DTYPES),
                    derandomize: bool = True) -> LoweringStats:
-    """Every check of ``check_lowered`` on ``examples`` examples of the entry, shared evenly among
-    the pinned dtypes (AssertionError on the first failure), with the statistics the verdict and
-    the coverage read."""
+    """Every check of ``check_lowered`` on ``examples`` examples of the entry (AssertionError on
+    the first failure), with the statistics the verdict and the coverage read."""
     stats = LoweringStats()
 
     def check(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, pin: str | None) -> None:
         check_lowered(entry, args, kwargs, entry.cases[index], stats, index, pin)
 
-    for pin in pins:
-        explore(entry, check, max(examples // len(pins), MIN_PER_PIN), pins=(pin,), derandomize=derandomize)
+    explore(entry, check, examples, pins=pins, derandomize=derandomize)
     return stats
 
 
