@@ -18,7 +18,6 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .dtypes import LIFTABLE_NP_DTYPES
 
 class AV:
     """Base class of abstract values."""
