@@ -1,0 +1,85 @@
+"""The host-read ledger: every read of tensor data by the host inside a loop of the original
+program, and what the rewrite does with it.
+
+On an accelerator each such read (``t.item()``, ``float(t)``, ``t.cpu().numpy()``, ``if t:``)
+waits for the device.  The ledger lists them by line with their fate in the rewrite: kept on the
+device and read once where the values leave, converted once (hoisted), one transfer for a
+batched loop, or still read every iteration, with the reason (the line whose code needs the
+value on the host).  It is computed from the passes' annotations, so it says what the rewrite
+does, not what it hopes.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .. import anno
+from ..anno import Key
+from ..lattice import TensorV
+from ..report import Decision
+from . import conversions
+
+LOOPS = (ast.For, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+@dataclass
+class Ledger:
+    reads: list[Decision] = field(default_factory=list)
+    per_iteration_original: int = 0
+    per_iteration_rewrite: int = 0
+    exits: int = 0
+
+    @property
+    def summary(self) -> str:
+        if not self.reads:
+            return ""
+        return (f"per iteration: {self.per_iteration_original} in the original, {self.per_iteration_rewrite} in the "
+                f"rewrite; values leave the rewrite's lifted code at {self.exits} place(s)")
+
+
+def _tensor(node: ast.AST) -> bool:
+    value = anno.getanno(node, Key.TYPE)
+    return value is not None and any(isinstance(o, TensorV) for o in value.options())
+
+
+def _sites(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object]) -> list[tuple[ast.AST, ast.AST, str]]:
+    """(site, the loop it repeats in, what it reads) for every host read of a tensor in a loop."""
+    found: dict[int, tuple[ast.AST, ast.AST, str]] = {}
+    for loop in ast.walk(tree):
+        if not isinstance(loop, LOOPS):
+            continue
+        for node in ast.walk(loop):
+            if id(node) in found or node is loop:
+                continue
+            conv = conversions.match(node, resolve)
+            read = conversions.host_read(node, resolve)
+            if conv is not None and conv.direction == "to_numpy" and _tensor(conv.source):
+                found[id(node)] = (node, loop, f"{conv.describe()} of {ast.unparse(conv.source)}")
+            elif read is not None and _tensor(read.source):
+                found[id(node)] = (node, loop, f"{read.describe()} of {ast.unparse(read.source)}")
+            elif isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)) and _tensor(node.test):
+                found[id(node)] = (node.test, loop, f"the truth of {ast.unparse(node.test)}")
+    return list(found.values())
+
+
+def ledger(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object], kept: dict[ast.AST, Decision]) -> Ledger:
+    """The ledger of ``tree`` (annotated by the passes, before the lift transform)."""
+    book = Ledger()
+    batched = {id(n) for n in ast.walk(tree) if anno.hasanno(n, Key.BATCH)}
+    hoisted = {id(sub) for n in ast.walk(tree) if anno.hasanno(n, Key.HOISTED) for sub in ast.walk(n)}
+    for node, loop, what in sorted(_sites(tree, resolve), key=lambda s: (s[0].lineno, s[0].col_offset)):
+        book.per_iteration_original += 1
+        if id(node) in hoisted:
+            fate = "hoisted: converted once"
+        elif id(loop) in batched:
+            fate = "the batched loop reads all items' values in one transfer"
+        elif anno.hasanno(node, Key.DEFER) or anno.hasanno(node, Key.LIFT):
+            fate = "kept on the device; read once, where the values leave"
+        else:
+            book.per_iteration_rewrite += 1
+            reason = kept.get(node)
+            fate = f"read every iteration ({reason.reason})" if reason is not None else "read every iteration"
+        book.reads.append(Decision(node.lineno, what, fate))
+    book.exits = sum(1 for n in ast.walk(tree) if anno.hasanno(n, Key.MATERIALIZE) or anno.hasanno(n, Key.DEMOTE))
+    return book
