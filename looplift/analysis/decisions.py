@@ -104,6 +104,11 @@ class Decisions:
             self.use(read.source, source, Use.RETAIN, env)
             self.keep_read(read.node, why)
             return demoted(result)
+        if read.how == "int" and any(isinstance(o, (TensorV, ArrayV)) and o.dtype is not None and
+                                     _floating(o.dtype) for o in source.options()):
+            self.use(read.source, source, Use.RETAIN, env)
+            self.keep_read(read.node, "int() of a float raises for NaN and infinities: it runs in its iteration")
+            return demoted(result)
         if not (is_tensor(source) or (contains_lifted(source) and
                                       all(isinstance(o, ArrayV) and o.scalar for o in source.options()))):
             self.use(read.source, source, Use.RETAIN, env)  # a NumPy value: nothing to defer
@@ -123,3 +128,6 @@ class Decisions:
     def skip(self, node: ast.AST, what: str, reason: str) -> None:
         self.plan.skipped[node] = Decision(getattr(node, "lineno", 0), what, reason)
 
+
+def _floating(dtype: object) -> bool:
+    return bool(getattr(dtype, "is_floating_point", False)) or getattr(dtype, "kind", "") in "fc"

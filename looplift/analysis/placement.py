@@ -138,6 +138,8 @@ class Placement(Decisions, Walker):
             R.non_local(demoted(current))
 
     def assign(self, target: ast.expr, value_node: ast.expr | None, value: AV, env: Env) -> None:
+        if isinstance(target, ast.Name) and isinstance(value, TopV) and not value.lifted:
+            value = demoted(self.type_of(target))  # what the types pass knows of it (observed, say)
         if isinstance(target, ast.Name):
             if target.id in self.pinned or target.id not in self.scope.locals:
                 if value_node is not None:
@@ -243,6 +245,8 @@ class Placement(Decisions, Walker):
 
     def use(self, node: ast.expr, value: AV, use: Use, env: Env) -> AV:
         """Apply a use to an evaluated expression (see the module docstring)."""
+        if use is Use.RETAIN and isinstance(node, ast.Name) and node.id in env and holds_local_list(value):
+            env[node.id] = R.non_local(env[node.id])  # kept or aliased elsewhere: no longer only ours
         if use is Use.OPERAND or not contains_lifted(value):
             return value
         if conflicted(value):  # materializing would also convert real tensors
@@ -505,6 +509,11 @@ class Placement(Decisions, Walker):
             self.expr(node.format_spec, env, Use.READ)
         return self.type_of(node)
 
+    def bind(self, target: ast.expr, value: AV) -> dict[ast.Name, AV] | None:
+        """The names a comprehension's target binds and their values (None where a lifted value
+        would go to a part of the target that cannot hold it)."""
+        return _bind(target, value)
+
     def comprehension(self, node: ast.expr, env: Env) -> AV:
         """A comprehension runs in its own scope.  A list comprehension is placed like a loop
         that appends (its elements may stay lifted); the others read NumPy values."""
@@ -521,10 +530,13 @@ class Placement(Decisions, Walker):
             for generator in node.generators:  # type: ignore[attr-defined]
                 iterable = self.expr(generator.iter, inner, Use.OPERAND)
                 element = self.element_of(generator.iter, iterable, inner)
-                for target in ast.walk(generator.target):
-                    if isinstance(target, ast.Name):
-                        inner[target.id] = element if target is generator.target else TOP
-                        anno.setanno(target, Key.REP, inner[target.id])
+                items = self.bind(generator.target, element)
+                if items is None:  # a target the items cannot be split over: iterate NumPy values
+                    self.use(generator.iter, iterable, Use.RETAIN, inner)
+                    items = self.bind(generator.target, demoted(element)) or {}
+                for target, value in items.items():
+                    inner[target.id] = value
+                    anno.setanno(target, Key.REP, value)
                 for condition in generator.ifs:
                     self.expr(condition, inner, Use.READ)
             if isinstance(node, ast.ListComp):
@@ -550,6 +562,24 @@ class Placement(Decisions, Walker):
 
     _expr_Yield = _expr_Await
     _expr_YieldFrom = _expr_Await
+
+
+def _bind(target: ast.expr, value: AV) -> dict[ast.Name, AV] | None:
+    if isinstance(target, ast.Name):
+        return {target: value}
+    if isinstance(target, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in target.elts):
+        items = R.unpack(value, len(target.elts))
+        if items is not None:
+            out: dict[ast.Name, AV] = {}
+            for element, item in zip(target.elts, items):
+                bound = _bind(element, item)
+                if bound is None:
+                    return None
+                out.update(bound)
+            return out
+    if contains_lifted(value):
+        return None
+    return {n: TOP for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
 class _ComprehensionFrame:

@@ -55,9 +55,10 @@ class TypesPass(Walker):
 
     # ------------------------------------------------------------- facts
     def known(self, node: ast.AST, value: AV) -> AV:
-        """What is known about the value at ``node``: ``value`` as the program says, or what was
-        observed there when the program says nothing."""
-        if isinstance(value, TopV) and self.observed:
+        """What is known about the value at ``node``: what was observed there, where the program
+        says nothing or only what torch's probes guess (a rank can depend on sizes the probes do
+        not have: ``squeeze``); else ``value`` as the program says."""
+        if self.observed and (isinstance(value, (TopV, TensorV))):
             seen = self.observed.get(anno.getanno(node, Key.SITE))
             if seen is not None:
                 return seen

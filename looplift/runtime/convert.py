@@ -22,10 +22,11 @@ import torch
 
 from ..dtypes import TORCH_BY_NAME, TORCH_TO_NP
 from . import paths
-from .deferred import READS, Deferred, Fold
+from .deferred import FOLD_OPS, READS, Deferred, Fold
 from .state import NotBatchable, batching
 
 Tensor = torch.Tensor
+Parameter = torch.nn.Parameter
 #: The functions that turn an array into a tensor, by object: how each is named.
 TO_TENSOR_FUNCTIONS: dict[Any, str] = {torch.from_numpy: "from_numpy", torch.tensor: "tensor",
                                        torch.as_tensor: "as_tensor", torch.asarray: "asarray"}
@@ -33,7 +34,7 @@ _ALIGN = 16
 
 
 def _guard(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> bool:
-    return (type(x) is Tensor and x.dtype is TORCH_BY_NAME[dtype] and x.dim() == ndim
+    return ((type(x) is Tensor or type(x) is Parameter) and x.dtype is TORCH_BY_NAME[dtype] and x.dim() == ndim
             and (not x.requires_grad or "detach" in chain)
             and (x.is_cpu or "cpu" in chain))
 
@@ -151,6 +152,7 @@ class _Transfer:
         self.pending: dict[torch.device, list[Tensor]] = {}
         self.host: dict[int, np.ndarray] = {}  # id(tensor) -> its bytes on the host
         self.seen: set[int] = set()
+        self.totals: dict[int, Any] = {}  # id(fold) -> its value
 
     def collect(self, x: Any) -> None:
         cls = type(x)
@@ -163,9 +165,13 @@ class _Transfer:
                 self.seen.add(id(x.tensor))
                 self.pending.setdefault(x.tensor.device, []).append(x.tensor)
         elif cls is Fold:
-            self.collect(x.start)
-            for _, step in x.steps:
-                self.collect(step)
+            node = x
+            while type(node) is Fold and id(node) not in self.seen:  # a chain: walked, not recursed
+                self.seen.add(id(node))
+                self.collect(node.step)
+                node = node.base
+            if type(node) is not Fold:
+                self.collect(node)
         elif cls in (list, tuple):
             for item in x:
                 self.collect(item)
@@ -195,6 +201,20 @@ class _Transfer:
             return found
         return t.detach().numpy() if t.requires_grad else t.numpy()
 
+    def fold_value(self, fold: Fold) -> Any:
+        """The number a chain of folds stands for: its steps added up from its base, in order;
+        totals of nodes already computed (a value kept mid-way) are reused."""
+        chain = []
+        node: Any = fold
+        while type(node) is Fold and id(node) not in self.totals:
+            chain.append(node)
+            node = node.base
+        total = self.totals[id(node)] if type(node) is Fold else self.rebuild(node)
+        for step in reversed(chain):
+            total = FOLD_OPS[step.op](total, self.rebuild(step.step))
+            self.totals[id(step)] = total
+        return total
+
     def rebuild(self, x: Any) -> Any:
         cls = type(x)
         if cls is Tensor:
@@ -202,7 +222,7 @@ class _Transfer:
         if cls is Deferred:
             return _read(self.tensor_value(x.tensor), x.how)
         if cls is Fold:
-            return x.value(self.rebuild)
+            return self.fold_value(x)
         if cls is list:
             for i, item in enumerate(x):
                 if type(item) in (Tensor, list, tuple, Deferred, Fold):

@@ -35,7 +35,7 @@ READS: dict[str, Callable[[Any], Any]] = {
     "item": lambda t: t.item(), "tolist": lambda t: t.tolist(), "float": builtins.float,
     "int": builtins.int, "bool": builtins.bool, "complex": builtins.complex,
 }
-_FOLD_OPS: dict[str, Callable[[Any, Any], Any]] = {"add": operator.add, "sub": operator.sub}
+FOLD_OPS: dict[str, Callable[[Any, Any], Any]] = {"add": operator.add, "sub": operator.sub}
 
 
 class Deferred:
@@ -52,24 +52,20 @@ class Deferred:
 
 
 class Fold:
-    """``start`` updated by ``op`` with each value in ``steps`` (Deferred reads or host numbers),
-    in order: what ``x += read`` in a loop computes."""
+    """``base op step``: a number updated by a deferred read (``x += t.item()``), one step per
+    node.  Nodes never change, so a value kept from the middle of an accumulation (``prev = total``,
+    ``curve.append(total)``) keeps its own total; materializing adds the steps up on the host, in
+    the original's order (``convert._Transfer.fold_value``)."""
 
-    __slots__ = ("start", "steps")
+    __slots__ = ("base", "op", "step")
 
-    def __init__(self, start: Any) -> None:
-        self.start = start
-        self.steps: list[tuple[str, Any]] = []
+    def __init__(self, base: Any, op: str, step: Any) -> None:
+        self.base = base
+        self.op = op
+        self.step = step
 
     def __repr__(self) -> str:
-        return f"Fold({self.start!r} and {len(self.steps)} deferred steps)"
-
-    def value(self, resolve: Callable[[Any], Any]) -> Any:
-        """The host value, with ``resolve`` giving each deferred step's host value."""
-        total = resolve(self.start)
-        for op, step in self.steps:
-            total = _FOLD_OPS[op](total, resolve(step))
-        return total
+        return f"Fold({self.op} a deferred step)"
 
 
 def _deferrable(x: Any, how: str) -> bool:
@@ -90,10 +86,7 @@ def defer(x: Any, how: str) -> Any:
 
 
 def fold(acc: Any, op: str, x: Any) -> Any:
-    """``acc op x`` where ``x`` is a deferred read: the step is kept (on the device) in order."""
-    if type(acc) is not Fold:
-        if not isinstance(x, Deferred) and not type(acc) is Deferred:
-            return _FOLD_OPS[op](acc, x)  # nothing deferred: the original operation, now
-        acc = Fold(acc)
-    acc.steps.append((op, x))
-    return acc
+    """``acc op x`` where ``x`` may be a deferred read: kept as a step (on the device) in order."""
+    if type(x) is not Deferred and type(acc) not in (Fold, Deferred):
+        return FOLD_OPS[op](acc, x)  # nothing deferred: the original operation, now
+    return Fold(acc, op, x)

@@ -68,8 +68,10 @@ class Lift(ast.NodeTransformer):
             new = assign(target.id, value, node)
         elif isinstance(node, ast.Return) and node.value is not None:
             # every name whose value leaves here is made NumPy in one call, just before the return
+            inner = {id(n) for c in ast.walk(node.value) if isinstance(c, COMPREHENSIONS) for n in ast.walk(c)}
             leaving = [n for n in ast.walk(node.value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-                       and contains_lifted(anno.getanno(n, Key.REP, TOP)) and not _inside_region(n, node.value)]
+                       and id(n) not in inner and contains_lifted(anno.getanno(n, Key.REP, TOP))
+                       and not anno.getanno(n, Key.REP, TOP).may_be_unbound and not _inside_region(n, node.value)]
             for name in leaving:
                 anno.delanno(name, Key.MATERIALIZE)
             if all(not contains_lifted(anno.getanno(n, Key.REP, TOP)) or n in leaving
@@ -170,6 +172,9 @@ class Lift(ast.NodeTransformer):
         if conv.how == "numpy":
             return runtime_call(("lift_method",), [source, *guard])
         return runtime_call(("lift_call",), [self.visit(node.func), source, *guard, constant(conv.copies_on_cpu)])
+
+
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 def _inside_region(name: ast.Name, root: ast.expr) -> bool:
