@@ -30,7 +30,8 @@ from typing import Any, Mapping
 from .. import anno, pragmas, registry, semantics
 from ..anno import Key
 from ..errors import Refusal
-from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, TupleV, conflicted, contains_lifted, demoted, holds_local_list, join)
+from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, TopV, TupleV, conflicted, contains_lifted, demoted,
+                       holds_local_list, join)
 from ..pragmas import Mark
 from ..report import Decision
 from . import conversions, rules as R
