@@ -144,8 +144,8 @@ def test_defer_reads_at_once_what_it_cannot_keep():
 
 
 def test_materialize_turns_every_kind_back():
-    fold = deferred.fold(1, "add", deferred.defer(torch.tensor(2), "item"))
-    fold = deferred.fold(fold, "sub", deferred.defer(torch.tensor(0.5), "float"))
+    fold = deferred.later("add", 1, deferred.defer(torch.tensor(2), "item"))
+    fold = deferred.later("sub", fold, deferred.defer(torch.tensor(0.5), "float"))
     values = [deferred.defer(torch.tensor(True), "bool"), torch.tensor(3.0), torch.ones(2, dtype=torch.int32),
               deferred.defer(torch.tensor([1.0, 2.0]), "tolist"), fold]
     out = materialize(values)

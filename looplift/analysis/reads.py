@@ -43,12 +43,13 @@ def _tensor(node: ast.AST) -> bool:
     return value is not None and any(isinstance(o, TensorV) for o in value.options())
 
 
-def _sites(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object]) -> list[tuple[ast.AST, ast.AST, str]]:
-    """(site, the loop it repeats in, what it reads) for every host read of a tensor in a loop."""
+def sites(root: ast.AST, resolve: Callable[[ast.expr], object], inner: bool = True
+          ) -> list[tuple[ast.AST, ast.AST, str]]:
+    """(site, the loop it repeats in, what it reads) for every host read of a tensor in a loop of
+    ``root`` (with ``inner=False``, ``root`` is a loop and every read in it counts once)."""
     found: dict[int, tuple[ast.AST, ast.AST, str]] = {}
-    for loop in ast.walk(tree):
-        if not isinstance(loop, LOOPS):
-            continue
+    loops = [root] if not inner else [n for n in ast.walk(root) if isinstance(n, LOOPS)]
+    for loop in loops:
         for node in ast.walk(loop):
             if id(node) in found or node is loop:
                 continue
@@ -63,12 +64,23 @@ def _sites(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object]) -> list
     return list(found.values())
 
 
+def per_iteration(loop: ast.AST, resolve: Callable[[ast.expr], object]) -> int:
+    """Host reads the rewrite makes in ``loop`` per iteration (each site once): reads kept, and
+    every lifted value made NumPy inside the loop."""
+    hoisted = {id(sub) for n in ast.walk(loop) if anno.hasanno(n, Key.HOISTED) for sub in ast.walk(n)}
+    kept = sum(1 for node, _, _ in sites(loop, resolve, inner=False)
+               if id(node) not in hoisted and not anno.hasanno(node, Key.DEFER) and not anno.hasanno(node, Key.LIFT))
+    made_numpy = sum(1 for n in ast.walk(loop) if n is not loop and anno.hasanno(n, Key.MATERIALIZE))
+    made_numpy += sum(len(anno.getanno(n, Key.DEMOTE, [])) for n in ast.walk(loop) if n is not loop)
+    return kept + made_numpy
+
+
 def ledger(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object], kept: dict[ast.AST, Decision]) -> Ledger:
     """The ledger of ``tree`` (annotated by the passes, before the lift transform)."""
     book = Ledger()
     batched = {id(n) for n in ast.walk(tree) if anno.hasanno(n, Key.BATCH)}
     hoisted = {id(sub) for n in ast.walk(tree) if anno.hasanno(n, Key.HOISTED) for sub in ast.walk(n)}
-    for node, loop, what in sorted(_sites(tree, resolve), key=lambda s: (s[0].lineno, s[0].col_offset)):
+    for node, loop, what in sorted(sites(tree, resolve), key=lambda s: (s[0].lineno, s[0].col_offset)):
         book.per_iteration_original += 1
         if id(node) in hoisted:
             fate = "hoisted: converted once"
@@ -77,9 +89,27 @@ def ledger(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object], kept: d
         elif anno.hasanno(node, Key.DEFER) or anno.hasanno(node, Key.LIFT):
             fate = "kept on the device; read once, where the values leave"
         else:
-            book.per_iteration_rewrite += 1
             reason = kept.get(node)
             fate = f"read every iteration ({reason.reason})" if reason is not None else "read every iteration"
         book.reads.append(Decision(node.lineno, what, fate))
-    book.exits = sum(1 for n in ast.walk(tree) if anno.hasanno(n, Key.MATERIALIZE) or anno.hasanno(n, Key.DEMOTE))
+    outermost = [loop for loop in ast.walk(tree) if isinstance(loop, LOOPS) and not _nested(loop, tree)]
+    in_loops = {id(n) for loop in outermost for n in ast.walk(loop)}
+    for node in ast.walk(tree):
+        if id(node) in in_loops and anno.hasanno(node, Key.MATERIALIZE):
+            book.reads.append(Decision(node.lineno, f"{_short(node)} made NumPy", "read every iteration: "
+                                       "code there that is not lifted needs the value"))
+    book.reads.sort(key=lambda d: d.line)
+    book.per_iteration_rewrite = sum(per_iteration(loop, resolve) for loop in outermost)
+    book.exits = sum(1 for n in ast.walk(tree) if id(n) not in in_loops and
+                     (anno.hasanno(n, Key.MATERIALIZE) or anno.hasanno(n, Key.DEMOTE)))
     return book
+
+
+def _nested(loop: ast.AST, tree: ast.AST) -> bool:
+    return any(other is not loop and isinstance(other, LOOPS) and any(sub is loop for sub in ast.walk(other))
+               for other in ast.walk(tree))
+
+
+def _short(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 40 else text[:37] + "..."

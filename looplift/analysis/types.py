@@ -229,6 +229,8 @@ class TypesPass(Walker):
             return numpy_result(entry, args, kwargs)
         if obj in (enumerate, zip):
             return iterator_result(obj, args, kwargs)
+        if obj is reversed and len(args) == 1 and not kwargs:
+            return RangeV(element_of(args[0]))
         if obj is range:
             return RangeV(PyScalarV(int))
         if obj is pragmas.loop and len(args) == 1 and not kwargs:
@@ -269,8 +271,8 @@ class TypesPass(Walker):
         elem = list_elem(receiver)
         if not isinstance(func.value, ast.Name):
             return TOP
-        if name == "append" and len(args) == 1 and not kwargs:
-            env[func.value.id] = ListV(join(elem, non_local(args[0])), local=True)
+        if (name, len(args)) in (("append", 1), ("insert", 2)) and not kwargs:
+            env[func.value.id] = ListV(join(elem, non_local(args[-1])), local=True)
             return ConstV(None)
         if name == "extend" and len(args) == 1 and not kwargs:
             env[func.value.id] = ListV(join(elem, element_of(args[0])), local=True)

@@ -21,7 +21,7 @@ import torch
 
 from . import paths
 from .convert import _Transfer
-from .deferred import FOLD_OPS, READS, Deferred, Fold
+from .deferred import DEFERRED_KINDS, LATER_OPS, READS, Later
 from .state import batch_running
 
 Tensor = torch.Tensor
@@ -79,10 +79,10 @@ def _values(host: Any, kind: str) -> list[Any]:
 
 def fold_all(acc: Any, op: str, values: Sequence[Any]) -> Any:
     """``acc`` updated by ``op`` with each value, in order (``x += v`` over a batch's reads)."""
-    if type(acc) not in (Fold, Deferred):
-        return functools.reduce(FOLD_OPS[op], values, acc)  # host numbers: add them up now, in order
+    if type(acc) not in DEFERRED_KINDS:
+        return functools.reduce(LATER_OPS[op], values, acc)  # host numbers: add them up now, in order
     for value in values:
-        acc = Fold(acc, op, value)
+        acc = Later(op, acc, value)
     return acc
 
 

@@ -8,7 +8,7 @@ raise, behaves exactly as before (everything downstream accepts NumPy values too
 
 ``materialize`` turns what the rewritten program holds back into what the original held: a lifted
 n-d tensor into an ndarray, a lifted 0-d tensor into a NumPy scalar, a ``Deferred`` read into its
-Python value, a ``Fold`` into its sum; lists in place, tuples into new tuples.  Everything that
+Python value, a ``Later`` into the number it computes; lists in place, tuples into new tuples.  Everything that
 leaves at one point crosses from each device in *one* transfer: tensors off the CPU are packed
 into one byte buffer, copied once, and unpacked on the host.  Lifted CPU tensors become arrays
 that share their memory, as ``t.numpy()`` does.
@@ -22,7 +22,7 @@ import torch
 
 from ..dtypes import TORCH_BY_NAME, TORCH_TO_NP
 from . import paths
-from .deferred import FOLD_OPS, READS, Deferred, Fold
+from .deferred import LATER_OPS, READS, Deferred, Later
 from .state import NotBatchable, batching
 
 Tensor = torch.Tensor
@@ -132,7 +132,7 @@ def materialize(x: Any) -> Any:
     cls = type(x)
     if cls is Tensor and x.is_cpu:
         return _array(x.detach().numpy() if x.requires_grad else x.numpy())
-    if cls in (Tensor, list, tuple, Deferred, Fold):
+    if cls in (Tensor, list, tuple, Deferred, Later):
         transfer = _Transfer()
         transfer.collect(x)
         transfer.run()
@@ -152,7 +152,7 @@ class _Transfer:
         self.pending: dict[torch.device, list[Tensor]] = {}
         self.host: dict[int, np.ndarray] = {}  # id(tensor) -> its bytes on the host
         self.seen: set[int] = set()
-        self.totals: dict[int, Any] = {}  # id(fold) -> its value
+        self.totals: dict[int, Any] = {}  # id(Later) -> its value
 
     def collect(self, x: Any) -> None:
         cls = type(x)
@@ -164,14 +164,16 @@ class _Transfer:
             if id(x.tensor) not in self.seen:
                 self.seen.add(id(x.tensor))
                 self.pending.setdefault(x.tensor.device, []).append(x.tensor)
-        elif cls is Fold:
-            node = x
-            while type(node) is Fold and id(node) not in self.seen:  # a chain: walked, not recursed
-                self.seen.add(id(node))
-                self.collect(node.step)
-                node = node.base
-            if type(node) is not Fold:
-                self.collect(node)
+        elif cls is Later:
+            stack = [x]  # a chain of computations: walked, not recursed
+            while stack:
+                node = stack.pop()
+                if type(node) is Later:
+                    if id(node) not in self.seen:
+                        self.seen.add(id(node))
+                        stack += [node.b, node.a]
+                else:
+                    self.collect(node)
         elif cls in (list, tuple):
             for item in x:
                 self.collect(item)
@@ -201,19 +203,21 @@ class _Transfer:
             return found
         return t.detach().numpy() if t.requires_grad else t.numpy()
 
-    def fold_value(self, fold: Fold) -> Any:
-        """The number a chain of folds stands for: its steps added up from its base, in order;
-        totals of nodes already computed (a value kept mid-way) are reused."""
-        chain = []
-        node: Any = fold
-        while type(node) is Fold and id(node) not in self.totals:
-            chain.append(node)
-            node = node.base
-        total = self.totals[id(node)] if type(node) is Fold else self.rebuild(node)
-        for step in reversed(chain):
-            total = FOLD_OPS[step.op](total, self.rebuild(step.step))
-            self.totals[id(step)] = total
-        return total
+    def value_of(self, later: Later) -> Any:
+        """The number a ``Later`` computes: its operands first (iteratively, in order), each
+        node once (a value kept mid-way is reused)."""
+        stack: list[tuple[Later, bool]] = [(later, False)]
+        while stack:
+            node, ready = stack.pop()
+            if id(node) in self.totals:
+                continue
+            if ready:
+                a, b = (self.totals[id(v)] if type(v) is Later else self.rebuild(v) for v in (node.a, node.b))
+                self.totals[id(node)] = LATER_OPS[node.op](a, b)
+                continue
+            stack.append((node, True))
+            stack += [(v, False) for v in (node.b, node.a) if type(v) is Later and id(v) not in self.totals]
+        return self.totals[id(later)]
 
     def rebuild(self, x: Any) -> Any:
         cls = type(x)
@@ -221,14 +225,14 @@ class _Transfer:
             return _array(self.tensor_value(x))
         if cls is Deferred:
             return _read(self.tensor_value(x.tensor), x.how)
-        if cls is Fold:
-            return self.fold_value(x)
+        if cls is Later:
+            return self.value_of(x)
         if cls is list:
             for i, item in enumerate(x):
-                if type(item) in (Tensor, list, tuple, Deferred, Fold):
+                if type(item) in (Tensor, list, tuple, Deferred, Later):
                     x[i] = self.rebuild(item)
             return x
-        if cls is tuple and any(type(i) in (Tensor, list, tuple, Deferred, Fold) for i in x):
+        if cls is tuple and any(type(i) in (Tensor, list, tuple, Deferred, Later) for i in x):
             return tuple(self.rebuild(i) for i in x)
         return x
 

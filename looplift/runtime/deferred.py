@@ -2,9 +2,10 @@
 
 On an accelerator ``loss.item()`` waits for the device to finish everything queued before it.
 Where the value only flows into a list, an accumulator or a return, the rewritten code keeps the
-tensor instead (``Deferred``), and accumulations keep their reads in order (``Fold``); both are
-turned into exactly what the original computed by ``convert.materialize``, in one transfer for
-everything that leaves at that point.
+tensor instead (``Deferred``), and Python arithmetic on such values (``total += loss.item()``,
+``loss.item() * n``) is kept as a computation to do later (``Later``); both are turned into
+exactly what the original computed by ``convert.materialize``, in one transfer for everything
+that leaves at that point.
 
 Exactness:
 
@@ -12,8 +13,9 @@ Exactness:
   without waiting): the original read the value *then*, and the tensor may change in place later;
 * the value is made on the host by the original operation itself (``float``, ``int``, ``.item()``,
   ``.tolist()``) applied to a CPU copy of the same tensor;
-* a ``Fold`` adds the values up on the host in the original's order with Python's own ``+`` and
-  ``-``: the same IEEE double additions, and unbounded Python ints.
+* a ``Later`` is computed on the host with Python's own ``+``, ``-`` and ``*``, in the original's
+  order: the same IEEE double operations, and unbounded Python ints (none of the three raises
+  for numbers, so doing it later moves no exception).
 
 Anything that is not a plain tensor the read applies to (a NumPy scalar a guard kept in NumPy, a
 tensor of several elements for ``.item()``) is read at once, exactly as the original does it.
@@ -35,7 +37,8 @@ READS: dict[str, Callable[[Any], Any]] = {
     "item": lambda t: t.item(), "tolist": lambda t: t.tolist(), "float": builtins.float,
     "int": builtins.int, "bool": builtins.bool, "complex": builtins.complex,
 }
-FOLD_OPS: dict[str, Callable[[Any, Any], Any]] = {"add": operator.add, "sub": operator.sub}
+#: The Python operations a ``Later`` may do (none raises for numbers).
+LATER_OPS: dict[str, Callable[[Any, Any], Any]] = {"add": operator.add, "sub": operator.sub, "mul": operator.mul}
 
 
 class Deferred:
@@ -51,21 +54,24 @@ class Deferred:
         return f"Deferred({self.how} of a {self.tensor.dtype} tensor on {self.tensor.device})"
 
 
-class Fold:
-    """``base op step``: a number updated by a deferred read (``x += t.item()``), one step per
-    node.  Nodes never change, so a value kept from the middle of an accumulation (``prev = total``,
-    ``curve.append(total)``) keeps its own total; materializing adds the steps up on the host, in
-    the original's order (``convert._Transfer.fold_value``)."""
+class Later:
+    """``a op b`` for Python numbers of which one or both are deferred (``Deferred`` or ``Later``):
+    computed on the host where the value leaves.  Nodes never change, so a value kept from the
+    middle of an accumulation (``prev = total``, ``curve.append(total)``) keeps its own total;
+    ``convert._Transfer.value_of`` computes a chain of them iteratively, in order."""
 
-    __slots__ = ("base", "op", "step")
+    __slots__ = ("op", "a", "b")
 
-    def __init__(self, base: Any, op: str, step: Any) -> None:
-        self.base = base
+    def __init__(self, op: str, a: Any, b: Any) -> None:
         self.op = op
-        self.step = step
+        self.a = a
+        self.b = b
 
     def __repr__(self) -> str:
-        return f"Fold({self.op} a deferred step)"
+        return f"Later({self.op} of a deferred value)"
+
+
+DEFERRED_KINDS = (Deferred, Later)
 
 
 def _deferrable(x: Any, how: str) -> bool:
@@ -85,8 +91,8 @@ def defer(x: Any, how: str) -> Any:
     return Deferred(x.detach().clone(), how)
 
 
-def fold(acc: Any, op: str, x: Any) -> Any:
-    """``acc op x`` where ``x`` may be a deferred read: kept as a step (on the device) in order."""
-    if type(x) is not Deferred and type(acc) not in (Fold, Deferred):
-        return FOLD_OPS[op](acc, x)  # nothing deferred: the original operation, now
-    return Fold(acc, op, x)
+def later(op: str, a: Any, b: Any) -> Any:
+    """``a op b`` (``op`` in ``LATER_OPS``), kept for later where an operand is deferred."""
+    if type(a) not in DEFERRED_KINDS and type(b) not in DEFERRED_KINDS:
+        return LATER_OPS[op](a, b)  # nothing deferred: the original operation, now
+    return Later(op, a, b)

@@ -4,8 +4,8 @@
 * ``t.detach().cpu().numpy()`` left in NumPy becomes ``__ll.numpy_of`` (one step when it can);
 * a region's root (a lowered tree, or a run of assignments of lowered trees) becomes a call of
   the region on its inputs: ``__ll_r0(a)``, ``x, y = __ll_r1(a, b)`` (``outline`` builds them);
-* a deferred host read becomes ``__ll.defer(t, 'item')``, an accumulation of reads
-  ``x = __ll.fold(x, 'add', read)``;
+* a deferred host read becomes ``__ll.defer(t, 'item')``, Python arithmetic on it
+  ``x = __ll.later('add', x, read)``;
 * a materialized expression is wrapped in ``__ll.m(...)``; demoted names are rebound just before
   the statement that needs them (``x = __ll.m(x)``).
 """
@@ -63,8 +63,8 @@ class Lift(ast.NodeTransformer):
         elif isinstance(node, ast.AugAssign) and anno.hasanno(node, Key.FOLD):
             target = node.target
             assert isinstance(target, ast.Name)
-            value = runtime_call(("fold",), [ast.Name(target.id, ast.Load()), constant(anno.getanno(node, Key.FOLD)),
-                                             self.visit(node.value)])
+            value = runtime_call(("later",), [constant(anno.getanno(node, Key.FOLD)), ast.Name(target.id, ast.Load()),
+                                              self.visit(node.value)])
             new = assign(target.id, value, node)
         elif isinstance(node, ast.Return) and node.value is not None:
             # every name whose value leaves here is made NumPy in one call, just before the return
@@ -137,6 +137,9 @@ class Lift(ast.NodeTransformer):
         elif anno.hasanno(node, Key.SHORTEN):
             conv: Conversion = anno.getanno(node, Key.SHORTEN)
             new = runtime_call(("numpy_of",), [self.visit(conv.source), constant(conv.chain)])
+        elif isinstance(node, ast.BinOp) and anno.hasanno(node, Key.FOLD):
+            new = runtime_call(("later",), [constant(anno.getanno(node, Key.FOLD)), self.visit(node.left),
+                                            self.visit(node.right)])
         elif anno.hasanno(node, Key.METADATA):
             new = runtime_call(("meta",), [self.visit(node.value), constant(anno.getanno(node, Key.METADATA))])
         elif anno.hasanno(node, Key.DEFER):
