@@ -15,6 +15,7 @@ that share their memory, as ``t.numpy()`` does.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -31,6 +32,15 @@ Parameter = torch.nn.Parameter
 TO_TENSOR_FUNCTIONS: dict[Any, str] = {torch.from_numpy: "from_numpy", torch.tensor: "tensor",
                                        torch.as_tensor: "as_tensor", torch.asarray: "asarray"}
 _ALIGN = 16
+
+
+#: Lifted tensors whose memory the user's own tensors share (a lift without a copy): each is made
+#: NumPy by ``.numpy()`` on its own, so the array shares that memory as the original's did.  Every
+#: other small CPU tensor (results of lowered code, snapshots) crosses in one packed copy.
+SHARED: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
+#: CPU tensors up to this many bytes are packed when they leave (one host read for all); larger
+#: ones are made NumPy in place (no copy: on the CPU that is free).
+PACK_CPU_BYTES = 1 << 16
 
 
 def _guard(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> bool:
@@ -61,9 +71,12 @@ def _lifted(x: Tensor, copies: bool) -> Tensor:
     tensor must not reach the value)."""
     if paths.ENABLED:
         paths.note("lift.hit")
+    if copies:
+        return x.detach().clone()
     if x.requires_grad:
         x = x.detach()
-    return x.clone() if copies else x
+    SHARED[id(x)] = x  # the user's memory: made NumPy on its own, sharing it, as the original's array did
+    return x
 
 
 def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
@@ -130,7 +143,7 @@ def meta(x: Any, name: str) -> Any:
 def materialize(x: Any) -> Any:
     """What the original holds for ``x`` (lists are converted in place); one transfer per device."""
     cls = type(x)
-    if cls is Tensor and x.is_cpu:
+    if cls is Tensor and x.is_cpu and not _packed_on_cpu(x):
         return _array(x.detach().numpy() if x.requires_grad else x.numpy())
     if cls in (Tensor, list, tuple, Deferred, Later):
         transfer = _Transfer()
@@ -157,7 +170,7 @@ class _Transfer:
     def collect(self, x: Any) -> None:
         cls = type(x)
         if cls is Tensor:
-            if x.device.type != "cpu" and id(x) not in self.seen:
+            if id(x) not in self.seen and (not x.is_cpu or _packed_on_cpu(x)):
                 self.seen.add(id(x))
                 self.pending.setdefault(x.device, []).append(x)
         elif cls is Deferred:
@@ -235,6 +248,10 @@ class _Transfer:
         if cls is tuple and any(type(i) in (Tensor, list, tuple, Deferred, Later) for i in x):
             return tuple(self.rebuild(i) for i in x)
         return x
+
+
+def _packed_on_cpu(x: Tensor) -> bool:
+    return SHARED.get(id(x)) is not x and x.numel() * x.element_size() <= PACK_CPU_BYTES
 
 
 def _unpack(buffer: np.ndarray, start: int, t: Tensor) -> np.ndarray:
