@@ -1,0 +1,210 @@
+"""Running a realistic loop original vs decorated, counting host reads and lifted paths.
+
+``HostReads`` is a ``TorchFunctionMode`` that records every read of tensor data by the host
+(each one a device sync on an accelerator): ``.item()``, ``.tolist()``, ``.numpy()``,
+``bool``/``float``/``int``/``index``/``format``/``repr`` of a tensor, ``np.asarray(t)``
+(``__array__``), ``torch.equal``/``allclose``, and ``.cpu()``/``.to(...)`` of a tensor that is not
+on the CPU already.  All of these reach ``__torch_function__`` on torch 2.x (checked in
+``test_real_loops.py::test_counter_sees_every_read``).
+"""
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch.overrides import TorchFunctionMode
+
+from looplift import LoopliftWarning, looplift
+from looplift import testing
+from looplift.runtime import paths
+
+#: Method names that read tensor data on the host.
+READ_NAMES = frozenset({"item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__",
+                        "__array__", "__format__", "__repr__", "equal", "allclose", "__complex__"})
+
+
+def _is_device_move(name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> bool:
+    """``t.cpu()`` / ``t.to("cpu")`` of a tensor that is not on the CPU: a device-to-host copy."""
+    if not args or not isinstance(args[0], torch.Tensor) or args[0].device.type == "cpu":
+        return False
+    if name == "cpu":
+        return True
+    if name == "to":
+        targets = [*args[1:], kwargs.get("device")]
+        return any(isinstance(t, (str, torch.device)) and torch.device(t).type == "cpu" for t in targets)
+    return False
+
+
+def _site() -> str:
+    """Where a read comes from: the innermost frame in looplift's runtime, else in the loops."""
+    import sys
+
+    frame = sys._getframe(2)
+    user = None
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if "/looplift/runtime/" in name:
+            return f"looplift.{frame.f_code.co_name}"
+        if user is None and "real_loops/loops.py" in name:
+            user = f"line {frame.f_lineno}"
+        frame = frame.f_back
+    return user or "?"
+
+
+class HostReads(TorchFunctionMode):
+    """Counts host reads of tensor data while active; ``reads`` lists their names in order."""
+
+    def __init__(self, where: bool = False) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+        self.where = where
+        self.sites: list[str] = []
+
+    def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
+                           kwargs: Mapping[str, Any] | None = None) -> Any:
+        kwargs = kwargs or {}
+        name = getattr(func, "__name__", "")
+        if name in READ_NAMES or _is_device_move(name, args, kwargs):
+            self.reads.append(name)
+            if self.where:
+                self.sites.append(f"{name}@{_site()}")
+        return func(*args, **kwargs)
+
+    @property
+    def count(self) -> int:
+        return len(self.reads)
+
+
+@dataclass
+class Counted:
+    """``fn`` wrapped so that each call is counted (host reads and path notes) and starts from a
+    fixed RNG state (loops that draw dropout noise must draw the same on both sides)."""
+
+    fn: Callable[..., Any]
+    seed: int = 0
+    where: bool = False
+    reads: list[list[str]] = field(default_factory=list)
+    paths: list[dict[str, int]] = field(default_factory=list)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        torch.manual_seed(self.seed)
+        np.random.seed(self.seed)
+        paths.COUNTS.clear()
+        host = HostReads(self.where)
+        try:
+            with host:
+                return self.fn(*args, **kwargs)
+        finally:
+            self.reads.append(host.sites if self.where else host.reads)
+            self.paths.append(dict(paths.COUNTS))
+
+
+@contextlib.contextmanager
+def counting_paths():
+    previous = paths.ENABLED
+    paths.ENABLED = True
+    try:
+        yield
+    finally:
+        paths.ENABLED = previous
+        paths.COUNTS.clear()
+
+
+@dataclass
+class Run:
+    """What one mode's run of a loop produced: per call, reads and paths of both sides."""
+
+    original: Counted
+    decorated: Counted
+    fn: Callable[..., Any]
+    warnings: list[str]
+
+    @property
+    def reads_original(self) -> int:
+        return len(self.original.reads[-1])
+
+    @property
+    def reads_decorated(self) -> int:
+        return len(self.decorated.reads[-1])
+
+
+def run_mode(fn: Callable[..., Any], make_args: Callable[[], tuple[Any, ...]], calls: int = 2,
+             scale: float = 1.0, where: bool = False, **options: Any) -> Run:
+    """A freshly decorated ``fn`` against ``fn`` for ``calls`` calls (each on fresh arguments),
+    compared by ``looplift.testing.compare_calls``; reads and paths recorded per call."""
+    decorated = looplift(fn, **options)
+    original_c, decorated_c = Counted(fn, where=where), Counted(decorated, where=where)
+    caught: list[str] = []
+    with counting_paths(), warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always", LoopliftWarning)
+        for _ in range(calls):
+            testing.compare_calls(original_c, decorated_c, make_args(), scale=scale)
+        caught = [str(x.message) for x in w if issubclass(x.category, LoopliftWarning)]
+    return Run(original_c, decorated_c, decorated, caught)
+
+
+def count_reads(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
+    counted = Counted(fn)
+    testing.run(counted, args)
+    return len(counted.reads[-1])
+
+
+def lifted_paths(counts: Mapping[str, int]) -> bool:
+    """A call took a lifted path: a conversion kept as a tensor, a read deferred, a lowered op, a
+    batch."""
+    return any(counts.get(k, 0) for k in ("lift.hit", "op.tensor", "read.deferred", "batch.run"))
+
+
+@contextlib.contextmanager
+def lift_mode(mode: str):
+    """``LOOPLIFT_LIFT=<mode>`` while the block runs (read when a specialization is built)."""
+    import os
+
+    previous = os.environ.get("LOOPLIFT_LIFT")
+    os.environ["LOOPLIFT_LIFT"] = mode
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["LOOPLIFT_LIFT"]
+        else:
+            os.environ["LOOPLIFT_LIFT"] = previous
+
+
+@dataclass
+class CaseRun:
+    """One loop in one mode: a decorated copy called short, short, long (``steady``), and another
+    one whose FIRST call runs the long loop (``resumed``: observing, then resuming specialized)."""
+
+    mode: str
+    steady: Run | None = None
+    resumed: Run | None = None
+    error: BaseException | None = None
+    report: Any = None
+
+    def all_calls(self) -> list[tuple[list[str], list[str]]]:
+        out = []
+        for run in (self.steady, self.resumed):
+            if run is not None:
+                out.extend(zip(run.original.reads, run.decorated.reads))
+        return out
+
+
+def run_case(case: Any, mode: str) -> CaseRun:
+    from looplift import explain
+
+    result = CaseRun(mode)
+    with lift_mode(mode):
+        try:
+            sequence = iter([case.short, case.short, case.long])
+            result.steady = run_mode(case.fn, lambda: case.make(next(sequence)), calls=3, scale=case.scale)
+            result.report = explain(result.steady.fn, *case.make(case.short))
+            sequence2 = iter([case.long, case.short])
+            result.resumed = run_mode(case.fn, lambda: case.make(next(sequence2)), calls=2, scale=case.scale)
+        except BaseException as exc:  # recorded; the tests that need the run raise it
+            result.error = exc
+    return result
