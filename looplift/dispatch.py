@@ -51,6 +51,8 @@ class Dispatcher:
         self.lock = threading.RLock()
         self.hits = 0
         self.misses = 0
+        self.evictions = 0
+        self.warned: set[str] = set()  # messages already given for this function
 
     def specialization(self, args: tuple[Any, ...], kwargs: dict[str, Any], key: Any) -> pipeline.Specialization:
         with self.lock:
@@ -58,11 +60,28 @@ class Dispatcher:
             if spec is not None and _guards_hold(self.fn.__globals__, spec.guards):
                 return spec
             self.misses += 1
+            logger.debug("%s: cache miss for %s", self.fn.__qualname__, key)
             spec = self.build(args, kwargs, key)
-            if len(self.cache) >= self.options.cache_size:
-                self.cache.pop(next(iter(self.cache)))
+            if len(self.cache) >= self.options.cache_size and key not in self.cache:
+                self.evict()
             self.cache[key] = spec
             return spec
+
+    def evict(self) -> None:
+        """Drop the oldest specialization; say so when it keeps happening (dynamo's recompile
+        limit): the calls' signatures vary more than the cache holds."""
+        self.cache.pop(next(iter(self.cache)))
+        self.evictions += 1
+        logger.info("%s: evicted a specialization (cache_size=%d)", self.fn.__qualname__, self.options.cache_size)
+        if self.evictions in (self.options.cache_size, 8 * self.options.cache_size):
+            self.warn_once(f"{self.fn.__qualname__}: {self.evictions} specializations evicted so far (cache_size="
+                           f"{self.options.cache_size}); calls vary in argument types, dtypes or sizes more than "
+                           "the cache holds: raise cache_size, or keep the signatures steady")
+
+    def specializations(self) -> dict[str, Report]:
+        """The cached specializations: their signatures and reports (numba's ``signatures``)."""
+        with self.lock:
+            return {spec.report.signature or repr(key): spec.report for key, spec in self.cache.items()}
 
     def build(self, args: tuple[Any, ...], kwargs: dict[str, Any], key: Any) -> pipeline.Specialization:
         if disabled():
@@ -136,6 +155,15 @@ class Dispatcher:
             message = f"{self.fn.__qualname__} ({where}) runs as the original code: {spec.report.fallback}"
         if self.options.strict:
             raise LoopliftError(message)
+        self.warn_once(message)
+
+    def warn_once(self, message: str) -> None:
+        """One ``LoopliftWarning`` per message and function (a new size class or dtype makes a
+        new specialization, not a new warning)."""
+        if message in self.warned:
+            return
+        self.warned.add(message)
+        code = self.fn.__code__
         warnings.warn_explicit(message, LoopliftWarning, code.co_filename, code.co_firstlineno,
                                module=self.fn.__module__ or "looplift",
                                registry=self.fn.__globals__.setdefault("__warningregistry__", {}))
@@ -157,7 +185,7 @@ class Dispatcher:
     def cache_clear(self) -> None:
         with self.lock:
             self.cache.clear()
-            self.hits = self.misses = 0
+            self.hits = self.misses = self.evictions = 0
 
 
 def make_wrapper(fn: types.FunctionType, options: Options) -> Callable[..., Any]:
@@ -183,6 +211,7 @@ def make_wrapper(fn: types.FunctionType, options: Options) -> Callable[..., Any]
         return spec.call(*args, **kwargs)
 
     wrapper.cache_info = dispatcher.cache_info  # type: ignore[attr-defined]
+    wrapper.specializations = dispatcher.specializations  # type: ignore[attr-defined]
     wrapper.cache_clear = dispatcher.cache_clear  # type: ignore[attr-defined]
     wrapper.__looplift__ = dispatcher  # type: ignore[attr-defined]
     return wrapper

@@ -110,6 +110,10 @@ def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, param
     plan, plans, batches = _place(tree, fn, params, marks, cost, options)
     code = outline.apply(plans, fn.__name__)
     _record(report, tree, plan, code, kept)
+    report.compiled = [Decision(region.plan.line, f"{region.plan.name} compiled ({region.ops} operations)",
+                                "torch.compile in the background once it has run a while, kept if faster than "
+                                "eager torch" if options.compile == "auto" else "torch.compile at the first call")
+                       for region in code if compiles(region, cost)]
     report.batched = [Decision(b.loop.lineno, "the loop runs as one batched computation over its items",
                                "when they are tensors of one dtype, shape and device; else item by item")
                       for b in batches[0]]
@@ -137,17 +141,18 @@ def _place(tree: ast.FunctionDef, fn: types.FunctionType, params: Mapping[str, A
     """Placement, regions and batching.  Where the cost model lifts only loops that batch (small
     items on a CPU), placement first lifts everything to find those loops, then only them."""
     lift_loops: set[ast.AST] | None = None
+    not_batched: list[Decision] = []
     if not cost.lift and cost.batch:
         placement.place(tree, fn.__globals__, params, marks, lift=True, opt_in=options.opt_in)
         regions.plan(tree)
-        found, _ = dependence.plan(tree)
+        found, not_batched = dependence.plan(tree)
         anno.clear(tree, Key.REGION, Key.BATCH)
         lift_loops = {b.loop for b in found}
     plan = placement.place(tree, fn.__globals__, params, marks, lift=cost.lift, opt_in=options.opt_in,
                            lift_loops=lift_loops)
     plans = regions.plan(tree)
-    batches = dependence.plan(tree) if cost.lift or cost.batch else ([], [])
-    return plan, plans, batches
+    batched, refused = dependence.plan(tree) if cost.lift or cost.batch else ([], [])
+    return plan, plans, (batched, refused or not_batched)
 
 
 def instrumented(fn: types.FunctionType, observer: observe.Observer, resume: observe.Resume) -> Specialization:
@@ -274,9 +279,14 @@ def _build_region(region: outline.RegionCode, filename: str, fn: types.FunctionT
                  {"Tensor": torch.Tensor, "torch": torch, "numpy": np})
     label = f"{filename}:{region.plan.line}"
     body: Callable[..., Any] = lowered
-    if cost.compile and region.ops >= 2 and compile_available():
+    if compiles(region, cost):
         body = CompiledRegion(lowered, label, measure=options.compile == "auto")
     return Region(body, twin, guard, label, eager=lowered)
+
+
+def compiles(region: outline.RegionCode, cost: costmodel.CostDecision) -> bool:
+    """``torch.compile`` fuses a region's operations: worth trying from two operations on."""
+    return cost.compile and region.ops >= 2 and compile_available()
 
 
 def _in_enabled_loop(decision: Decision, loops: list[ast.AST], marks: Mapping[ast.AST, pragmas.Mark],
@@ -321,27 +331,49 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
             report.materialized.append(Decision(node.lineno, f"{', '.join(names)} converted to NumPy before this line",
                                                 "kept, modified or read by code that is not lifted"))
     for region in code:
-        report.compiled.append(Decision(region.plan.line, f"{region.label}: {region.ops} lowered ops as one region",
-                                        f"runs when {region.guard}; otherwise the original code"))
-    report.skipped = sorted([*plan.skipped.values(), *plan.kept_reads.values(), *kept], key=lambda d: d.line)
+        report.regions.append(Decision(region.plan.line, f"{region.plan.name} ({region.label}): "
+                                       f"{region.ops} lowered operation{'s' if region.ops > 1 else ''}",
+                                       f"runs when {region.guard}; otherwise the original code"))
+    report.skipped = sorted([*plan.skipped.values(), *plan.kept_reads.values(), *plan.switched_off.values(), *kept],
+                            key=lambda d: d.line)
     for items in (report.rewritten, report.materialized, report.compiled):
         items.sort(key=lambda d: d.line)
 
 
 def _render(tree: ast.FunctionDef, code: list[outline.RegionCode], bodies: list[batch.BatchCode]) -> str:
-    parts = [ast.unparse(tree)]
+    """The rewritten function, then its regions and batch bodies, as a user reads them: each line
+    that runs lowered torch says, in a trailing comment, the NumPy code it stands for."""
+    originals = {region.plan.name: "; ".join(_text(root, 60) for root in region.plan.roots) for region in code}
+    lines = []
+    for line in ast.unparse(tree).splitlines():
+        names = [name for name in originals if f"{name}(" in line]
+        lines.append(f"{line}  # {'; '.join(originals[n] for n in names)}" if names else line)
+    parts = ["\n".join(lines)]
     for region in code:
-        parts.append(f"# {region.plan.name}: runs when {region.guard}")
-        parts.append(ast.unparse(region.lowered))
-    for body in bodies:
-        parts.append(f"# {body.name}: one iteration, run on every item at once (torch.func.vmap)")
-        parts.append(ast.unparse(body.body))
+        parts.append(f"# {region.plan.name}: runs when {region.guard}; otherwise its original code")
+        twin = [ast.unparse(s) for s in region.twin.body]
+        body = ast.unparse(region.lowered).splitlines()
+        lowered_statements = [ast.unparse(s) for s in region.lowered.body if not _is_require(s)]
+        for index, statement in enumerate(lowered_statements):
+            for position, line in enumerate(body):
+                if line.strip() == statement and index < len(twin):
+                    body[position] = f"{line}  # {twin[index]}"
+                    break
+        parts.append("\n".join(body))
+    for body_code in bodies:
+        parts.append(f"# {body_code.name}: one iteration, run on every item at once (torch.func.vmap)")
+        parts.append(ast.unparse(body_code.body))
     return "\n\n".join(parts)
 
 
-def _text(node: ast.AST) -> str:
+def _is_require(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        ast.unparse(stmt.value.func) == "__ll.require"
+
+
+def _text(node: ast.AST, width: int = 40) -> str:
     text = ast.unparse(node)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _describe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

@@ -25,6 +25,8 @@ class Report:
     hoisted: list[Decision] = field(default_factory=list)
     rewritten: list[Decision] = field(default_factory=list)
     materialized: list[Decision] = field(default_factory=list)
+    regions: list[Decision] = field(default_factory=list)
+    """Lowered operations run together, each region with its guard (``analysis/regions.py``)."""
     compiled: list[Decision] = field(default_factory=list)
     batched: list[Decision] = field(default_factory=list)
     skipped: list[Decision] = field(default_factory=list)
@@ -36,7 +38,8 @@ class Report:
 
     @property
     def decisions(self) -> list[Decision]:
-        every = [*self.hoisted, *self.rewritten, *self.materialized, *self.compiled, *self.batched, *self.skipped]
+        every = [*self.hoisted, *self.rewritten, *self.materialized, *self.regions, *self.compiled, *self.batched,
+                 *self.skipped]
         return sorted(every, key=lambda d: d.line)
 
     @property
@@ -50,7 +53,8 @@ class Report:
         if self.cost:
             lines.append(f"  cost model: {self.cost}")
         for title, items in (("hoisted", self.hoisted), ("rewritten", self.rewritten),
-                             ("materialized", self.materialized), ("compiled", self.compiled),
+                             ("materialized", self.materialized), ("regions", self.regions),
+                             ("compiled", self.compiled),
                              ("batched", self.batched),
                              ("left as NumPy / original", self.skipped)):
             if items:
