@@ -230,3 +230,38 @@ def carried_from_numpy(W, iters):
     for _ in range(iters):
         v = (A @ v) * 0.5
     return v
+
+
+def list_aliased_before_the_loop(ts):
+    losses = []
+    history = {"loss": losses}
+    for t in ts:
+        losses.append(t.sum().item())
+    return history
+
+
+def arrays_aliased_before_the_loop(ts):
+    outs = []
+    other = outs
+    for t in ts:
+        outs.append(np.abs(t.numpy()) * 2)
+    return other
+
+
+def running_sum_kept(ts):
+    total = 0.0
+    curve = []
+    for t in ts:
+        total += t.sum().item()
+        curve.append(total)
+    return curve
+
+
+def previous_total(ts):
+    total = 0.0
+    steps = []
+    for t in ts:
+        prev = total
+        total += t.sum().item()
+        steps.append(total - prev)
+    return steps

@@ -122,6 +122,8 @@ class Run:
     decorated: Counted
     fn: Callable[..., Any]
     warnings: list[str]
+    mismatches: list[BaseException] = field(default_factory=list)
+    """``testing.Mismatch`` per call that differed (with ``keep_going``; else the first is raised)."""
 
     @property
     def reads_original(self) -> int:
@@ -133,18 +135,24 @@ class Run:
 
 
 def run_mode(fn: Callable[..., Any], make_args: Callable[[], tuple[Any, ...]], calls: int = 2,
-             scale: float = 1.0, where: bool = False, **options: Any) -> Run:
+             scale: float = 1.0, where: bool = False, keep_going: bool = False, **options: Any) -> Run:
     """A freshly decorated ``fn`` against ``fn`` for ``calls`` calls (each on fresh arguments),
     compared by ``looplift.testing.compare_calls``; reads and paths recorded per call."""
     decorated = looplift(fn, **options)
     original_c, decorated_c = Counted(fn, where=where), Counted(decorated, where=where)
     caught: list[str] = []
+    mismatches: list[BaseException] = []
     with counting_paths(), warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always", LoopliftWarning)
         for _ in range(calls):
-            testing.compare_calls(original_c, decorated_c, make_args(), scale=scale)
+            try:
+                testing.compare_calls(original_c, decorated_c, make_args(), scale=scale)
+            except testing.Mismatch as exc:
+                if not keep_going:
+                    raise
+                mismatches.append(exc)
         caught = [str(x.message) for x in w if issubclass(x.category, LoopliftWarning)]
-    return Run(original_c, decorated_c, decorated, caught)
+    return Run(original_c, decorated_c, decorated, caught, mismatches)
 
 
 def count_reads(fn: Callable[..., Any], args: tuple[Any, ...]) -> int:
@@ -186,6 +194,10 @@ class CaseRun:
     error: BaseException | None = None
     report: Any = None
 
+    @property
+    def mismatches(self) -> list[BaseException]:
+        return [m for run in (self.steady, self.resumed) if run is not None for m in run.mismatches]
+
     def all_calls(self) -> list[tuple[list[str], list[str]]]:
         out = []
         for run in (self.steady, self.resumed):
@@ -201,10 +213,12 @@ def run_case(case: Any, mode: str) -> CaseRun:
     with lift_mode(mode):
         try:
             sequence = iter([case.short, case.short, case.long])
-            result.steady = run_mode(case.fn, lambda: case.make(next(sequence)), calls=3, scale=case.scale)
+            result.steady = run_mode(case.fn, lambda: case.make(next(sequence)), calls=3, scale=case.scale,
+                                     keep_going=True)
             result.report = explain(result.steady.fn, *case.make(case.short))
             sequence2 = iter([case.long, case.short])
-            result.resumed = run_mode(case.fn, lambda: case.make(next(sequence2)), calls=2, scale=case.scale)
+            result.resumed = run_mode(case.fn, lambda: case.make(next(sequence2)), calls=2, scale=case.scale,
+                                      keep_going=True)
         except BaseException as exc:  # recorded; the tests that need the run raise it
             result.error = exc
     return result

@@ -957,6 +957,63 @@ def ema_loss_expert(losses, beta=0.9):
     return trace
 
 
+def reward_curve(rewards):
+    running = 0.0
+    curve = []
+    for r in rewards:
+        running += r.item()  # conv
+        curve.append(running)
+    return curve
+
+
+def reward_curve_expert(rewards):
+    running = 0.0
+    curve = []
+    for r in torch.stack(rewards).tolist():
+        running += r
+        curve.append(running)
+    return curve
+
+
+def evaluate_with_history(model, loader):
+    losses, accs = [], []
+    history = {"loss": losses, "acc": accs}
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+            losses.append(F.cross_entropy(out, y).item())  # conv
+            accs.append((out.argmax(1) == y).float().mean().item())  # conv
+    return history
+
+
+def evaluate_with_history_expert(model, loader):
+    rows = []
+    model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+            rows.append(torch.stack([F.cross_entropy(out, y), (out.argmax(1) == y).float().mean()]))
+    values = torch.stack(rows).T.tolist()
+    return {"loss": values[0], "acc": values[1]}
+
+
+def best_epoch(model, data, epochs, lr):
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    best, best_at = float("inf"), -1
+    for epoch in range(epochs):
+        total = 0.0
+        for x, y in data:
+            opt.zero_grad()
+            loss = F.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            total += loss.item()  # conv
+        if total < best:
+            best, best_at = total, epoch
+    return best, best_at
+
+
 def power_iteration(W, iters, tol):
     A = W.detach().numpy()  # conv
     v = np.ones(A.shape[1]) / np.sqrt(A.shape[1])
@@ -1258,6 +1315,14 @@ CASES: list[Case] = [
          frozenset({"liftable"})),
     Case("ema_loss", ema_loss, lambda n: (list(D.tensors(1, (n,), seed=35)[0].unbind()),), ema_loss_expert,
          "EMA of loss.item() (read flows into arithmetic, then a list)", frozenset({"liftable"})),
+    Case("reward_curve", reward_curve, _reward_tensors, reward_curve_expert,
+         "running += r.item(); curve.append(running) (a running sum kept at each step)",
+         frozenset({"item_accum", "liftable"})),
+    Case("evaluate_with_history", evaluate_with_history, lambda n: (_model(), D.loader(n)),
+         evaluate_with_history_expert, "history = {'loss': losses, ...} made before the loop, losses.append(item)",
+         frozenset({"liftable"})),
+    Case("best_epoch", best_epoch, lambda n: (_model(n_out=3), D.regression(n), 3, 0.05), None,
+         "epochs of SGD, total += loss.item(), best, best_at = total, epoch when it improves"),
     Case("power_iteration", power_iteration, _power, None,
          "while loop: power iteration on W.detach().numpy() (conversion before the loop), break on tolerance"),
 ]

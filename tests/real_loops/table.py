@@ -35,6 +35,7 @@ def rows(names: list[str] | None = None) -> list[dict[str, object]]:
             and decorated < original
         expert = harness.count_reads(case.expert, case.make(case.short)) if case.expert else None
         out.append({"name": case.name, "pattern": case.pattern, "liftable": "liftable" in case.tags,
+                    "wrong": bool(run.mismatches),
                     "lifted": is_lifted, "original": original, "decorated": decorated, "expert": expert,
                     "first_long": (len(resumed.original.reads[0]), len(resumed.decorated.reads[0])),
                     "paths": dict(paths)})
@@ -50,6 +51,8 @@ def markdown(table: list[dict[str, object]]) -> str:
             continue
         expert = "-" if r["expert"] is None else r["expert"]
         lifted = "yes" if r["lifted"] else ("no" if r["liftable"] else "no (no lift)")
+        if r["wrong"]:
+            lifted += " **WRONG RESULT**"
         o, d = r["first_long"]
         lines.append(f"| {r['name']} | {r['pattern']} | {lifted} | {r['original']} / {r['decorated']} / {expert} "
                      f"| {o} / {d} |")
