@@ -1,4 +1,9 @@
-"""The public decorator and ``explain``."""
+"""The public decorator and ``explain``.
+
+Importing this module (the first use of ``looplift.looplift`` or ``looplift.explain``) applies
+``LOOPLIFT_LOGS``; decorating checks the other environment variables, so a bad value fails at
+the decorator with one line rather than at some later call.
+"""
 from __future__ import annotations
 
 import functools
@@ -7,11 +12,14 @@ import types
 import warnings
 from typing import Any, Callable, TypeVar, overload
 
+from . import logs
 from .dispatch import Dispatcher, make_wrapper
 from .errors import LoopliftError, LoopliftWarning
-from .options import CompileMode, Options
+from .options import CompileMode, Options, check_environment
 from .pragmas import loop
 from .report import Report
+
+logs.configure_from_environment()
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,10 +39,13 @@ def looplift(fn: Any = None, *, compile: CompileMode = "auto", opt_in: bool = Fa
     tensor-derived values in torch, and convert back once where the values leave the loop.
 
     Use bare (``@looplift``) or with options (``@looplift(compile=False)``); see ``Options``.
-    Anything that cannot be proven to give the original's exact results runs as the original
-    code, with a ``LoopliftWarning`` naming the line and the reason.
+    Anything that cannot be proven to give the original's results runs as the original code;
+    ``explain`` says why, and a ``LoopliftWarning`` names whole-function fallbacks and what a
+    rewritten function had to leave in NumPy.  Invalid options raise here (``TypeError`` or
+    ``ValueError``), and so does an invalid ``LOOPLIFT_*`` variable (``SettingError``).
     """
     options = Options(compile=compile, opt_in=opt_in, debug=debug, strict=strict, cache_size=cache_size)
+    check_environment()
     if fn is None:
         return functools.partial(_decorate, options=options)
     return _decorate(fn, options)
@@ -68,10 +79,35 @@ def _decorate(fn: Any, options: Options) -> Any:
 def explain(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Report:
     """How ``fn`` would be specialized for these arguments, without running it.
 
-    ``fn`` may be decorated (its options apply) or a plain function (default options)."""
+    ``fn`` may be decorated (its options apply) or a plain function (default options), a bound
+    method (``explain(model.evaluate, xs)``: ``self`` is the first argument) or a
+    ``functools.partial``.  Arguments that ``fn`` would not accept raise the ``TypeError`` that
+    calling it would."""
+    check_environment()
+    fn, args, kwargs = _unwrap_call(fn, args, kwargs)
     dispatcher = getattr(fn, "__looplift__", None)
     if not isinstance(dispatcher, Dispatcher):
         if not isinstance(fn, types.FunctionType):
             raise TypeError(f"explain needs a Python function, got {type(fn).__name__}")
         dispatcher = Dispatcher(fn, Options())
+    _check_arguments(dispatcher.fn, args, kwargs)
     return dispatcher.explain(args, kwargs)
+
+
+def _unwrap_call(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, tuple[Any, ...], dict[str, Any]]:
+    """``obj.method`` -> (the function, (obj, *args)); a partial -> its function and arguments."""
+    while True:
+        if isinstance(fn, types.MethodType):
+            fn, args = fn.__func__, (fn.__self__, *args)
+        elif isinstance(fn, functools.partial):
+            fn, args, kwargs = fn.func, (*fn.args, *args), {**fn.keywords, **kwargs}
+        else:
+            return fn, args, kwargs
+
+
+def _check_arguments(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Raise ``TypeError`` where calling ``fn(*args, **kwargs)`` would, before anything else."""
+    try:
+        inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(f"{fn.__qualname__}(): {exc}") from None

@@ -15,10 +15,10 @@ import types
 import warnings
 from typing import Any, Callable, NamedTuple
 
-from . import costmodel, pipeline
+from . import costmodel, logs, pipeline
 from .runtime import observe
 from .analysis.types import ABSENT
-from .errors import LoopliftError, LoopliftWarning
+from .errors import LoopliftError, LoopliftWarning, SettingError
 from .options import Options, debug_enabled, disabled
 from .report import Report
 from .signature import key_of
@@ -60,7 +60,8 @@ class Dispatcher:
             if spec is not None and _guards_hold(self.fn.__globals__, spec.guards):
                 return spec
             self.misses += 1
-            logger.debug("%s: cache miss for %s", self.fn.__qualname__, key)
+            logs.cache.info("%s: cache miss (%s)", self.fn.__qualname__,
+                            "a changed global" if spec is not None else "a new signature")
             spec = self.build(args, kwargs, key)
             if len(self.cache) >= self.options.cache_size and key not in self.cache:
                 self.evict()
@@ -72,7 +73,7 @@ class Dispatcher:
         limit): the calls' signatures vary more than the cache holds."""
         self.cache.pop(next(iter(self.cache)))
         self.evictions += 1
-        logger.info("%s: evicted a specialization (cache_size=%d)", self.fn.__qualname__, self.options.cache_size)
+        logs.cache.info("%s: evicted a specialization (cache_size=%d)", self.fn.__qualname__, self.options.cache_size)
         if self.evictions in (self.options.cache_size, 8 * self.options.cache_size):
             self.warn_once(f"{self.fn.__qualname__}: {self.evictions} specializations evicted so far (cache_size="
                            f"{self.options.cache_size}); calls vary in argument types, dtypes or sizes more than "
@@ -95,6 +96,8 @@ class Dispatcher:
     def safely(self, make: Callable[[], pipeline.Specialization]) -> pipeline.Specialization:
         try:
             return make()
+        except SettingError:
+            raise  # the user's setting is wrong: one line, at once
         except Exception as exc:  # a bug in looplift must never break the user's program
             logger.exception("looplift failed to transform %s", self.fn.__qualname__)
             if self.options.strict:
@@ -131,7 +134,7 @@ class Dispatcher:
                 return instrumented.call(*call_args, **call_kwargs)
             finally:
                 full = self.safely(lambda: pipeline.specialize(fn, args, kwargs, options, observer.sites, params))
-                logger.info("%s: specialized from the types observed at its first call", fn.__qualname__)
+                logs.specialize.info("%s: specialized from the types observed at its first call", fn.__qualname__)
                 with self.lock:
                     if self.cache.get(key) is spec:
                         self.cache[key] = full
@@ -141,7 +144,21 @@ class Dispatcher:
         return spec
 
     def announce(self, spec: pipeline.Specialization) -> None:
-        """Debug output, and the one warning per specialization for what ran as the original."""
+        """Log and debug output, and the one warning per specialization for what ran as the original."""
+        report = spec.report
+        logs.specialize.info("%s%s: %s", self.fn.__qualname__, report.signature,
+                             ", ".join(f"{n} {c}" for n, c in report.counts().items()) or "nothing to do")
+        if report.fallback:
+            logs.fallback.info("%s runs as the original code: %s", self.fn.__qualname__, report.fallback)
+        for decision in report.skipped:
+            logs.fallback.debug("%s: %s", self.fn.__qualname__, decision)
+        for decision in report.batched:
+            logs.batching.info("%s: %s", self.fn.__qualname__, decision)
+        for decision in report.compiled:
+            logs.compile.info("%s: %s", self.fn.__qualname__, decision)
+        for decision in report.rewritten:
+            if "deferred" in decision.what:
+                logs.host_reads.debug("%s: %s", self.fn.__qualname__, decision)
         if debug_enabled(self.options):
             text = str(spec.report)
             logger.info("%s", text)

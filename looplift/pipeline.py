@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
-import logging
 import math
 import types
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from . import anno, codegen, costmodel, pragmas, runtime, source
+from . import anno, codegen, costmodel, logs, pragmas, runtime, source
 from .analysis import conversions, dependence, placement, regions, scope as scope_mod, types as types_pass
 from .anno import Key
 from .errors import Refusal
@@ -35,9 +34,6 @@ from .runtime.compiled import CompiledRegion, compile_available
 from .runtime.regions import Region
 from .signature import abstract_of
 from .transforms import batch, hoist, instrument, lift, outline
-
-
-logger = logging.getLogger("looplift")
 
 
 @dataclass
@@ -79,7 +75,8 @@ def specialize(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, 
         tree = fresh_tree(loaded)
         params = dict(params) if params is not None else parameter_values(fn, args, kwargs)
         cost = costmodel.decide(args, kwargs, options, observed)
-        marks = pragmas.loop_marks(tree, loaded.text, loaded.first_line, fn.__globals__)
+        marks = pragmas.loop_marks(tree, loaded.text, loaded.first_line, fn.__globals__,
+                                   filename=loaded.filename, strict=options.strict)
         return _rewrite(tree, fn, loaded.filename, params, marks, cost, options, observed, report)
     except Refusal as refusal:
         line = f"line {refusal.line}: " if refusal.line else ""
@@ -218,10 +215,11 @@ def specialize_loop(fn: types.FunctionType, site: int, variables: Mapping[str, A
     params = {n: abstract_of(variables[n]) for n in names}
     report = Report(function=f"{fn.__qualname__} (the loop at line {loop.lineno})", signature="(resumed)",
                     original_source=loaded.text)
-    marks = pragmas.loop_marks(loop_fn, loaded.text, loaded.first_line, fn.__globals__)
+    marks = pragmas.loop_marks(loop_fn, loaded.text, loaded.first_line, fn.__globals__,
+                               filename=loaded.filename, strict=options.strict)
     spec = _rewrite(loop_fn, fn, loaded.filename, params, marks, cost, options, observed, report, defaults=False,
                     extra=_RESUME_HELPERS)
-    logger.info("%s", spec.report)
+    logs.specialize.info("%s", spec.report)
     run = spec.call
     return lambda item, rest, values: run(*(values[n] for n in names), item, rest)
 

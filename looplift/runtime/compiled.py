@@ -56,10 +56,11 @@ import numpy as np
 import torch
 
 from ..dtypes import LIFTABLE_NP_DTYPES
+from .. import logs
 from ..errors import LoopliftWarning
 from ..registry.coerce import to_numpy
 
-logger = logging.getLogger("looplift")
+logger = logs.compile
 Tensor = torch.Tensor
 _SCALARS = (int, float, bool)
 
