@@ -87,6 +87,8 @@ R_CARRIED_NUMPY = ("power iteration: `A = W.detach().numpy()` lifted outside the
                    "twin every iteration and materializes A each time (1 read per iteration, the original 1 in all); "
                    "and the `if abs(new - lam) < tol` break would need a read per iteration anyway")
 R_KEPT_SILENT = "a read kept because its value is needed anyway (`if loss > limit`) has no decision in explain()"
+R_NO_RESUME_SAID = ("a `while` loop (and an inner loop, a loop in a `try`) never resumes on the first call, and "
+                    "explain() does not say so")
 R_INT_ADD_AT = "`yy = y.numpy()` (a loop target, unlifted) feeds np.add.at: no read saved"
 
 R_ALIAS = ("a list made before the loop and aliased there (`history = {'loss': losses}`, `other = losses`, "
@@ -170,6 +172,14 @@ def test_counter_sees_every_read() -> None:
         t.cpu(), t.to("cpu")  # already on the CPU: no copy
     assert host.reads == ["__bool__", "__float__", "__int__", "item", "tolist", "numpy", "__array__",
                           "__format__", "__index__"]
+
+
+def test_counter_sets_data_loader_reads_apart() -> None:
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.arange(6.0)), batch_size=4)
+    with HostReads() as host:
+        for (x,) in loader:
+            x.sum().item()
+    assert host.reads == ["item", "item"] and host.loader_reads == 1
 
 
 def test_suite_is_large_enough() -> None:
@@ -265,6 +275,8 @@ def test_reads_match_the_expert(case: loops.Case) -> None:
 
 LIFTABLE = [c for c in loops.CASES if "liftable" in c.tags]
 known("lifted", "topk_accuracy", "train_history", reason=R_DICT_ACC)
+known("lifted", "evaluate_with_history", reason=R_ALIAS)
+known("lifted", "reward_curve", reason=R_FOLD_ALIAS)
 known("lifted", "per_sample_losses", "collect_scores", reason=R_TOLIST)
 known("lifted", "ensemble_predict", "mean_iou", "channel_stats", "token_histogram", "max_abs_weights", "check_finite",
       reason=R_NO_REDUCTION)
@@ -284,15 +296,18 @@ known("explained", "greedy_decode", reason=R_GREEDY)
 known("explained", "first_bad_batch", reason=R_KEPT_SILENT)
 known("explained", "grad_norms", "weight_report", "snapshot_state", reason=R_RANKS)
 known("explained", "discounted_returns", reason=R_EXPR_READ)
-known("resumed", "evaluate_with_history", "predict_dataloader", "evaluate_probs", "evaluate_dict_batches", "mc_dropout_predict",
+known("resumed", "evaluate_with_history", "dataloader_dict_stats", "predict_dataloader", "evaluate_probs", "evaluate_dict_batches", "mc_dropout_predict",
       "pair_similarities", "sample_brightness", "extract_features", reason=R_RESUME_LISTS)
 known("resumed", "train_epochs", reason=R_NESTED)
+known("resumed", "while_next_iter", reason=R_NO_RESUME_SAID)
 
 
 def lifted(case: loops.Case) -> bool:
+    """Lifted correctly: same results, a lifted path taken, a rewrite in explain(), fewer reads."""
     original, decorated, paths = second_call(case)
-    report = case_run(case, "always").report
-    return harness.lifted_paths(paths) and bool(report.rewritten or report.batched) and decorated < original
+    run = case_run(case, "always")
+    return not run.mismatches and harness.lifted_paths(paths) and bool(run.report.rewritten or run.report.batched) \
+        and decorated < original
 
 
 @pytest.mark.parametrize("case", params("lifted", LIFTABLE))
@@ -347,12 +362,12 @@ def test_first_long_call_runs_specialized(case: loops.Case) -> None:
 
 RECORDED: dict[str, tuple[int, int, int | None]] = {
     'evaluate_loss_acc': (10, 6, 1),
-    'predict_dataloader': (11, 7, 3),
+    'predict_dataloader': (10, 6, 2),
     'evaluate_probs': (10, 2, 1),
     'evaluate_dict_batches': (5, 1, 1),
     'topk_accuracy': (10, 10, 1),
     'per_sample_losses': (5, 5, 1),
-    'first_bad_batch': (1, 2, None),
+    'first_bad_batch': (1, 1, None),
     'collect_scores': (4, 4, 1),
     'ensemble_predict': (5, 5, 1),
     'mc_dropout_predict': (5, 1, 1),
@@ -367,7 +382,7 @@ RECORDED: dict[str, tuple[int, int, int | None]] = {
     'sample_brightness': (10, 6, 2),
     'extract_features': (10, 6, 2),
     'channel_stats': (5, 5, 1),
-    'loader_channel_means': (6, 6, 2),
+    'loader_channel_means': (5, 5, 1),
     'token_histogram': (5, 10, 1),
     'mask_coverage': (10, 6, 1),
     'sequence_lengths': (5, 1, 1),
@@ -397,7 +412,12 @@ RECORDED: dict[str, tuple[int, int, int | None]] = {
     'normalize_rewards': (5, 1, 1),
     'episode_stats': (5, 1, 1),
     'ema_loss': (5, 5, 1),
-    'power_iteration': (1, 1, None),
+    'reward_curve': (5, 1, 1),
+    'evaluate_with_history': (10, 0, 1),
+    'best_epoch': (15, 6, None),
+    'while_next_iter': (5, 1, 1),
+    'dataloader_dict_stats': (10, 2, 2),
+    'power_iteration': (1, 1, None),  # 5 since core abb3ff2..ca44cc2 (KNOWN)
 }
 
 
@@ -699,3 +719,13 @@ def test_loop_carried_numpy_value_does_not_rematerialize_an_invariant() -> None:
     W = lambda: (torch.randn(4, 4, generator=_gen(3)), 6)  # noqa: E731
     run = _calls(Fd.carried_from_numpy, W(), W())
     assert all(d <= o for o, d in _reads(run)), _reads(run)
+
+
+@pytest.mark.xfail(strict=True, reason=R_NO_RESUME_SAID)
+def test_loops_that_cannot_resume_say_so() -> None:
+    """The issue: 'If [resuming] is not feasible for some loop shape, say so in explain()'."""
+    case = loops.BY_NAME["while_next_iter"]
+    report = case_run(case, "always").report
+    line = conv_line(loops.while_next_iter, "while step < steps")
+    said = [d for d in report.decisions if d.line == line and ("resum" in str(d) or "first call" in str(d))]
+    assert said, str(report)

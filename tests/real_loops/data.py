@@ -144,3 +144,18 @@ def with_grads(model: nn.Module, seed: int = 0) -> nn.Module:
 
 def rng(seed: int) -> np.random.Generator:
     return np.random.default_rng(seed)
+
+
+class DictDataset(torch.utils.data.Dataset):
+    """Samples as dicts (``{"pixels": (3, 4, 4) tensor, "label": int}``), collated by DataLoader."""
+
+    def __init__(self, n: int, seed: int = 0) -> None:
+        g = generator(seed)
+        self.pixels = torch.rand(n, 3, 4, 4, generator=g)
+        self.labels = torch.randint(0, 3, (n,), generator=g).tolist()
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"pixels": self.pixels[i], "label": self.labels[i]}

@@ -4,7 +4,8 @@
 (each one a device sync on an accelerator): ``.item()``, ``.tolist()``, ``.numpy()``,
 ``bool``/``float``/``int``/``index``/``format``/``repr`` of a tensor, ``np.asarray(t)``
 (``__array__``), ``torch.equal``/``allclose``, and ``.cpu()``/``.to(...)`` of a tensor that is not
-on the CPU already.  All of these reach ``__torch_function__`` on torch 2.x (checked in
+on the CPU already.  Reads made by ``torch.utils.data`` itself (a DataLoader's ``.item()`` of its
+base seed at each ``iter(loader)``) are counted apart: they are the same for every version.  All of these reach ``__torch_function__`` on torch 2.x (checked in
 ``test_real_loops.py::test_counter_sees_every_read``).
 """
 from __future__ import annotations
@@ -55,20 +56,43 @@ def _site() -> str:
     return user or "?"
 
 
+def _in_data_loader() -> bool:
+    """The read is made by ``torch.utils.data`` itself (a DataLoader draws its base seed with
+    ``.item()`` at each ``iter(loader)``): the loader's cost, the same for every version of a loop."""
+    import sys
+
+    frame = sys._getframe(2)
+    for _ in range(6):
+        if frame is None:
+            return False
+        name = frame.f_code.co_filename
+        if "torch/utils/data/" in name:
+            return True
+        if "torch/" not in name:
+            return False
+        frame = frame.f_back
+    return False
+
+
 class HostReads(TorchFunctionMode):
-    """Counts host reads of tensor data while active; ``reads`` lists their names in order."""
+    """Counts host reads of tensor data while active; ``reads`` lists their names in order.
+    Reads made inside ``torch.utils.data`` are counted apart (``loader_reads``)."""
 
     def __init__(self, where: bool = False) -> None:
         super().__init__()
         self.reads: list[str] = []
         self.where = where
         self.sites: list[str] = []
+        self.loader_reads = 0
 
     def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
                            kwargs: Mapping[str, Any] | None = None) -> Any:
         kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
         if name in READ_NAMES or _is_device_move(name, args, kwargs):
+            if _in_data_loader():
+                self.loader_reads += 1
+                return func(*args, **kwargs)
             self.reads.append(name)
             if self.where:
                 self.sites.append(f"{name}@{_site()}")

@@ -1014,6 +1014,54 @@ def best_epoch(model, data, epochs, lr):
     return best, best_at
 
 
+def while_next_iter(model, loader, steps):
+    it = iter(loader)
+    losses = []
+    step = 0
+    while step < steps:
+        try:
+            x, y = next(it)
+        except StopIteration:
+            it = iter(loader)
+            x, y = next(it)
+        with torch.no_grad():
+            losses.append(F.cross_entropy(model(x), y).item())  # conv
+        step += 1
+    return np.mean(losses)
+
+
+def while_next_iter_expert(model, loader, steps):
+    it = iter(loader)
+    losses = []
+    step = 0
+    while step < steps:
+        try:
+            x, y = next(it)
+        except StopIteration:
+            it = iter(loader)
+            x, y = next(it)
+        with torch.no_grad():
+            losses.append(F.cross_entropy(model(x), y))
+        step += 1
+    return np.mean(torch.stack(losses).tolist())
+
+
+def dataloader_dict_stats(loader):
+    means, labels = [], []
+    for batch in loader:
+        means.append(batch["pixels"].mean(dim=(1, 2, 3)).numpy())  # conv
+        labels.append(batch["label"].numpy())  # conv
+    return np.concatenate(means), np.concatenate(labels)
+
+
+def dataloader_dict_stats_expert(loader):
+    means, labels = [], []
+    for batch in loader:
+        means.append(batch["pixels"].mean(dim=(1, 2, 3)))
+        labels.append(batch["label"])
+    return torch.cat(means).numpy(), torch.cat(labels).numpy()
+
+
 def power_iteration(W, iters, tol):
     A = W.detach().numpy()  # conv
     v = np.ones(A.shape[1]) / np.sqrt(A.shape[1])
@@ -1323,6 +1371,13 @@ CASES: list[Case] = [
          frozenset({"liftable"})),
     Case("best_epoch", best_epoch, lambda n: (_model(n_out=3), D.regression(n), 3, 0.05), None,
          "epochs of SGD, total += loss.item(), best, best_at = total, epoch when it improves"),
+    Case("while_next_iter", while_next_iter, lambda n: (_model(), D.torch_loader(4), n), while_next_iter_expert,
+         "while loop over next(iter(loader)) restarted at StopIteration, losses.append(item), np.mean",
+         frozenset({"append_numpy", "liftable"})),
+    Case("dataloader_dict_stats", dataloader_dict_stats,
+         lambda n: (torch.utils.data.DataLoader(D.DictDataset(3 * n - 1), batch_size=3),), dataloader_dict_stats_expert,
+         "DataLoader over a Dataset of dicts: batch['pixels'].mean(dim=...).numpy(), batch['label'].numpy()",
+         frozenset({"append_numpy", "liftable"})),
     Case("power_iteration", power_iteration, _power, None,
          "while loop: power iteration on W.detach().numpy() (conversion before the loop), break on tolerance"),
 ]

@@ -31,8 +31,8 @@ def rows(names: list[str] | None = None) -> list[dict[str, object]]:
         steady, resumed = run.steady, run.resumed
         original, decorated = len(steady.original.reads[1]), len(steady.decorated.reads[1])
         paths = steady.decorated.paths[1]
-        is_lifted = harness.lifted_paths(paths) and bool(run.report.rewritten or run.report.batched) \
-            and decorated < original
+        is_lifted = not run.mismatches and harness.lifted_paths(paths) \
+            and bool(run.report.rewritten or run.report.batched) and decorated < original
         expert = harness.count_reads(case.expert, case.make(case.short)) if case.expert else None
         out.append({"name": case.name, "pattern": case.pattern, "liftable": "liftable" in case.tags,
                     "wrong": bool(run.mismatches),
