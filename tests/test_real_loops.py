@@ -98,6 +98,11 @@ R_FOLD_ALIAS = ("`total += t.item()` keeps a mutable Fold that later steps exten
                 "(`curve.append(total)`, `prev = total`, `best = total`) changes afterwards (WRONG RESULT: every "
                 "kept value is the final total)")
 
+R_COMPREHENSION = ("a list of deferred reads consumed by a comprehension after the loop: "
+                   "`x = [i for i, v in enumerate(losses) if v > 0]` is not preceded by a materialization (TypeError: "
+                   "Deferred > int), and `len([v for v in losses if v > 0])` materializes the comprehension's own "
+                   "variable as a function local (`v, losses = __ll.m((v, losses))`: UnboundLocalError)")
+
 KNOWN: dict[tuple[str, str], str] = {}
 
 
@@ -134,10 +139,15 @@ def case_run(case: loops.Case, mode: str) -> harness.CaseRun:
     return run
 
 
-def second_call(case: loops.Case) -> tuple[int, int, dict[str, int]]:
+def second_call(case: loops.Case, wrong_ok: bool = False) -> tuple[int, int, dict[str, int]]:
     """Reads of the original and the decorated function at the second (fully specialized) call
-    under ``LOOPLIFT_LIFT=always``, and the decorated call's run-time paths."""
-    run = case_run(case, "always").steady
+    under ``LOOPLIFT_LIFT=always``, and the decorated call's run-time paths.  A loop whose
+    decorated run differs from the original skips the read checks (``test_same_results`` fails
+    for it), unless ``wrong_ok``."""
+    outcome = case_run(case, "always")
+    if outcome.mismatches and not wrong_ok:
+        pytest.skip("the decorated run differs from the original (test_same_results): reads are not comparable")
+    run = outcome.steady
     assert run is not None
     return len(run.original.reads[1]), len(run.decorated.reads[1]), run.decorated.paths[1]
 
@@ -193,6 +203,7 @@ def test_suite_is_large_enough() -> None:
 
 known("same[always]", "evaluate_with_history", reason=R_ALIAS)
 known("same[always]", "reward_curve", reason=R_FOLD_ALIAS)
+known("same[always]", "hard_batches", reason=R_COMPREHENSION)
 
 
 @pytest.mark.parametrize("case, mode", params("same", modes=MODES))
@@ -224,6 +235,8 @@ known("no_more_reads[always]", "retrieval_scores", "class_accuracy", reason=R_DE
 def test_no_more_reads_than_original(case: loops.Case, mode: str) -> None:
     """At every call (observing, resuming, specialized), in both modes."""
     run = case_run(case, mode)
+    if run.mismatches:
+        pytest.skip("the decorated run differs from the original (test_same_results): reads are not comparable")
     more = [(i, len(o), len(d)) for i, (o, d) in enumerate(run.all_calls()) if len(d) > len(o)]
     assert not more, f"calls (index, original reads, decorated reads) where looplift reads more: {more}"
 
@@ -277,6 +290,7 @@ LIFTABLE = [c for c in loops.CASES if "liftable" in c.tags]
 known("lifted", "topk_accuracy", "train_history", reason=R_DICT_ACC)
 known("lifted", "evaluate_with_history", reason=R_ALIAS)
 known("lifted", "reward_curve", reason=R_FOLD_ALIAS)
+known("lifted", "hard_batches", reason=R_COMPREHENSION)
 known("lifted", "per_sample_losses", "collect_scores", reason=R_TOLIST)
 known("lifted", "ensemble_predict", "mean_iou", "channel_stats", "token_histogram", "max_abs_weights", "check_finite",
       reason=R_NO_REDUCTION)
@@ -304,7 +318,7 @@ known("resumed", "while_next_iter", reason=R_NO_RESUME_SAID)
 
 def lifted(case: loops.Case) -> bool:
     """Lifted correctly: same results, a lifted path taken, a rewrite in explain(), fewer reads."""
-    original, decorated, paths = second_call(case)
+    original, decorated, paths = second_call(case, wrong_ok=True)
     run = case_run(case, "always")
     return not run.mismatches and harness.lifted_paths(paths) and bool(run.report.rewritten or run.report.batched) \
         and decorated < original
@@ -314,7 +328,7 @@ def lifted(case: loops.Case) -> bool:
 def test_lifted_with_fewer_reads(case: loops.Case) -> None:
     """A loop with a correct lift is lifted (a lifted path taken, a rewrite in explain()) and reads
     less than the original (LOOPLIFT_LIFT=always, second call)."""
-    assert lifted(case), f"reads original/decorated: {second_call(case)[:2]}, paths {second_call(case)[2]}"
+    assert lifted(case), f"reads original/decorated/paths: {second_call(case, wrong_ok=True)}"
 
 
 @pytest.mark.xfail(strict=True, reason="19 of 40 loops with a correct lift are lifted with fewer reads (48% < 80%)")
@@ -567,6 +581,16 @@ def test_previous_value_of_an_accumulator() -> None:
     _calls(Fd.previous_total, (_vectors(4),))
 
 
+@pytest.mark.xfail(strict=True, raises=testing.Mismatch, reason=R_COMPREHENSION)
+def test_comprehension_over_enumerate_of_deferred_reads() -> None:
+    _calls(Fd.comprehension_over_enumerate, (_vectors(5),))
+
+
+@pytest.mark.xfail(strict=True, raises=testing.Mismatch, reason=R_COMPREHENSION)
+def test_comprehension_variable_is_not_a_function_local() -> None:
+    _calls(Fd.comprehension_variable_in_call, (_vectors(5),))
+
+
 # ---- lifting, reads, explain()
 
 def _loader_pairs(n: int) -> Fd.Loader:
@@ -729,3 +753,23 @@ def test_loops_that_cannot_resume_say_so() -> None:
     line = conv_line(loops.while_next_iter, "while step < steps")
     said = [d for d in report.decisions if d.line == line and ("resum" in str(d) or "first call" in str(d))]
     assert said, str(report)
+
+
+@pytest.mark.parametrize("name", ["evaluate_probs", "predict_dataloader", "extract_features", "evaluate_loss_acc"])
+def test_observed_types_change_at_later_calls(name: str) -> None:
+    """One decorated function, one cache key (a loader object, a module): the first call observes
+    float32 batches and int64 labels; later calls bring float64 batches, int32 labels, one batch,
+    no batch at all.  Every guard that fails takes the original path: the same results."""
+    fn = loops.BY_NAME[name].fn
+    extra = {"evaluate_probs": (F.cross_entropy,), "evaluate_loss_acc": (torch.nn.CrossEntropyLoss(),)}.get(name, ())
+
+    def batches(dtype: torch.dtype, n: int, ydtype: torch.dtype) -> Fd.Loader:
+        g = _gen(n)
+        return Fd.Loader([(torch.randn(4, 8, generator=g, dtype=dtype),
+                           torch.randint(0, 3, (4,), generator=g, dtype=ydtype)) for _ in range(n)])
+
+    calls = [(torch.float32, 24, torch.int64), (torch.float64, 6, torch.int64), (torch.float32, 6, torch.int32),
+             (torch.float64, 24, torch.int64), (torch.float32, 1, torch.int64), (torch.float32, 0, torch.int64)]
+    args = [(loops._model().to(d), batches(d, n, yd), *extra) for d, n, yd in calls]
+    run = _calls(fn, *args)
+    assert all(d <= o for o, d in _reads(run))

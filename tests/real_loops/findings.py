@@ -282,3 +282,18 @@ def raise_in_resumed_loop(loader):
         if i == 5:
             raise ValueError(f"bad batch {i}")
     return vals
+
+
+def comprehension_over_enumerate(ts):
+    losses = []
+    for t in ts:
+        losses.append(t.sum().item())
+    positive = [i for i, v in enumerate(losses) if v > 0]
+    return positive
+
+
+def comprehension_variable_in_call(ts):
+    losses = []
+    for t in ts:
+        losses.append(t.sum().item())
+    return len([v for v in losses if v > 0])

@@ -1062,6 +1062,25 @@ def dataloader_dict_stats_expert(loader):
     return torch.cat(means).numpy(), torch.cat(labels).numpy()
 
 
+def hard_batches(model, loader, threshold):
+    losses = []
+    with torch.no_grad():
+        for x, y in loader:
+            losses.append(F.cross_entropy(model(x), y).item())  # conv
+    hard = [i for i, l in enumerate(losses) if l > threshold]
+    return hard, len([l for l in losses if l > threshold])
+
+
+def hard_batches_expert(model, loader, threshold):
+    losses = []
+    with torch.no_grad():
+        for x, y in loader:
+            losses.append(F.cross_entropy(model(x), y))
+    values = torch.stack(losses).tolist()
+    hard = [i for i, l in enumerate(values) if l > threshold]
+    return hard, len([l for l in values if l > threshold])
+
+
 def power_iteration(W, iters, tol):
     A = W.detach().numpy()  # conv
     v = np.ones(A.shape[1]) / np.sqrt(A.shape[1])
@@ -1377,6 +1396,9 @@ CASES: list[Case] = [
     Case("dataloader_dict_stats", dataloader_dict_stats,
          lambda n: (torch.utils.data.DataLoader(D.DictDataset(3 * n - 1), batch_size=3),), dataloader_dict_stats_expert,
          "DataLoader over a Dataset of dicts: batch['pixels'].mean(dim=...).numpy(), batch['label'].numpy()",
+         frozenset({"append_numpy", "liftable"})),
+    Case("hard_batches", hard_batches, lambda n: (_model(), D.loader(n), 1.0), hard_batches_expert,
+         "losses.append(item), then comprehensions over enumerate(losses) / losses after the loop",
          frozenset({"append_numpy", "liftable"})),
     Case("power_iteration", power_iteration, _power, None,
          "while loop: power iteration on W.detach().numpy() (conversion before the loop), break on tolerance"),
