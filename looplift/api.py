@@ -10,7 +10,7 @@ import functools
 import inspect
 import types
 import warnings
-from typing import Any, Callable, TypeVar, overload
+from typing import Any, Callable, Mapping, TypeVar, overload
 
 from . import logs
 from .dispatch import Dispatcher, make_wrapper
@@ -30,11 +30,13 @@ def looplift(fn: F) -> F: ...
 
 @overload
 def looplift(*, compile: CompileMode = "auto", opt_in: bool = False, debug: bool = False,
-             strict: bool = False, cache_size: int = 64) -> Callable[[F], F]: ...
+             strict: bool = False, cache_size: int = 64, compile_options: Mapping[str, Any] | None = None,
+             cache: bool = False) -> Callable[[F], F]: ...
 
 
 def looplift(fn: Any = None, *, compile: CompileMode = "auto", opt_in: bool = False, debug: bool = False,
-             strict: bool = False, cache_size: int = 64) -> Any:
+             strict: bool = False, cache_size: int = 64, compile_options: Mapping[str, Any] | None = None,
+             cache: bool = False) -> Any:
     """Specialize ``fn`` per input signature: hoist loop-invariant conversions, run NumPy work on
     tensor-derived values in torch, and convert back once where the values leave the loop.
 
@@ -44,7 +46,11 @@ def looplift(fn: Any = None, *, compile: CompileMode = "auto", opt_in: bool = Fa
     rewritten function had to leave in NumPy.  Invalid options raise here (``TypeError`` or
     ``ValueError``), and so does an invalid ``LOOPLIFT_*`` variable (``SettingError``).
     """
-    options = Options(compile=compile, opt_in=opt_in, debug=debug, strict=strict, cache_size=cache_size)
+    if compile_options is not None and not isinstance(compile_options, Mapping):
+        raise TypeError(f"compile_options must be a mapping of torch.compile's keyword arguments, "
+                        f"not {type(compile_options).__name__}")
+    options = Options(compile=compile, opt_in=opt_in, debug=debug, strict=strict, cache_size=cache_size,
+                      compile_options=tuple(sorted((compile_options or {}).items())), cache=cache)
     check_environment()
     if fn is None:
         return functools.partial(_decorate, options=options)

@@ -15,7 +15,7 @@ import types
 import warnings
 from typing import Any, Callable, NamedTuple
 
-from . import costmodel, logs, pipeline
+from . import costmodel, diskcache, logs, pipeline, source
 from .runtime import observe
 from .analysis.types import ABSENT
 from .errors import LoopliftError, LoopliftWarning, SettingError
@@ -87,11 +87,46 @@ class Dispatcher:
     def build(self, args: tuple[Any, ...], kwargs: dict[str, Any], key: Any) -> pipeline.Specialization:
         if disabled():
             return pipeline.Specialization(self.fn, Report(self.fn.__qualname__, "", "", fallback="LOOPLIFT_DISABLE is set"))
+        stored = self.stored(key)
+        if stored is not None:  # what an earlier process observed and measured
+            spec = self.safely(lambda: pipeline.specialize(self.fn, args, kwargs, self.options, stored[1]["observed"],
+                                                           choices=stored[1].get("regions", {})))
+            self.keep_choices(spec, stored[0], stored[1])
+            self.announce(spec)
+            return spec
         spec = self.safely(lambda: pipeline.specialize(self.fn, args, kwargs, self.options))
         if spec.report.unknown and not spec.report.fallback:
             return self.observing(spec, args, kwargs, key)
+        self.keep_choices(spec, *self.entry(key))
         self.announce(spec)
         return spec
+
+    # ------------------------------------------------------------------ the disk cache (cache=True)
+    def entry(self, key: Any) -> tuple[Any, dict[str, Any]]:
+        """Where this specialization's facts go on disk, and an empty entry."""
+        try:
+            text = source.load(self.fn).text
+        except Exception:  # no source: nothing is cached (nothing is rewritten either)
+            return None, {}
+        return diskcache.path_of(self.fn, text, key), {"observed": {}, "regions": {}}
+
+    def stored(self, key: Any) -> tuple[Any, dict[str, Any]] | None:
+        if not self.options.cache:
+            return None
+        path, _ = self.entry(key)
+        found = diskcache.load(path) if path is not None else None
+        return (path, found) if found is not None else None
+
+    def keep_choices(self, spec: pipeline.Specialization, path: Any, entry: dict[str, Any]) -> None:
+        """With ``cache=True``, write the entry now, and again as each compiled region settles."""
+        if not self.options.cache or path is None:
+            return
+        diskcache.store(path, entry)
+        for label, region in spec.compiled.items():
+            def settled(label: str = label, region: Any = region) -> None:
+                entry.setdefault("regions", {})[label] = region.state
+                diskcache.store(path, entry)
+            region.on_settle = settled
 
     def safely(self, make: Callable[[], pipeline.Specialization]) -> pipeline.Specialization:
         try:
@@ -134,6 +169,9 @@ class Dispatcher:
                 return instrumented.call(*call_args, **call_kwargs)
             finally:
                 full = self.safely(lambda: pipeline.specialize(fn, args, kwargs, options, observer.sites, params))
+                path, entry = self.entry(key) if options.cache else (None, {})
+                entry["observed"] = dict(observer.sites)
+                self.keep_choices(full, path, entry)
                 logs.specialize.info("%s: specialized from the types observed at its first call", fn.__qualname__)
                 with self.lock:
                     if self.cache.get(key) is spec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 from .errors import SettingError
 
@@ -33,13 +33,19 @@ class Options:
     ``True`` (always, warning when it cannot), ``False`` (never).  ``opt_in``: lift only loops
     marked with ``looplift.loop(...)`` or ``# looplift``.  ``debug``: print the rewritten source and
     decisions at each new specialization.  ``strict``: raise ``LoopliftError`` instead of warning
-    when something runs as the original code.  ``cache_size``: specializations kept per function."""
+    when something runs as the original code.  ``cache_size``: specializations kept per function.
+    ``compile_options``: keyword arguments for ``torch.compile`` (``mode``, ``backend``,
+    ``dynamic``, ``fullgraph``, ``options``).  ``cache``: keep what a specialization learned (the
+    types observed at its first call, the compiled regions' choices) on disk, for the next process
+    (``LOOPLIFT_CACHE_DIR``, by default ``~/.cache/looplift``)."""
 
     compile: CompileMode = "auto"
     opt_in: bool = False
     debug: bool = False
     strict: bool = False
     cache_size: int = 64
+    compile_options: tuple[tuple[str, Any], ...] = ()
+    cache: bool = False
 
     def __post_init__(self) -> None:
         if self.compile is not True and self.compile is not False and self.compile != "auto":
@@ -49,9 +55,19 @@ class Options:
             raise TypeError(f"cache_size must be an int, not {type(self.cache_size).__name__} ({self.cache_size!r})")
         if self.cache_size < 1:
             raise ValueError(f"cache_size must be at least 1, not {self.cache_size}")
-        for name in ("opt_in", "debug", "strict"):
+        for name in ("opt_in", "debug", "strict", "cache"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"{name} must be a bool, not {getattr(self, name)!r}")
+        unknown = {name for name, _ in self.compile_options} - COMPILE_OPTIONS
+        if unknown:
+            raise ValueError(f"compile_options: torch.compile takes {sorted(COMPILE_OPTIONS)}, not {sorted(unknown)}")
+        if dict(self.compile_options).get("dynamic") is not None and self.compile == "auto":
+            raise ValueError("compile_options: dynamic= is chosen by compile='auto' (static shapes first, dynamic "
+                             "in the background); give it with compile=True")
+
+
+#: The keyword arguments of ``torch.compile`` that ``compile_options`` passes through.
+COMPILE_OPTIONS = frozenset({"mode", "backend", "dynamic", "fullgraph", "options"})
 
 
 def env_flag(name: str) -> bool:

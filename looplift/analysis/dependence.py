@@ -89,7 +89,7 @@ class Independence:
         plan.invariants = sorted({n.id for stmt in loop.body for n in ast.walk(stmt)
                                   if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
                                   and n.id in self.scope.locals and n.id not in self.assigned
-                                  and n.id not in {o.target for o in plan.outputs}})
+                                  and n.id not in {o.target for o in plan.outputs} and not n.id.startswith("__ll_h")})
         return plan
 
     def statement(self, stmt: ast.stmt, plan: BatchPlan) -> bool:
