@@ -297,3 +297,15 @@ def comprehension_variable_in_call(ts):
     for t in ts:
         losses.append(t.sum().item())
     return len([v for v in losses if v > 0])
+
+
+def walrus_in_comprehension(ts):
+    return [y for t in ts if (y := t.sum().item()) > 0]
+
+
+def sum_over_axes(ts):
+    out = []
+    for t in ts:
+        a = t.numpy()
+        out.append(a.sum(axis=(1, 2)))
+    return np.stack(out)

@@ -74,9 +74,27 @@ def _in_data_loader() -> bool:
     return False
 
 
+def _exit_call() -> Any:
+    """The frame of the outermost ``materialize``/``batched`` call of looplift's runtime the read is
+    made in (None outside them).  On a device, everything one such call hands back crosses in
+    one transfer; on the CPU it makes one ``.numpy()`` per tensor."""
+    import sys
+
+    frame = sys._getframe(2)
+    found = None
+    while frame is not None:
+        code = frame.f_code
+        if "/looplift/runtime/" in code.co_filename and code.co_name in ("materialize", "batched"):
+            found = frame
+        frame = frame.f_back
+    return found
+
+
 class HostReads(TorchFunctionMode):
     """Counts host reads of tensor data while active; ``reads`` lists their names in order.
-    Reads made inside ``torch.utils.data`` are counted apart (``loader_reads``)."""
+    Reads made inside ``torch.utils.data`` are counted apart (``loader_reads``).  ``device_count``
+    counts the reads made inside one of looplift's exits (one ``materialize``) once: what a device
+    would pay, where an exit packs every tensor into one transfer."""
 
     def __init__(self, where: bool = False) -> None:
         super().__init__()
@@ -84,6 +102,8 @@ class HostReads(TorchFunctionMode):
         self.where = where
         self.sites: list[str] = []
         self.loader_reads = 0
+        self.exits: list[Any] = []  # the exits' frames, kept alive (so that none is taken for another)
+        self.merged = 0
 
     def __torch_function__(self, func: Any, types: Any, args: Sequence[Any] = (),
                            kwargs: Mapping[str, Any] | None = None) -> Any:
@@ -94,6 +114,12 @@ class HostReads(TorchFunctionMode):
                 self.loader_reads += 1
                 return func(*args, **kwargs)
             self.reads.append(name)
+            exit_call = _exit_call()
+            if exit_call is not None:
+                if any(exit_call is f for f in self.exits):
+                    self.merged += 1
+                else:
+                    self.exits.append(exit_call)
             if self.where:
                 self.sites.append(f"{name}@{_site()}")
         return func(*args, **kwargs)
@@ -101,6 +127,10 @@ class HostReads(TorchFunctionMode):
     @property
     def count(self) -> int:
         return len(self.reads)
+
+    @property
+    def device_count(self) -> int:
+        return len(self.reads) - self.merged
 
 
 @dataclass
@@ -112,6 +142,7 @@ class Counted:
     seed: int = 0
     where: bool = False
     reads: list[list[str]] = field(default_factory=list)
+    device_reads: list[int] = field(default_factory=list)
     paths: list[dict[str, int]] = field(default_factory=list)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -124,6 +155,7 @@ class Counted:
                 return self.fn(*args, **kwargs)
         finally:
             self.reads.append(host.sites if self.where else host.reads)
+            self.device_reads.append(host.device_count)
             self.paths.append(dict(paths.COUNTS))
 
 
