@@ -134,6 +134,11 @@ class Outliner:
         return Replace().visit(twin)
 
 
+def substitute(template: ast.expr, names: dict[str, ast.expr]) -> ast.expr:
+    """A copy of a lowering's template with its placeholders replaced by ``names``."""
+    return _Substitute(names).visit(copy.deepcopy(template))
+
+
 def _at_line(template: ast.expr, line: int) -> ast.expr:
     """A copy of a lowering's template placed at the user's line (tracebacks name it)."""
     expression = copy.deepcopy(template)
