@@ -1,10 +1,11 @@
 """Realistic PyTorch + NumPy loops, judged as the acceptance tests judge them.
 
 Each loop of ``real_loops/loops.py`` runs original against decorated through
-``looplift.testing.compare_calls`` with ``LOOPLIFT_LIFT=always`` and with the default (``auto``):
-a freshly decorated copy per mode is called short, short, long (the first call observes types and
-may resume its loop specialized, the second runs the full specialization), and another fresh copy
-whose FIRST call runs a long loop (>= 20 iterations: it must resume in specialized code).
+``looplift.testing.compare_calls`` with ``LOOPLIFT_LIFT=always`` and with the default (``auto``),
+each time on freshly decorated copies: with ``always`` one copy is called short, short, long (the
+first call observes types and may resume its loop specialized, the second runs the full
+specialization) and another one runs a long loop (>= 20 iterations) at its FIRST call, which must
+resume in specialized code; with the default one copy is called long, short, short.
 
 Host reads of tensor data (``real_loops/harness.py``: a ``TorchFunctionMode``) are counted for the
 original, the decorated function and an expert's hand-written version.  Checks that fail today are
@@ -215,7 +216,7 @@ known("same[always]", "hard_batches", reason=R_COMPREHENSION)
 @pytest.mark.parametrize("case, mode", params("same", modes=MODES))
 def test_same_results(case: loops.Case, mode: str) -> None:
     run = case_run(case, mode)
-    assert run.steady is not None and run.resumed is not None
+    assert run.resumed is not None and (run.steady is not None or mode != "always")
     if run.mismatches:
         raise run.mismatches[0]
 
@@ -490,7 +491,7 @@ def mixed_items(draw: st.DrawFn) -> list[Any]:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@settings(max_examples=12, derandomize=True, deadline=None, database=None)
+@settings(max_examples=8, derandomize=True, deadline=None, database=None)
 @given(items=mixed_items())
 def test_guards_failing_mid_loop(mode: str, items: list[Any]) -> None:
     """Items of another dtype, size or kind (ndarray, tensor requiring grad) after the first

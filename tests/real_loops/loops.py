@@ -1115,7 +1115,7 @@ class Case:
     at most 2 reads per call with ``LOOPLIFT_LIFT=always``; ``liftable``: a correct lift that reads
     less exists (the expert's)."""
     short: int = 5
-    long: int = 24
+    long: int = 21
     scale: float = 1.0
 
 
