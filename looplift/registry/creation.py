@@ -359,6 +359,10 @@ def _size_operands(d: Any) -> Any:
     return d.choice([size, (size,), (2, size), [size, 1], ()])
 
 
+def _fill_operands(d: Any) -> Any:
+    return d.choice([2.5, -1, True, 1e10, np.float32(0.1), 300]) if d.integer(0, 1) else d.array((), ALL, "any")
+
+
 def _python_shape(d: Any) -> Any:
     """A shape of Python ints whose values static analysis does not know (``len(x)``)."""
     size = Weak(d.integer(0, 3))
@@ -417,6 +421,7 @@ register_numpy("full", _full, torch_name="torch.empty(...).copy_(fill) (dtype of
                notes=_SIZE_NOTE + "; lowered for a lifted fill value (lifted sizes need a host read)",
                lower=bound(_full, _lower_full),
                cases=(custom(lambda d: ((_python_shape(d), d.array((), ALL, "any")), {})),
+                      custom(lambda d: ((_size_operands(d), _fill_operands(d)), {}), numpy_only=_DATA_SIZES),
                       custom(lambda d: (((2, 3), d.array((), ALL, "any")),
                                         {"dtype": d.choice([None, "float32", "int64"])}))))
 register_numpy("arange", _arange, torch_name="start + torch.arange(n) * delta (NumPy's fill)",

@@ -595,6 +595,7 @@ _sorting("sort", _sort, "torch.sort(stable=True).values",
          lower=_lower_sort)
 _sorting("argsort", _argsort, "torch.sort(stable=True).indices",
          (case(Arr(), _AXIS, kind=Lit("stable", "mergesort")),
+          case(Arr(), _AXIS, numpy_only="NumPy's default sort orders equal values its own way"),
           case(Arr(values="small"), axis=_AXIS, kind=Lit(OMIT, "stable", "mergesort", "quicksort")),
           case(Arr(values="small"), stable=Lit(True, False))),
          method=True, literals=("axis",), forms="axis int/None, kind, stable",
