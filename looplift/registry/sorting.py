@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from ..dtypes import NP_TO_TORCH, TORCH_TO_NP
+from ..lattice import ArrayV
 from .cases import ALL, NUMERIC, OMIT, Arr, Axis, Lifted, Lit, OneOf, Py, case, custom
 from .coerce import array_result, check_int_fits, normalize_axis, tensor_of, to_numpy, torch_dtype
 from .declare import NO_VALUE, flag, literal_arguments, method_reference, not_given, register_numpy
@@ -376,17 +377,31 @@ def _comparison_dtype(a: Operand, v: Operand) -> np.dtype:
 
 def _lower_searchsorted(args: Args) -> Emit:
     """torch's binary search on NumPy's sort order: floats as integer keys (``lib.sort_key``,
-    NaN last, -0.0 equal to 0.0), bools as uint8.  ``a`` must be sorted, as NumPy requires."""
+    NaN last, -0.0 equal to 0.0), bools as uint8.
+
+    One key only: both libraries then run the same lower-bound search, so they agree even on an
+    unsorted ``a``.  With several keys NumPy narrows each search by the previous key, which
+    answers differently when ``a`` is not sorted, and whether it is sorted is data."""
     args.only("a", "v", "side")
     a, v, side = args.array("a"), args["v"], args.literal("side")
     if side not in ("left", "right") or a.ndim != 1:
         raise Refuse("side other than 'left'/'right', or a not 1-d (NumPy raises)")
+    if _key_count_unknown(v):
+        raise Refuse("more than one key: NumPy's search depends on a being sorted, which is data")
     common = _comparison_dtype(a, v)
     dtype = torch.uint8 if common == np.bool_ else NP_TO_TORCH[common]
     seq, values = cast(a.name, dtype, a.dtype), operand_source(args.call, v, dtype, tensor=True)
     if dtype.is_floating_point:
         seq, values = f"lib.sort_key({seq})", f"lib.sort_key({values})"
     return Emit(f"torch.searchsorted({seq}, {values}, right={side == 'right'})")
+
+
+def _key_count_unknown(v: Operand) -> bool:
+    """Whether ``v`` may hold more than one key (anything but a number or a 0-d array)."""
+    if v.is_literal or v.python_type is not None:
+        return False
+    options = list(v.value.options())
+    return not all(isinstance(o, ArrayV) and o.ndim == 0 for o in options)
 
 
 def _number_source(op: Operand) -> str:
