@@ -230,7 +230,7 @@ class Dispatcher:
             cached = self.cache.get(key_of(args, kwargs))
         except TypeError:
             cached = None
-        if cached is not None and cached.call is not self.fn and not cached.report.unknown:
+        if cached is not None and not cached.report.unknown:
             return cached.report
         return pipeline.specialize(self.fn, args, kwargs, self.options).report
 

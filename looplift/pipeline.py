@@ -354,7 +354,7 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
                                                 "its value leaves the lifted code"))
         names = anno.getanno(node, Key.DEMOTE)
         if names:
-            report.materialized.append(Decision(node.lineno, f"{', '.join(names)} converted to NumPy before this line",
+            report.materialized.append(Decision(node.lineno, f"{', '.join(names)} back to NumPy or Python before this line",
                                                 "kept, modified or read by code that is not lifted"))
     for region in code:
         report.regions.append(Decision(region.plan.line, f"{region.plan.name} ({region.label}): "

@@ -35,7 +35,7 @@ from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, TopV, Tupl
 from ..pragmas import Mark
 from ..report import Decision
 from . import conversions, reads, rules as R
-from .rules import (comprehension_targets, is_tensor, loaded_names, needs_rebind,
+from .rules import (comprehension_targets, deferred_number, is_tensor, loaded_names, needs_rebind,
                     writes_in_place)
 from .decisions import Decisions
 from .walker import Env, Use, Walker, join_all
@@ -262,10 +262,10 @@ class Placement(Decisions, Walker):
         if anno.hasanno(node, Key.DEFER) and not any(
                 isinstance(o, ListV) for o in value.options()):  # needed at once: the original read stays
             anno.delanno(node, Key.DEFER)
-            self.keep_read(node, f"its value is {'returned' if use is Use.EXIT else 'needed here'}")
+            self.keep_read(node, _why_read(use))
             return demoted(value)
         if isinstance(node, ast.Name) and node.id in self.scope.locals:
-            if use is Use.RETAIN and needs_rebind(value):
+            if (use is Use.RETAIN and needs_rebind(value)) or deferred_number(value):
                 self.pending.add(node.id)
                 return R.non_local(demoted(value))
             if any(isinstance(o, ListV) for o in value.options()):
@@ -628,6 +628,16 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
         pinned |= walk.conflicts
         kept.update(round_trips)
         loops_off.update(worse)
+
+
+def _why_read(use: Use) -> str:
+    """Why a read that could have been deferred is made where it stands."""
+    if use is Use.EXIT:
+        return "its value is returned"
+    if use is Use.RETAIN:
+        return ("its value is kept where a deferred read cannot go: a list shared before the loop, an "
+                "attribute, a container or a call's argument")
+    return "its value is needed here"
 
 
 def _reading_more(fn: ast.FunctionDef, resolve: Any, off: Mapping[ast.AST, str]) -> dict[ast.AST, str]:

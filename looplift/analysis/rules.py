@@ -230,6 +230,12 @@ def needs_rebind(value: AV) -> bool:
     return False
 
 
+def deferred_number(value: AV) -> bool:
+    """A number whose read is deferred: read once into its name where Python needs it (every
+    later use then sees the number, not another transfer)."""
+    return all(isinstance(o, PyScalarV) and o.lifted for o in value.options())
+
+
 def writes_in_place(fn: ast.FunctionDef) -> bool:
     """The function may write into an array in place (a syntactic, conservative check)."""
     for node in ast.walk(fn):
