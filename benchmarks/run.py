@@ -12,8 +12,9 @@ its loop body ``torch.compile``d (``core``), ``torch.compile(original)``, and ``
 
 * steady-state time: warm-up calls first (compiles happen there), then ``--rounds`` rounds; each
   round runs every variant once (a few calls averaged when one call is short), starting at a
-  different variant each round; the median over rounds is reported, as milliseconds for the
-  original and as speedups (higher is better) over the original and over the hand version;
+  different variant each round; reported are the median over rounds, in milliseconds, of the
+  original (and of the hand version), and speedups (higher is better) over them: the median over
+  rounds of the ratio of the two samples taken in the same round;
 * correctness: every variant's results (warm-up and last timed call) are compared with the
   original's by ``looplift.testing.assert_same``; a variant that differs is marked
   "wrong result" and never counts as the fastest;
@@ -158,7 +159,17 @@ class WorkloadResult:
         return v.median if v is not None else None
 
     def speedup(self, variant: str, over: str = ORIGINAL) -> float | None:
-        base, this = self.median(over), self.median(variant)
+        """How many times faster ``variant`` ran than ``over``: the median over rounds of the two
+        samples' ratio within each round (both ran moments apart, under the same load: on a shared
+        machine the load moves between rounds more than within one), or, when the rounds do not
+        pair up, the ratio of the medians."""
+        a, b = self.variants.get(over), self.variants.get(variant)
+        if a is None or b is None or not a.samples or not b.samples:
+            return None
+        if len(a.samples) == len(b.samples):
+            ratios = [x / y for x, y in zip(a.samples, b.samples) if y > 0]
+            return statistics.median(ratios) if ratios else None
+        base, this = a.median, b.median
         if base is None or this is None or this <= 0:
             return None
         return base / this
@@ -857,7 +868,7 @@ def targets(report: BenchReport, workloads: Sequence[WorkloadResult] | None = No
         if auto is None or best is None or auto.median is None:
             lines.append(f"| {wl.name} | {best[0] if best else 'n/a'} | n/a | n/a | n/a | n/a |")
             continue
-        ratio = best[1] / auto.median
+        ratio = wl.speedup(LL_AUTO, best[0]) or best[1] / auto.median
         orig = wl.speedup(LL_AUTO)
         ok_best = auto.correct and ratio >= 0.9
         ok_orig = auto.correct and orig is not None and orig >= 0.95
