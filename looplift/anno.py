@@ -33,6 +33,7 @@ class Key(enum.Enum):
     LIFT = "a conversion kept as a tensor: (Conversion, the source's abstract value) (placement)"
     SHORTEN = "a ``t.detach().cpu().numpy()`` left in NumPy that may take one step (placement)"
     LOWER = "a NumPy operation run as lowered torch: registry.lowering.Lowered (placement)"
+    METADATA = "an attribute that only describes an array (shape, dtype, ...), read from its lifted tensor"
     DEFER = "a host read kept on the device until its value leaves: the read's kind (placement)"
     FOLD = "an accumulation ``x += read`` whose reads are folded where x leaves: the fold op (placement)"
     MATERIALIZE = "this expression's value is made what the original holds where it is used (placement)"

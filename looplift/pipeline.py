@@ -137,17 +137,18 @@ def _place(tree: ast.FunctionDef, fn: types.FunctionType, params: Mapping[str, A
     """Placement, regions and batching.  Where the cost model lifts only loops that batch (small
     items on a CPU), placement first lifts everything to find those loops, then only them."""
     lift_loops: set[ast.AST] | None = None
+    not_batched: list[Decision] = []
     if not cost.lift and cost.batch:
         placement.place(tree, fn.__globals__, params, marks, lift=True, opt_in=options.opt_in)
         regions.plan(tree)
-        found, _ = dependence.plan(tree)
+        found, not_batched = dependence.plan(tree)
         anno.clear(tree, Key.REGION, Key.BATCH)
         lift_loops = {b.loop for b in found}
     plan = placement.place(tree, fn.__globals__, params, marks, lift=cost.lift, opt_in=options.opt_in,
                            lift_loops=lift_loops)
     plans = regions.plan(tree)
-    batches = dependence.plan(tree) if cost.lift or cost.batch else ([], [])
-    return plan, plans, batches
+    batched, refused = dependence.plan(tree) if cost.lift or cost.batch else ([], [])
+    return plan, plans, (batched, refused or not_batched)
 
 
 def instrumented(fn: types.FunctionType, observer: observe.Observer, resume: observe.Resume) -> Specialization:
@@ -323,7 +324,8 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
     for region in code:
         report.compiled.append(Decision(region.plan.line, f"{region.label}: {region.ops} lowered ops as one region",
                                         f"runs when {region.guard}; otherwise the original code"))
-    report.skipped = sorted([*plan.skipped.values(), *plan.kept_reads.values(), *kept], key=lambda d: d.line)
+    report.skipped = sorted([*plan.skipped.values(), *plan.kept_reads.values(), *plan.switched_off.values(), *kept],
+                            key=lambda d: d.line)
     for items in (report.rewritten, report.materialized, report.compiled):
         items.sort(key=lambda d: d.line)
 

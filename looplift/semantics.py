@@ -165,6 +165,9 @@ VIEW_FUNCTIONS = frozenset(f"{module}.{name}" for module, names in (
                "permute", "swapaxes", "moveaxis", "flatten", "narrow", "select", "view_as_real",
                "view_as_complex", "detach", "t", "diagonal", "expand_copy")),
 ) for name in names)
+#: ndarray attributes that only describe the array, and what each is in NumPy's terms (read from
+#: a tensor standing for the array, they read no data either).
+ARRAY_METADATA = ("shape", "ndim", "size", "dtype", "itemsize", "nbytes")
 #: Attributes of tensors and arrays that only describe them (reading one reads no data).
 METADATA_ATTRIBUTES = frozenset({
     "shape", "ndim", "dtype", "size", "device", "itemsize", "nbytes", "is_cuda", "requires_grad", "layout",

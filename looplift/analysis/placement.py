@@ -27,7 +27,7 @@ import ast
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
-from .. import anno, pragmas, registry
+from .. import anno, pragmas, registry, semantics
 from ..anno import Key
 from ..dtypes import LIFTABLE_NP_DTYPES, TORCH_TO_NP
 from ..errors import Refusal
@@ -50,6 +50,9 @@ class Plan:
     skipped: dict[ast.AST, Decision] = field(default_factory=dict)
     kept_reads: dict[ast.AST, Decision] = field(default_factory=dict)
     """Host reads that stay where they are, with the line whose use needs the value there."""
+    switched_off: dict[ast.AST, Decision] = field(default_factory=dict)
+    """Conversions and reads in loops where lifting is off (the cost model, a marker): reported,
+    not warned about (nothing was attempted)."""
     pinned: set[str] = field(default_factory=set)
 
 
@@ -58,9 +61,9 @@ class Placement(Walker):
 
     def __init__(self, fn: ast.FunctionDef, globals_: Mapping[str, Any], marks: Mapping[ast.AST, Mark], *,
                  lift: bool, opt_in: bool, pinned: set[str], lift_loops: set[ast.AST] | None = None,
-                 kept: set[int] | None = None) -> None:
+                 kept: Mapping[int, str] | None = None) -> None:
         super().__init__(fn)
-        self.kept = kept or set()  # conversions (SITE ids) not worth lifting: kept as they are
+        self.kept = kept or {}  # conversions and reads (SITE ids) not worth lifting, and why
         self.marks = marks
         self.lift_loops = lift_loops or set()
         self.lift_allowed = lift
@@ -106,11 +109,12 @@ class Placement(Walker):
         """Drop the conclusions of an earlier visit (loops are walked to a fixpoint)."""
         anno.delanno(stmt, Key.DEMOTE)
         for node in ast.walk(stmt):
-            for key in (Key.LIFT, Key.SHORTEN, Key.LOWER, Key.DEFER, Key.FOLD, Key.MATERIALIZE):
+            for key in (Key.LIFT, Key.SHORTEN, Key.LOWER, Key.DEFER, Key.FOLD, Key.MATERIALIZE, Key.METADATA):
                 anno.delanno(node, key)
             if decisions:
                 self.plan.skipped.pop(node, None)
                 self.plan.kept_reads.pop(node, None)
+                self.plan.switched_off.pop(node, None)
 
     def join_values(self, name: str, a: AV, b: AV) -> AV:
         joined = join(a, b)
@@ -292,6 +296,10 @@ class Placement(Walker):
 
     def _expr_Attribute(self, node: ast.Attribute, env: Env) -> AV:
         base = self.expr(node.value, env, Use.OPERAND)
+        if node.attr in semantics.ARRAY_METADATA and contains_lifted(base) and \
+                all(isinstance(o, ArrayV) for o in base.options()):
+            anno.setanno(node, Key.METADATA, node.attr)  # read from the tensor: no data, no conversion
+            return demoted(self.type_of(node))
         if contains_lifted(base):
             entry = registry.for_attribute(node.attr)
             lowered = self.lower(node, entry, [base], {}) if entry is not None else None
@@ -428,14 +436,15 @@ class Placement(Walker):
             assert isinstance(tensor, TensorV)
             reason = unliftable(tensor, conv)
             if reason is None and anno.getanno(node, Key.SITE) in self.kept:
-                reason = "its value is made NumPy again before any lifted use"
+                reason = self.kept[anno.getanno(node, Key.SITE)]
             if reason is None and self.lifting:
                 anno.setanno(node, Key.LIFT, (conv, tensor))
                 return replace(self.type_of(node), lifted=True)  # type: ignore[arg-type]
             if self.lifting and reason:
                 self.skip(node, f"{conv.describe()} kept", reason)
             elif not self.lifting and self.loops:
-                self.skip(node, f"{conv.describe()} kept", "lifting is off here (cost model or marker)")
+                self.plan.switched_off[node] = Decision(node.lineno, f"{conv.describe()} kept",
+                                                        "lifting is off here (cost model or marker)")
             if self.shortening and conv.how == "numpy" and conv.chain and set(conv.chain) <= SHORTCUT_STEPS \
                     and tensor.device == "cpu" and tensor.requires_grad is False:
                 anno.setanno(node, Key.SHORTEN, conv)
@@ -454,8 +463,16 @@ class Placement(Walker):
         result = self.type_of(read.node)
         if read.how == "tolist" or not self.lifting or not self.loops or not isinstance(result, PyScalarV):
             self.use(read.source, source, Use.RETAIN, env)
-            if self.loops:
-                self.keep_read(read.node, "lifting is off here" if not self.lifting else "not deferred")
+            if self.loops and not self.lifting:
+                self.plan.switched_off[read.node] = Decision(read.node.lineno, f"{read.describe()} read on the host",
+                                                             "lifting is off here (cost model or marker)")
+            elif self.loops:
+                self.keep_read(read.node, "only numbers are deferred" if read.how == "tolist" else "not deferred")
+            return demoted(result)
+        why = self.kept.get(anno.getanno(read.node, Key.SITE))
+        if why is not None:
+            self.use(read.source, source, Use.RETAIN, env)
+            self.keep_read(read.node, why)
             return demoted(result)
         if not (is_tensor(source) or (contains_lifted(source) and
                                       all(isinstance(o, ArrayV) and o.scalar for o in source.options()))):
@@ -655,14 +672,15 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
     """Run placement to its fixpoint: names found in conflict are pinned and the walk repeats.
     ``lift_loops``: loops (and comprehensions) that lift even where ``lift`` is off."""
     pinned: set[str] = set()
-    kept: set[int] = set()
+    kept: dict[int, str] = {}
     earlier: dict[ast.AST, Decision] = {}  # why operations stayed in NumPy, from walks that lifted more
     while True:
         walk = Placement(fn, globals_, marks, lift=lift, opt_in=opt_in, pinned=pinned, lift_loops=lift_loops,
                          kept=kept)
-        anno.clear(fn, Key.LIFT, Key.SHORTEN, Key.LOWER, Key.DEFER, Key.FOLD, Key.MATERIALIZE, Key.DEMOTE, Key.REP)
+        anno.clear(fn, Key.LIFT, Key.SHORTEN, Key.LOWER, Key.DEFER, Key.FOLD, Key.MATERIALIZE, Key.DEMOTE, Key.REP,
+                   Key.METADATA)
         walk.run({name: demoted(value) for name, value in params.items()})
-        round_trips = set(_round_trips(fn)) - kept
+        round_trips = {site: why for site, why in _round_trips(fn).items() if site not in kept}
         if not walk.conflicts - pinned and not round_trips:
             for node, decision in earlier.items():
                 if not anno.hasanno(node, Key.LOWER):
@@ -670,24 +688,33 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
             return walk.plan
         earlier.update(walk.plan.skipped)
         pinned |= walk.conflicts
-        kept |= round_trips
+        kept.update(round_trips)
 
 
-def _round_trips(fn: ast.FunctionDef) -> list[int]:
-    """Lifted conversions whose value is made NumPy again before anything uses it lifted: kept
-    as they are (``x = t.numpy()`` rebound at the next statement, ``m(lift(t))``)."""
-    found = []
+def _round_trips(fn: ast.FunctionDef) -> dict[int, str]:
+    """Lifted conversions whose value is made NumPy again before anything uses it lifted, and
+    deferred reads whose value some use needs on the host anyway: kept as they are (a deferred
+    read that is read again later would read twice)."""
+    found: dict[int, str] = {}
+    needed = {n.id: n.lineno for n in ast.walk(fn) if isinstance(n, ast.Name) and anno.hasanno(n, Key.MATERIALIZE)}
+    for stmt in ast.walk(fn):
+        for name in anno.getanno(stmt, Key.DEMOTE, []):
+            needed.setdefault(name, stmt.lineno)
+    for stmt in ast.walk(fn):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) and \
+                anno.hasanno(stmt.value, Key.DEFER) and stmt.targets[0].id in needed:
+            found[anno.getanno(stmt.value, Key.SITE)] = \
+                f"its value is needed on the host at line {needed[stmt.targets[0].id]}"
     for block in _blocks(fn):
         for stmt, following in zip(block, [*block[1:], None]):
             for node in ast.walk(stmt):
                 if not anno.hasanno(node, Key.LIFT) or anno.getanno(node, Key.LIFT)[0].direction != "to_numpy":
                     continue
-                if anno.hasanno(node, Key.MATERIALIZE):
-                    found.append(anno.getanno(node, Key.SITE))
-                elif isinstance(stmt, ast.Assign) and stmt.value is node and len(stmt.targets) == 1 and \
-                        isinstance(stmt.targets[0], ast.Name) and following is not None and \
-                        stmt.targets[0].id in anno.getanno(following, Key.DEMOTE, []):
-                    found.append(anno.getanno(node, Key.SITE))
+                if anno.hasanno(node, Key.MATERIALIZE) or (
+                        isinstance(stmt, ast.Assign) and stmt.value is node and len(stmt.targets) == 1 and
+                        isinstance(stmt.targets[0], ast.Name) and following is not None and
+                        stmt.targets[0].id in anno.getanno(following, Key.DEMOTE, [])):
+                    found[anno.getanno(node, Key.SITE)] = "its value is made NumPy again before any lifted use"
     return found
 
 

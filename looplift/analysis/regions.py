@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from .. import anno
 from ..anno import Key
-from ..lattice import AV, TOP, ObjV
+from ..lattice import AV, TOP, ConstV, ObjV, PyScalarV
 
 _PURE_CALLS = (Key.LIFT, Key.SHORTEN)
 
@@ -84,8 +84,8 @@ def pure(node: ast.expr) -> bool:
         return all(pure(e) for e in node.elts)
     if isinstance(node, ast.Slice):
         return all(pure(p) for p in (node.lower, node.upper, node.step) if p is not None)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Constant):
-        return True
+    if isinstance(node, (ast.BinOp, ast.UnaryOp)) and _number(node):  # arithmetic on Python numbers
+        return all(pure(part) for part in ast.iter_child_nodes(node) if isinstance(part, ast.expr))
     if isinstance(node, ast.Call) and any(anno.hasanno(node, k) for k in _PURE_CALLS):
         source = node.func.value if isinstance(node.func, ast.Attribute) else node.args[0]
         while isinstance(source, ast.Call) and isinstance(source.func, ast.Attribute):
@@ -94,6 +94,11 @@ def pure(node: ast.expr) -> bool:
     if isinstance(node, ast.IfExp) and anno.hasanno(node, Key.HOISTED):
         return True
     return False
+
+
+def _number(node: ast.expr) -> bool:
+    value = anno.getanno(node, Key.TYPE)
+    return value is not None and all(isinstance(o, (PyScalarV, ConstV)) for o in value.options())
 
 
 class Planner:

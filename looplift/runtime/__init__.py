@@ -9,7 +9,7 @@ themselves are separate free variables (``__ll_r0``: ``regions.Region``).
 from __future__ import annotations
 
 from .batch import batched, batched_or, fold_all
-from .convert import lift_call, lift_method, materialize, numpy_of, to_tensor
+from .convert import lift_call, lift_method, materialize, meta, numpy_of, to_tensor
 from .deferred import defer, fold
 from .regions import require
 
@@ -21,5 +21,5 @@ slice = slice  # noqa: A001 - the builtin, safe from a user's global named ``sli
 EXIT_FUNCTIONS = frozenset({"materialize", "run", "rebuild", "tensor_value", "_read", "defer", "numpy_of",
                             "lift_method", "lift_call", "to_tensor"})
 
-__all__ = ["batched", "batched_or", "fold_all", "m", "slice", "lift_call", "lift_method", "numpy_of", "to_tensor", "materialize", "defer", "fold",
+__all__ = ["batched", "batched_or", "fold_all", "m", "meta", "slice", "lift_call", "lift_method", "numpy_of", "to_tensor", "materialize", "defer", "fold",
            "require", "EXIT_FUNCTIONS"]

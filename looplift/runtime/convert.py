@@ -103,6 +103,25 @@ def to_tensor(fn: Callable[[Any], Any], a: Any) -> Any:
     return a.clone() if how == "tensor" else a.detach()
 
 
+def meta(x: Any, name: str) -> Any:
+    """``a.shape``/``a.dtype``/... of the array a lifted value stands for, read from the tensor
+    (metadata: no data is read).  A NumPy value answers for itself."""
+    if type(x) is not Tensor:
+        return getattr(x, name)
+    if name == "shape":
+        return tuple(x.shape)
+    if name == "ndim":
+        return x.dim()
+    if name == "size":
+        return x.numel()
+    dtype = TORCH_TO_NP[x.dtype]
+    if name == "dtype":
+        return dtype
+    if name == "itemsize":
+        return dtype.itemsize
+    return dtype.itemsize * x.numel()  # nbytes
+
+
 # ---------------------------------------------------------------------------------------------
 # Materialization
 

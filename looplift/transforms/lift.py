@@ -132,6 +132,8 @@ class Lift(ast.NodeTransformer):
         elif anno.hasanno(node, Key.SHORTEN):
             conv: Conversion = anno.getanno(node, Key.SHORTEN)
             new = runtime_call(("numpy_of",), [self.visit(conv.source), constant(conv.chain)])
+        elif anno.hasanno(node, Key.METADATA):
+            new = runtime_call(("meta",), [self.visit(node.value), constant(anno.getanno(node, Key.METADATA))])
         elif anno.hasanno(node, Key.DEFER):
             read: HostRead = anno.getanno(node, Key.DEFER)
             new = runtime_call(("defer",), [self.visit(read.source), constant(read.how)])

@@ -64,12 +64,14 @@ class Outliner:
         by_name = {n.id: p for n, p in zip(inputs, params) if isinstance(n, ast.Name)}
         self.param_of = lambda node: names.get(id(node)) or (by_name.get(node.id) if isinstance(node, ast.Name) else None)
         self.ops = 0
+        self.internal: set[str] = set()  # names an earlier statement of the region assigned
         requires: list[ast.expr] = []
         if plan.statements:
             body: list[ast.stmt] = []
             for stmt, root in zip(plan.statements, plan.roots):
                 target = stmt.targets[0].id  # type: ignore[attr-defined]
                 body.append(ast.Assign([ast.Name(target, ast.Store())], self.render(root, requires)))
+                self.internal.add(target)
             body.append(ast.Return(ast.Tuple([ast.Name(n, ast.Load()) for n in plan.outputs], ast.Load())))
             twin_body = [self.original(s, inputs, params) for s in plan.statements]
             twin_body.append(ast.Return(ast.Tuple([ast.Name(n, ast.Load()) for n in plan.outputs], ast.Load())))
@@ -94,8 +96,10 @@ class Outliner:
     def render(self, node: ast.expr, requires: list[ast.expr]) -> ast.expr:
         """The lowered code of ``node``: a parameter for an input, the lowering for an operation."""
         param = self.param_of(node)
-        if param is not None and not anno.hasanno(node, Key.LOWER):
+        if param is not None:  # an input (a lowered one is computed by a region of its own)
             return ast.Name(param, ast.Load())
+        if isinstance(node, ast.Name) and node.id in self.internal:
+            return ast.Name(node.id, ast.Load())
         if anno.hasanno(node, Key.LOWER):
             return self.render_node(node, requires)
         if isinstance(node, ast.Constant):

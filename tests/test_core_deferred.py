@@ -1,0 +1,156 @@
+"""Host reads kept on the device: ``x += t.item()``, ``xs.append(float(t))``, ``.cpu().numpy()``
+of real tensors, read once where the values leave (``runtime/deferred.py``)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from looplift import explain, looplift
+from looplift.runtime import deferred, paths
+from looplift.runtime.convert import materialize
+from looplift.testing import compare_calls
+
+
+@pytest.fixture
+def lifting(monkeypatch):
+    monkeypatch.setenv("LOOPLIFT_LIFT", "always")
+
+
+@pytest.fixture
+def counts():
+    paths.ENABLED = True
+    paths.COUNTS.clear()
+    yield paths.COUNTS
+    paths.ENABLED = False
+    paths.COUNTS.clear()
+
+
+def loss_sum(xs, w):
+    total = 0.0
+    correct = 0
+    for x in xs:
+        y = x @ w
+        total += (y * y).mean().item()
+        correct += (y > 0).sum().item()
+    return total / len(xs), correct
+
+
+def read_list(xs):
+    values = []
+    for x in xs:
+        values.append(float(x.sum()))
+        values.append(int(x.argmax()))
+    return values
+
+
+def kept_numpy(xs):
+    out = []
+    for x in xs:
+        out.append(x.argmax(1).cpu().numpy())
+    return np.concatenate(out)
+
+
+def read_used_in_condition(xs):
+    total = 0.0
+    for x in xs:
+        v = x.sum().item()
+        if v > 0:
+            total += v
+    return total
+
+
+def mutated_after_read(xs):
+    """The read value is taken before the tensor changes in place: a deferred read snapshots."""
+    out = []
+    acc = torch.zeros(())
+    for x in xs:
+        acc += x.sum()
+        out.append(acc.item())
+    return out
+
+
+def data(n=5, shape=(4, 3), dtype=torch.float32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(shape, generator=g).to(dtype) for _ in range(n)]
+
+
+@pytest.mark.parametrize("fn, args", [
+    (loss_sum, (data(), torch.randn(3, 2))),
+    (read_list, (data(),)),
+    (kept_numpy, (data(),)),
+    (read_used_in_condition, (data(),)),
+    (mutated_after_read, (data(),)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_deferred_reads_give_the_originals_values(lifting, fn, args):
+    decorated = looplift(fn, compile=False)
+    for _ in range(2):
+        compare_calls(fn, decorated, args)
+
+
+def test_accumulated_reads_are_folded_in_order_exactly(lifting):
+    xs = [torch.tensor(v, dtype=torch.float64) for v in (1e16, 1.0, -1e16, 3.0)]
+
+    def fold(xs):
+        total = 0.0
+        for x in xs:
+            total += x.item()
+        return total
+
+    assert looplift(fold, compile=False)(xs) == fold(xs) == 3.0  # the same double additions, in order
+
+
+def test_int_accumulation_is_exact_past_int64(lifting):
+    xs = [torch.tensor(2 ** 62, dtype=torch.int64) for _ in range(4)]
+
+    def count(xs):
+        n = 0
+        for x in xs:
+            n += x.item()
+        return n
+
+    assert looplift(count, compile=False)(xs) == count(xs) == 2 ** 64
+
+
+def test_reads_leave_in_one_transfer(lifting, counts):
+    xs, w = data(8), torch.randn(3, 2)
+    decorated = looplift(loss_sum, compile=False)
+    decorated(xs, w)
+    counts.clear()
+    decorated(xs, w)
+    assert counts["read.deferred"] == 16 and counts["read.now"] == 0
+    assert counts["exit.transfer"] <= 1
+
+
+def test_a_read_needed_in_the_loop_stays_and_says_why(lifting):
+    report = explain(looplift(read_used_in_condition, compile=False), data())
+    kept = [d for d in report.skipped if ".item()" in d.what]
+    assert kept and "needed on the host at line" in kept[0].reason
+
+
+def test_explain_lists_deferred_reads_and_folds(lifting):
+    text = str(explain(looplift(loss_sum, compile=False), data(), torch.randn(3, 2)))
+    assert ".item() deferred" in text and "accumulates deferred reads" in text
+
+
+def test_defer_reads_at_once_what_it_cannot_keep():
+    assert deferred.defer(np.float32(2.5), "item") == 2.5  # a NumPy scalar: read now
+    with pytest.raises(RuntimeError):
+        deferred.defer(torch.ones(3), "item")  # several elements: the original's error, at once
+    kept = deferred.defer(torch.tensor(1.5, requires_grad=True) * 2, "float")
+    assert isinstance(kept, deferred.Deferred) and not kept.tensor.requires_grad
+
+
+def test_materialize_turns_every_kind_back():
+    fold = deferred.fold(1, "add", deferred.defer(torch.tensor(2), "item"))
+    fold = deferred.fold(fold, "sub", deferred.defer(torch.tensor(0.5), "float"))
+    values = [deferred.defer(torch.tensor(True), "bool"), torch.tensor(3.0), torch.ones(2, dtype=torch.int32),
+              deferred.defer(torch.tensor([1.0, 2.0]), "tolist"), fold]
+    out = materialize(values)
+    assert out is values
+    assert out[0] is True and type(out[1]) is np.float32 and out[2].dtype == np.int32
+    assert out[3] == [1.0, 2.0] and out[4] == 2.5 and type(out[4]) is float
+    assert math.isclose(materialize(deferred.defer(torch.tensor(0.1, dtype=torch.float32), "item")),
+                        torch.tensor(0.1, dtype=torch.float32).item(), rel_tol=0, abs_tol=0)
