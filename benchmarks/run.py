@@ -95,6 +95,9 @@ VARIANT_ENV = {LL_ALWAYS: {"LOOPLIFT_LIFT": "always"}}
 #: variants whose host reads are not counted: under a ``TorchFunctionMode`` dynamo recompiles
 #: (its guards cover the mode stack), which would cost a whole compile for one count
 NOT_COUNTED = (HAND_COMPILED, TORCH_COMPILE)
+#: the key of ``WorkloadResult.explain_variants`` for ``explain()`` under ``LOOPLIFT_LIFT=always``
+#: of a batch-suite loop (measured or not): what stops batching where the cost model does not
+WHY_ALWAYS = "explain, lift=always"
 #: issue targets
 BATCH_GEOMEAN_TARGET, BATCH_VS_HAND_TARGET = 5.0, 0.8  # issue 15
 EAGER_VS_HAND_TARGET = 1 / 1.1  # issue 14: compile=False within 10% of hand eager's time
@@ -555,6 +558,12 @@ def measure_workload(wl: W.Workload, profile: tuple[Any, ...], device: str, cap:
             v.inner = max(1, math.ceil(target / max(elapsed, 1e-7))) if target else 1
             fns[name] = fn
         result.explain = result.explain_variants.get(LL_AUTO, "")
+        if wl.suite == "batch" and LL_EAGER in result.variants:  # what stops batching, the cost model aside
+            with variant_env(LL_ALWAYS):
+                try:
+                    result.explain_variants[WHY_ALWAYS] = str(explain(make_variant(wl, LL_ALWAYS), *args))
+                except Exception as exc:  # noqa: BLE001 - reported
+                    result.explain_variants[WHY_ALWAYS] = f"explain() raised {type(exc).__name__}: {exc}"
         result.warnings = sorted({str(w.message) for w in caught if "looplift" in str(w.category.__name__).lower()
                                   or "looplift" in str(w.message)})
 
@@ -723,6 +732,7 @@ def batch_table(workloads: Sequence[WorkloadResult]) -> tuple[list[str], list[st
              f"| auto ÷ hand batched (≥ {BATCH_VS_HAND_TARGET}×) | eager ÷ hand batched | batched (auto, eager) |",
              "|---|---|---|---|---|---|---|---|---|"]
     auto_orig, eager_orig, hand_orig, misses, misses_eager = [], [], [], [], []
+    why_not: list[str] = []
     for wl in workloads:
         cells = [_escape(f"{wl.name}: {wl.title} (n={wl.n})"), _ms(wl.median(ORIGINAL))]
         hand = wl.variants.get(HAND_BATCHED)
@@ -744,6 +754,10 @@ def batch_table(workloads: Sequence[WorkloadResult]) -> tuple[list[str], list[st
         cells += ratios
         cells.append(f"{_batched(wl.variants.get(LL_AUTO))}, {_batched(wl.variants.get(LL_EAGER))}")
         lines.append("| " + " | ".join(cells) + " |")
+        if _batched(wl.variants.get(LL_EAGER)) != "yes":
+            text = wl.explain_variants.get(WHY_ALWAYS) or wl.explain_variants.get(LL_EAGER, "")
+            why = _kept(text) or (["explain() names no reason"] if text else ["no explain() text"])
+            why_not.append(f"- {wl.name}: " + "; ".join(_escape(w) for w in why))
     g_auto, g_eager, g_hand = _geomean(auto_orig), _geomean(eager_orig), _geomean(hand_orig)
     summary = [
         f"- geometric mean of looplift auto's speedup over the original: {_x(g_auto)} "
@@ -753,6 +767,10 @@ def batch_table(workloads: Sequence[WorkloadResult]) -> tuple[list[str], list[st
         f"{len(misses)} of {len(workloads)}" + (f" ({', '.join(misses)})" if misses else "")
         + f"; looplift eager: {len(misses_eager)}",
     ]
+    if why_not:
+        summary += ["", "Loops looplift eager did not batch, with what `explain()` leaves as NumPy (or as the original) "
+                    "when lifting is forced (`LOOPLIFT_LIFT=always`): what stops batching besides the cost model:",
+                    ""] + why_not
     return lines, summary
 
 
@@ -794,16 +812,36 @@ def _lifted(explain_text: str) -> str:
         return "n/a"
     if "runs as the original code" in explain_text:
         return "original code"
+    if explain_text.startswith("explain() raised"):
+        return "n/a (explain() raised)"
+    report = explain_text.split("  rewritten source:")[0]
     parts = []
-    if "batched:" in explain_text:
+    if "  batched:" in report:
         parts.append("batched")
-    if "  compiled:" in explain_text:
-        parts.append("regions")
-    if "  rewritten:" in explain_text and "kept as a tensor" in explain_text:
+    if "kept as a tensor" in report:
         parts.append("lifted")
-    elif "nothing is lifted" in explain_text:
-        parts.append("hoist only")
+    if "  compiled:" in report:
+        parts.append("regions")
+    if "deferred (kept on the device" in report:
+        parts.append("reads deferred")
+    if "  hoisted:" in report:
+        parts.append("hoisted")
+    if "-> .numpy() (one step" in report:
+        parts.append("conversions shortened")
     return ", ".join(parts) or "as written"
+
+
+def _kept(explain_text: str) -> list[str]:
+    """The lines of an ``explain()`` text under "left as NumPy / original" (why not lifted or batched)."""
+    report = explain_text.split("  rewritten source:")[0]
+    if "left as NumPy / original:" not in report:
+        return []
+    lines = []
+    for line in report.split("left as NumPy / original:")[1].splitlines()[1:]:
+        if not line.startswith("    "):
+            break
+        lines.append(line.strip())
+    return lines
 
 
 def compile_table(report: BenchReport | Sequence[WorkloadResult]) -> list[str]:
@@ -980,13 +1018,18 @@ def render(report: BenchReport) -> str:
                 notes.append(f"- {wl.name} / {v.name}: {v.respecialized} new specialization(s) while timing")
     if notes:
         out += ["", "Variants that did not reproduce the original (or changed while timed):", ""] + notes
-    decisions = []
+    decisions: dict[str, dict[str, list[str]]] = {}
     for wl in report.workloads:
         texts = wl.explain_variants or {LL_AUTO: wl.explain}
         for name, text in texts.items():
-            decisions += [f"- {wl.name} / {name}: {_escape(line)}" for line in _cost_lines(text)]
+            if name == WHY_ALWAYS:
+                continue
+            for line in _cost_lines(text):
+                decisions.setdefault(line, {}).setdefault(wl.name, []).append(name.removeprefix("looplift "))
     if decisions:
-        out += ["", "looplift's cost model, per workload and variant (from `explain()`):", ""] + decisions
+        out += ["", "looplift's cost model (from `explain()`), with the workloads (variants) it was given for:", ""]
+        out += [f"- {_escape(line)}: " + ", ".join(f"{w} ({', '.join(v)})" for w, v in where.items())
+                for line, where in decisions.items()]
     caught = [f"- {wl.name}: {_escape(w if len(w) <= 200 else w[:197] + '...')}"
               for wl in report.workloads for w in wl.warnings]
     if caught:
