@@ -309,7 +309,9 @@ def tiny_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
 # of NumPy scalars, a Python float stays a float).  One transfer to the host in each.
 
 def _stack(items: list[torch.Tensor]) -> torch.Tensor:
-    return torch.stack([t.detach() for t in items])
+    # no per-item ``.detach()``: the originals call ``t.numpy()``, which raises on a tensor that
+    # requires grad, so the items do not (and a detach per item costs more than the whole stack)
+    return torch.stack(items)
 
 
 # ---- B1. a comprehension of elementwise work and a full reduction (the first row)
