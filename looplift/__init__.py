@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import LoopliftError, LoopliftWarning
+from .errors import LoopliftError, LoopliftWarning, SettingError
 from .options import Options
 from .pragmas import loop
 
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["looplift", "explain", "loop", "LoopliftWarning", "LoopliftError", "Options", "Report",
-           "__version__"]
+__all__ = ["looplift", "explain", "loop", "LoopliftWarning", "LoopliftError", "SettingError", "Options",
+           "Report", "__version__"]
 
 _LAZY = {"looplift": ".api", "explain": ".api", "Report": ".report"}
 

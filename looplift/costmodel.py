@@ -25,14 +25,13 @@ is whether compiling is worth trying, the measurement whether it won.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 import torch
 
 from .lattice import AV, TensorV
-from .options import Options
+from .options import Options, lift_mode
 from .runtime.compiled import compile_available
 from .signature import LARGE, LARGE_NUMEL, largest_class
 
@@ -67,13 +66,6 @@ def _observed_devices(observed: Mapping[int, AV]) -> set[str]:
             if isinstance(option, TensorV) and option.device is not None:
                 found.add(option.device)
     return found
-
-
-def lift_mode() -> str:
-    mode = os.environ.get("LOOPLIFT_LIFT", "auto").strip().lower() or "auto"
-    if mode not in ("auto", "always", "never"):
-        raise ValueError(f"LOOPLIFT_LIFT must be auto, always or never, not {mode!r}")
-    return mode
 
 
 def decide(args: tuple[Any, ...], kwargs: dict[str, Any], options: Options,

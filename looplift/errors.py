@@ -16,6 +16,13 @@ class LoopliftError(RuntimeError):
     """Raised instead of a `LoopliftWarning` when the decorator was given ``strict=True``."""
 
 
+class SettingError(LoopliftError, ValueError):
+    """An environment variable looplift reads has a value it does not accept (``LOOPLIFT_DEBUG=2``).
+
+    A ``ValueError`` (the value is wrong) and a ``LoopliftError`` (``except LoopliftError`` sees
+    every error looplift raises); the message is one line naming the variable and what it accepts."""
+
+
 @dataclass(frozen=True)
 class Refusal(Exception):
     """An analysis or transform could not prove something safe; the caller falls back.

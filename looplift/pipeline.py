@@ -13,7 +13,6 @@ from __future__ import annotations
 import ast
 import copy
 import inspect
-import logging
 import math
 import types
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import torch
 
-from . import anno, codegen, costmodel, pragmas, runtime, source
+from . import anno, codegen, costmodel, logs, pragmas, runtime, source
 from .analysis import conversions, dependence, placement, regions, scope as scope_mod, types as types_pass
 from .anno import Key
 from .errors import Refusal
@@ -37,15 +36,14 @@ from .signature import abstract_of
 from .transforms import batch, hoist, instrument, lift, outline
 
 
-logger = logging.getLogger("looplift")
-
-
 @dataclass
 class Specialization:
     call: Callable[..., Any]
     report: Report
     guards: tuple[tuple[str, Any], ...] = ()
     warnings: list[str] = field(default_factory=list)
+    compiled: dict[str, CompiledRegion] = field(default_factory=dict)
+    """Compiled regions by label: the dispatcher keeps their choices (``diskcache``)."""
 
 
 def parameter_values(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, AV]:
@@ -68,10 +66,12 @@ def parameter_values(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict
 
 
 def specialize(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, Any], options: Options,
-               observed: Mapping[int, AV] | None = None, params: Mapping[str, AV] | None = None) -> Specialization:
+               observed: Mapping[int, AV] | None = None, params: Mapping[str, AV] | None = None,
+               choices: Mapping[str, str] | None = None) -> Specialization:
     """Rewrite ``fn`` for calls like this one (the original function when nothing applies).
     ``observed``: abstract values seen at sites of the function when it ran (``SITE`` ids);
-    ``params``: the parameters' abstract values, when taken before the call changed them."""
+    ``params``: the parameters' abstract values, when taken before the call changed them;
+    ``choices``: compiled regions' choices from an earlier process, by label."""
     report = Report(function=fn.__qualname__, signature=_describe(args, kwargs), original_source="")
     try:
         loaded = source.load(fn)
@@ -79,8 +79,10 @@ def specialize(fn: types.FunctionType, args: tuple[Any, ...], kwargs: dict[str, 
         tree = fresh_tree(loaded)
         params = dict(params) if params is not None else parameter_values(fn, args, kwargs)
         cost = costmodel.decide(args, kwargs, options, observed)
-        marks = pragmas.loop_marks(tree, loaded.text, loaded.first_line, fn.__globals__)
-        return _rewrite(tree, fn, loaded.filename, params, marks, cost, options, observed, report)
+        marks = pragmas.loop_marks(tree, loaded.text, loaded.first_line, fn.__globals__,
+                                   filename=loaded.filename, strict=options.strict)
+        return _rewrite(tree, fn, loaded.filename, params, marks, cost, options, observed, report,
+                        choices=choices)
     except Refusal as refusal:
         line = f"line {refusal.line}: " if refusal.line else ""
         report.fallback = f"{line}{refusal.reason}"
@@ -98,7 +100,7 @@ def fresh_tree(loaded: source.FunctionSource) -> ast.FunctionDef:
 def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, params: Mapping[str, AV],
              marks: Mapping[ast.AST, pragmas.Mark], cost: costmodel.CostDecision, options: Options,
              observed: Mapping[int, AV] | None, report: Report, *, defaults: bool = True,
-             extra: Mapping[str, Any] | None = None) -> Specialization:
+             extra: Mapping[str, Any] | None = None, choices: Mapping[str, str] | None = None) -> Specialization:
     """The pass list, on ``tree`` (a copy of ``fn``'s, or a loop of it made a function)."""
     report.cost = cost.reason
     static = types_pass.TypesPass(tree, fn.__globals__, key=Key.STATIC_TYPE)
@@ -110,6 +112,10 @@ def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, param
     plan, plans, batches = _place(tree, fn, params, marks, cost, options)
     code = outline.apply(plans, fn.__name__)
     _record(report, tree, plan, code, kept)
+    report.compiled = [Decision(region.plan.line, f"{region.plan.name} compiled ({region.ops} operations)",
+                                "torch.compile in the background once it has run a while, kept if faster than "
+                                "eager torch" if options.compile == "auto" else "torch.compile at the first call")
+                       for region in code if compiles(region, cost)]
     report.batched = [Decision(b.loop.lineno, "the loop runs as one batched computation over its items",
                                "when they are tensors of one dtype, shape and device; else item by item")
                       for b in batches[0]]
@@ -123,12 +129,15 @@ def _rewrite(tree: ast.FunctionDef, fn: types.FunctionType, filename: str, param
     if not report.changed and extra is None:
         return Specialization(fn, report, tuple(guards.items()))
     helpers: dict[str, Any] = {"__ll": runtime, **(extra or {})}
+    compiled: dict[str, CompiledRegion] = {}
     for region in code:
-        helpers[region.plan.name] = _build_region(region, filename, fn, cost, options)
+        built = helpers[region.plan.name] = _build_region(region, filename, fn, cost, options, choices or {})
+        if isinstance(built.lowered, CompiledRegion):
+            compiled[built.label] = built.lowered
     for body in bodies:
         helpers[body.name] = codegen.build_helper(body.body, filename, fn.__globals__, helpers)
     rewritten = codegen.build_function(tree, filename, fn, helpers, defaults=defaults)
-    return Specialization(rewritten, report, tuple(guards.items()), warnings=notes)
+    return Specialization(rewritten, report, tuple(guards.items()), warnings=notes, compiled=compiled)
 
 
 def _place(tree: ast.FunctionDef, fn: types.FunctionType, params: Mapping[str, AV],
@@ -214,10 +223,11 @@ def specialize_loop(fn: types.FunctionType, site: int, variables: Mapping[str, A
     params = {n: abstract_of(variables[n]) for n in names}
     report = Report(function=f"{fn.__qualname__} (the loop at line {loop.lineno})", signature="(resumed)",
                     original_source=loaded.text)
-    marks = pragmas.loop_marks(loop_fn, loaded.text, loaded.first_line, fn.__globals__)
+    marks = pragmas.loop_marks(loop_fn, loaded.text, loaded.first_line, fn.__globals__,
+                               filename=loaded.filename, strict=options.strict)
     spec = _rewrite(loop_fn, fn, loaded.filename, params, marks, cost, options, observed, report, defaults=False,
                     extra=_RESUME_HELPERS)
-    logger.info("%s", spec.report)
+    logs.specialize.info("%s", spec.report)
     run = spec.call
     return lambda item, rest, values: run(*(values[n] for n in names), item, rest)
 
@@ -268,16 +278,22 @@ _REGION_SCOPE = {"__ll": runtime, "torch": torch, "lib": lib, "math": math}
 
 
 def _build_region(region: outline.RegionCode, filename: str, fn: types.FunctionType,
-                  cost: costmodel.CostDecision, options: Options) -> Region:
+                  cost: costmodel.CostDecision, options: Options, choices: Mapping[str, str]) -> Region:
     lowered = codegen.build_helper(region.lowered, filename, fn.__globals__, _REGION_SCOPE)
     twin = codegen.build_helper(region.twin, filename, fn.__globals__, {"__ll": runtime})
     guard = eval(f"lambda {', '.join(region.params)}: {region.guard}",  # noqa: S307 - generated by outline
                  {"Tensor": torch.Tensor, "torch": torch, "numpy": np})
     label = f"{filename}:{region.plan.line}"
     body: Callable[..., Any] = lowered
-    if cost.compile and region.ops >= 2 and compile_available():
-        body = CompiledRegion(lowered, label, measure=options.compile == "auto")
+    if compiles(region, cost):
+        body = CompiledRegion(lowered, label, measure=options.compile == "auto",
+                              compile_options=dict(options.compile_options), preset=choices.get(label))
     return Region(body, twin, guard, label, eager=lowered)
+
+
+def compiles(region: outline.RegionCode, cost: costmodel.CostDecision) -> bool:
+    """``torch.compile`` fuses a region's operations: worth trying from two operations on."""
+    return cost.compile and region.ops >= 2 and compile_available()
 
 
 def _in_enabled_loop(decision: Decision, loops: list[ast.AST], marks: Mapping[ast.AST, pragmas.Mark],
@@ -322,8 +338,9 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
             report.materialized.append(Decision(node.lineno, f"{', '.join(names)} converted to NumPy before this line",
                                                 "kept, modified or read by code that is not lifted"))
     for region in code:
-        report.compiled.append(Decision(region.plan.line, f"{region.label}: {region.ops} lowered ops as one region",
-                                        f"runs when {region.guard}; otherwise the original code"))
+        report.regions.append(Decision(region.plan.line, f"{region.plan.name} ({region.label}): "
+                                       f"{region.ops} lowered operation{'s' if region.ops > 1 else ''}",
+                                       f"runs when {region.guard}; otherwise the original code"))
     report.skipped = sorted([*plan.skipped.values(), *plan.kept_reads.values(), *plan.switched_off.values(), *kept],
                             key=lambda d: d.line)
     for items in (report.rewritten, report.materialized, report.compiled):
@@ -331,19 +348,39 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
 
 
 def _render(tree: ast.FunctionDef, code: list[outline.RegionCode], bodies: list[batch.BatchCode]) -> str:
-    parts = [ast.unparse(tree)]
+    """The rewritten function, then its regions and batch bodies, as a user reads them: each line
+    that runs lowered torch says, in a trailing comment, the NumPy code it stands for."""
+    originals = {region.plan.name: "; ".join(_text(root, 60) for root in region.plan.roots) for region in code}
+    lines = []
+    for line in ast.unparse(tree).splitlines():
+        names = [name for name in originals if f"{name}(" in line]
+        lines.append(f"{line}  # {'; '.join(originals[n] for n in names)}" if names else line)
+    parts = ["\n".join(lines)]
     for region in code:
-        parts.append(f"# {region.plan.name}: runs when {region.guard}")
-        parts.append(ast.unparse(region.lowered))
-    for body in bodies:
-        parts.append(f"# {body.name}: one iteration, run on every item at once (torch.func.vmap)")
-        parts.append(ast.unparse(body.body))
+        parts.append(f"# {region.plan.name}: runs when {region.guard}; otherwise its original code")
+        twin = [ast.unparse(s) for s in region.twin.body]
+        body = ast.unparse(region.lowered).splitlines()
+        lowered_statements = [ast.unparse(s) for s in region.lowered.body if not _is_require(s)]
+        for index, statement in enumerate(lowered_statements):
+            for position, line in enumerate(body):
+                if line.strip() == statement and index < len(twin):
+                    body[position] = f"{line}  # {twin[index]}"
+                    break
+        parts.append("\n".join(body))
+    for body_code in bodies:
+        parts.append(f"# {body_code.name}: one iteration, run on every item at once (torch.func.vmap)")
+        parts.append(ast.unparse(body_code.body))
     return "\n\n".join(parts)
 
 
-def _text(node: ast.AST) -> str:
+def _is_require(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        ast.unparse(stmt.value.func) == "__ll.require"
+
+
+def _text(node: ast.AST, width: int = 40) -> str:
     text = ast.unparse(node)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _describe(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

@@ -40,6 +40,16 @@ TO_TENSOR_FUNCTIONS: dict[str, bool] = {
     "torch.from_numpy": False, "torch.as_tensor": False, "torch.asarray": False, "torch.tensor": True,
 }
 
+#: Tensor attributes that are the tensor's own data under another name (a detached alias):
+#: ``t.data.cpu().numpy()`` and ``t.cpu().data.numpy()`` convert ``t``.
+ALIASING_ATTRIBUTES = frozenset({"data"})
+#: torch's legacy typed constructors: given array data (``torch.FloatTensor(state)``) they copy it
+#: into a new tensor, like ``torch.tensor``; given sizes (``torch.FloatTensor(3, 4)``) they allocate.
+LEGACY_TENSOR_CONSTRUCTORS = frozenset(f"torch.{name}" for name in (
+    "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor", "IntTensor",
+    "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor",
+))
+
 #: Tensor methods that read tensor data on the host (a device sync on an accelerator), with the
 #: kind of Python value they return.
 HOST_READ_METHODS: dict[str, str] = {"item": "scalar", "tolist": "list", "numpy": "array"}
@@ -108,6 +118,28 @@ def is_read_only_function(qualified: str) -> bool:
     return not is_inplace_method(name) and qualified not in NUMPY_MUTATORS
 
 
+#: ``torch.nn.functional`` sits under ``STATEFUL_MODULES`` (as part of ``torch.nn``) but is
+#: stateless, except for in-place functions (``relu_``, or ``inplace=True``) and these, which
+#: update the running statistics passed to them when ``training=True``.
+FUNCTIONAL_MUTATORS = frozenset({"torch.nn.functional.batch_norm", "torch.nn.functional.instance_norm"})
+#: The keyword that makes a torch function modify its first argument (``F.relu(x, inplace=True)``).
+INPLACE_KEYWORD = "inplace"
+
+
+def is_stateless_functional(qualified: str) -> bool:
+    """A ``torch.nn.functional`` function that neither modifies nor keeps its arguments, unless it
+    is called with ``inplace=True`` (``F.softmax``, ``F.cross_entropy``; not ``F.relu_``)."""
+    return (qualified.startswith("torch.nn.functional.") and qualified not in FUNCTIONAL_MUTATORS
+            and not is_inplace_method(qualified.rsplit(".", 1)[-1]))
+
+
+#: Builtins whose result holds the very objects their arguments hold (``list(model.parameters())``,
+#: ``zip(ws, bs)``): modifying an element of the result modifies the argument's element.
+ELEMENT_SHARING_BUILTINS = frozenset(f"builtins.{name}" for name in (
+    "enumerate", "zip", "reversed", "iter", "list", "tuple", "sorted", "filter", "set", "frozenset",
+))
+
+
 def may_modify_arguments(qualified: str, method: str | None) -> bool:
     """Whether a call may modify the objects passed to it (``method`` set for ``obj.m(...)``)."""
     if is_read_only_function(qualified):
@@ -163,7 +195,9 @@ VIEW_FUNCTIONS = frozenset(f"{module}.{name}" for module, names in (
                "atleast_3d", "diagonal", "flip", "fliplr", "flipud", "rot90", "real", "imag")),
     ("torch", ("as_tensor", "asarray", "from_numpy", "reshape", "squeeze", "unsqueeze", "transpose",
                "permute", "swapaxes", "moveaxis", "flatten", "narrow", "select", "view_as_real",
-               "view_as_complex", "detach", "t", "diagonal", "expand_copy")),
+               "view_as_complex", "detach", "t", "diagonal", "expand_copy", "ravel", "broadcast_to",
+               "atleast_1d", "atleast_2d", "atleast_3d", "movedim", "swapdims", "unflatten", "as_strided",
+               "real", "imag", "conj", "adjoint", "split", "chunk", "unbind", "tensor_split")),
 ) for name in names)
 #: ndarray attributes that only describe the array, and what each is in NumPy's terms (read from
 #: a tensor standing for the array, they read no data either).

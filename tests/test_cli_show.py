@@ -199,3 +199,76 @@ def test_show_an_example_script_as_a_user_would() -> None:
     assert "links: torch.Tensor -> float32 tensor of shape (512, 256) on cpu" in proc.stdout
     assert "looplift: pagerank specialized for" in proc.stdout
     assert "converged" not in proc.stdout  # the script's main() did not run
+
+
+# -- values and types on the command line -------------------------------------------------------
+
+
+def test_args_are_evaluated_with_torch_numpy_and_the_files_globals(module_file: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = show(capsys, f"{module_file}:bare", "--args", "torch.randn(8, 4)", "--args", "y=np.zeros(3)")
+    assert code == 0, err
+    assert "x -> float32 tensor of shape (8, 4) on cpu (--args torch.randn(8, 4))" in out
+    assert "y -> float64 array of shape (3,) (--args np.zeros(3))" in out
+    code, out, err = show(capsys, f"{module_file}:bare", "--args", "RAN_MAIN, 2")  # a name from the file
+    assert code == 0, err
+    assert "x -> empty list (--args RAN_MAIN)" in out and "y -> 2 (--args 2)" in out
+
+
+def test_types_build_tensors_lists_and_scalars(module_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = show(capsys, f"{module_file}:bare", "--types", "list[Tensor[float64, (16, 512)], 2], y=int")
+    assert code == 0, err
+    assert "x -> list of 2 × float64 tensor of shape (16, 512) on cpu (--types list[Tensor[float64, (16, 512)], 2])" in out
+    assert "y -> 10 (a stand-in" in out
+    code, out, err = show(capsys, f"{module_file}:bare", "--types", "tuple[ndarray[int64, (3,)], ...], None",
+                          "--length", "2")
+    assert code == 0, err
+    assert "x -> tuple of 2 × int64 array of shape (3,)" in out and "y -> None (--types None)" in out
+
+
+def test_args_and_types_override_annotations(module_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = show(capsys, f"{module_file}:energy", "--types", "batches=list[Tensor[(64, 64)]]",
+                          "--args", "scale=3.0")
+    assert code == 0, err
+    assert "batches: list[torch.Tensor] -> list of 4 × float32 tensor of shape (64, 64) on cpu" in out
+    assert "scale: float -> 3.0 (--args 3.0)" in out
+
+
+def test_self_can_be_given_by_name(module_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = show(capsys, f"{module_file}:Model.step", "--args", "self=Model()")
+    assert code == 0, err
+    assert "assumed:" not in out and "self: " in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--args", "torch.randn(8,"], "--args 'torch.randn(8,': not a list of arguments"),
+    (["--args", "nope(3)"], "--args: nope(3) failed: NameError: name 'nope' is not defined"),
+    (["--args", "*xs"], "*values and **values are not supported"),
+    (["--args", "1, 2, 3"], "bare: 3 positional values given, but the function takes 2"),
+    (["--args", "z=1"], "bare: the function has no parameter 'z'"),
+    (["--args", "1", "--types", "2"], "positional values in both --args and --types"),
+    (["--args", "x=1", "--types", "x=int"], "'x' is given in both --args and --types"),
+    (["--types", "Tensor[flot32]"], "'flot32' is not a dtype (float32), a shape ((16, 512)) or a device"),
+    (["--types", "dict[str, int]"], "'dict[str, int]' is not a type show knows"),
+    (["--types", "list[Tensor, 2, 3]"], "write list[T] or list[T, LENGTH]"),
+])
+def test_bad_args_and_types_are_one_line_usage_errors(module_file: Path, capsys: pytest.CaptureFixture[str],
+                                                      argv: list[str], message: str) -> None:
+    code, out, err = show(capsys, f"{module_file}:bare", *argv)
+    assert code == 2 and out == ""
+    assert message in err and "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_missing_value_says_how_to_give_it(module_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = show(capsys, f"{module_file}:bare")
+    assert code == 2 and "--args 'x=...'" in err and "--types 'x=...'" in err
+
+
+def test_diff_view(module_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = show(capsys, f"{module_file}:energy", "--diff")
+    assert code == 0, err
+    assert "--- energy (original)" in out and "+++ energy (looplift)" in out
+    assert "-        a = t.numpy()" in out
+    assert "rewritten source:" not in out and "rewritten:" in out
+    assert "\033[" not in out  # not a terminal

@@ -65,7 +65,7 @@ def test_observed_device_tensors_count(monkeypatch):
 def test_bad_lift_mode_is_one_clear_error(monkeypatch):
     monkeypatch.setenv("LOOPLIFT_LIFT", "bogus")
     with pytest.raises(ValueError, match="LOOPLIFT_LIFT"):
-        costmodel.lift_mode()
+        costmodel.decide((), {}, Options())
 
 
 @pytest.mark.parametrize("mode", ["auto", "always"])

@@ -4,6 +4,7 @@ or that are missing, each judged as they deserve."""
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 
@@ -66,3 +67,51 @@ def test_host_reads_are_counted() -> None:
     with lowering.HostReads() as host:
         bool(t[0]), float(t[1]), t.tolist(), t.to("cpu"), t.sum()
     assert host.reads == ["__bool__", "__float__", "tolist", "to"]
+
+
+def _large_only(key: str, mutate: str | None) -> registry.OpEntry:
+    """The entry restricted to its large-array forms, its lowering's ``correction=`` off by one
+    when ``mutate``."""
+    entry = registry.by_key(key)
+    large = tuple(c for c in entry.cases if any(getattr(a, "large", False) for a in c.args))
+
+    def lower(call: Call) -> Emit:
+        emit = entry.lower(call)
+        return Emit(re.sub(r"correction=([^,)]+)", r"correction=\1 + 1", emit.template), emit.requires) \
+            if mutate else emit
+
+    return dataclasses.replace(entry, lower=lower, cases=large)
+
+
+@pytest.mark.parametrize("key", ["numpy.var", "numpy.std"])
+def test_a_ddof_off_by_one_fails_on_large_float32_arrays(key: str) -> None:
+    assert testing.lowering_stats(_large_only(key, None), 12, pins=("float32",)).verdict(
+        _large_only(key, None)) is None
+    with pytest.raises(AssertionError, match="values differ"):
+        testing.lowering_stats(_large_only(key, "ddof"), 12, pins=("float32",))
+
+
+@pytest.mark.parametrize("left, right", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
+                                         ((5, 2, 3), (3, 4)), ((2, 3), (5, 3, 4)), ((2, 0), (0, 3))])
+def test_integer_matmul_off_the_cpu_is_numpys(left: tuple[int, ...], right: tuple[int, ...]) -> None:
+    """``lib.matmul_by_sums``, the integer matmul for devices without one (CUDA), wraps and
+    shapes its result as NumPy's matmul does."""
+    import numpy as np
+    import torch
+
+    from looplift.registry import lib
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(-2 ** 31, 2 ** 31, left, dtype=np.int32)
+    b = rng.integers(-2 ** 31, 2 ** 31, right, dtype=np.int32)
+    got = lib.matmul_by_sums(torch.from_numpy(a), torch.from_numpy(b))
+    assert got.dtype == torch.int32 and np.array_equal(got.numpy(), a @ b)
+
+
+def test_integer_matmul_off_the_cpu_raises_for_mismatched_operands() -> None:
+    import torch
+
+    from looplift.registry import lib
+
+    with pytest.raises(ValueError):
+        lib.matmul_by_sums(torch.ones(2, 3, dtype=torch.int64), torch.ones(1, 4, dtype=torch.int64))

@@ -26,6 +26,10 @@ EXPECTED: dict[str, list[tuple[str, int]]] = {
     "bad_encoding.py": [("LL900", 4)],
     "evaluation.py": [("LL005", 15), ("LL002", 17), ("LL001", 18), ("LL001", 18), ("LL001", 28),
                       ("LL005", 37), ("LL005", 37), ("LL005", 44)],
+    "expressions.py": [("LL005", 14), ("LL005", 15), ("LL005", 16), ("LL005", 22), ("LL006", 23), ("LL001", 29),
+                       ("LL005", 30), ("LL001", 31), ("LL005", 32), ("LL005", 33), ("LL001", 38), ("LL003", 39),
+                       ("LL005", 40), ("LL002", 42), ("LL005", 47), ("LL006", 54), ("LL006", 60), ("LL001", 61),
+                       ("LL005", 68), ("LL001", 75), ("LL006", 77), ("LL005", 79)],
     "invariance.py": [("LL001", 10), ("LL005", 17), ("LL001", 24), ("LL001", 31), ("LL005", 38),
                       ("LL001", 43), ("LL001", 50), ("LL001", 56), ("LL002", 57), ("LL001", 64),
                       ("LL001", 71), ("LL002", 72), ("LL001", 79), ("LL002", 92), ("LL001", 94),
@@ -35,13 +39,14 @@ EXPECTED: dict[str, list[tuple[str, int]]] = {
                        ("LL001", 31), ("LL005", 36)],
     "models/__init__.py": [],
     "models/ema.py": [("LL001", 16)],
-    "nested.py": [("LL002", 9), ("LL001", 10), ("LL002", 18), ("LL005", 40), ("LL005", 40),
+    "nested.py": [("LL002", 9), ("LL001", 10), ("LL002", 18), ("LL005", 32), ("LL005", 40), ("LL005", 40),
                   ("LL001", 41), ("LL001", 56)],
     "no_loops.py": [],
     "noqa_cases.py": [("LL005", 10), ("LL005", 12)],
     "other_numpy.py": [("LL006", 6)],
     "pipeline.py": [("LL003", 12), ("LL004", 13), ("LL004", 14), ("LL003", 31), ("LL003", 37),
                     ("LL005", 38)],
+    "reinforce.py": [("LL003", 18), ("LL003", 26), ("LL005", 28), ("LL003", 45), ("LL005", 51)],
     "syntax_error.py": [("LL900", 6)],
     "training.py": [("LL004", 15), ("LL005", 21), ("LL001", 22), ("LL005", 25), ("LL001", 35),
                     ("LL005", 45), ("LL001", 47)],
@@ -120,6 +125,20 @@ def test_invariance_reasons() -> None:
         assert reasons[line] == HOISTABLE
     invariant = {f.line for f in found if f.invariant}
     assert invariant == {57, 72, 92, 108, 119, 120}
+
+
+def test_nested_expressions_name_their_loop_and_column() -> None:
+    found = scan_file(str(TREE / "expressions.py"))
+    assert _one(found, 14).col == 39  # inside the f-string's braces
+    assert "in the list comprehension at line 29" in _one(found, 29).message
+    assert _one(found, 38).message.startswith(
+        "tensor->NumPy conversion `o.detach().cpu().numpy()` in the map() call at line 38")
+    assert _one(found, 39).message.startswith("NumPy->tensor conversion `torch.from_numpy` in the map() call")
+    assert _one(found, 42).message.endswith("hoist it out of the reduce() call at line 42")
+    assert "in the while loop at line 47" in _one(found, 47).message
+    assert "in the for loop at line 49" in _one(found, 54).message  # the outer loop, not the inner one
+    assert "in the async for loop at line 59" in _one(found, 60).message
+    assert "in the for loop at line 66" in _one(found, 68).message
 
 
 def test_unparsable_files_report_ll900_and_the_scan_goes_on() -> None:
@@ -261,6 +280,7 @@ _IMPORT_PROBE = textwrap.dedent("""
     import sys, types
     package = types.ModuleType("looplift")  # stands in for looplift/__init__.py (the decorator)
     package.__path__ = [sys.argv[1]]
+    package.__version__ = "0"  # for looplift --version
     sys.modules["looplift"] = package
     from looplift.cli.main import main
     status = main(["scan", sys.argv[2]])

@@ -220,11 +220,11 @@ def test_module_level_loops_and_nested_scopes() -> None:
                 return t.numpy()           # nested def: not in the loop
             f = lambda: t.item()           # lambda body: not in the loop
             class C:
-                v = t.tolist()             # class body: not in the loop
+                v = t.tolist()             # class body: runs here, in the loop
                 def m(self, ts):
                     for u in ts:
                         u.numpy()          # a loop of the method itself
-    """) == [("LL001", 5), ("LL001", 13)]
+    """) == [("LL001", 5), ("LL005", 10), ("LL001", 13)]
 
 
 def test_async_loops_match_and_walrus() -> None:
@@ -378,11 +378,14 @@ def test_a_result_that_an_iteration_keeps_is_not_hoistable(statement: str, kept:
     "print(v, len(v), v.sum(), f'{v}')",
     "y = v.to(device) + 1",
     "y = v[0] + v.T",
+    "torch._foreach_add_(steps, v)",            # an in-place library function keeps no argument
+    "y = F.cross_entropy(k, k, weight=v)",      # nn.functional is stateless
 ])
 def test_a_result_that_is_only_read_is_hoistable(statement: str) -> None:
     assert reasons(f"""
         import torch
-        def f(xs, device):
+        import torch.nn.functional as F
+        def f(xs, device, steps):
             for k in xs:
                 v = torch.tensor([0.0, 1.0])
                 {statement}
@@ -499,6 +502,9 @@ def test_huge_file() -> None:
     ("x.numpy()  # noqa: LL003", "LL001", False),
     ("x.numpy()  # noqa: E501", "LL001", False),
     ("x.numpy()  # noqa: see the docs", "LL001", True),
+    ("x.numpy()  # noqa:  LL003", "LL001", True),  # two spaces: flake8 reads a blanket noqa
+    ("x.numpy()  # noqa:E501,W291", "LL001", False),
+    ("x.numpy()  # NOQA: e501", "LL001", False),
     ("x.numpy()", "LL001", False),
     ("x.numpy()  # no qa", "LL001", False),
 ])
@@ -517,3 +523,66 @@ def test_codes_selection() -> None:
     assert not is_selected("LL002", ("LL0",), ("LL002",))
     assert is_selected("LL002", ("LL002",), ("LL0",))
     assert not is_selected("LL900", None, ("LL9",))
+
+
+def test_noqa_is_a_comment_on_the_reported_line_or_its_token() -> None:
+    assert scan("""
+        import torch
+        for t in ts:
+            a = t.numpy()  # noqa: E501
+            b = foo(t.numpy(), \"\"\"
+              text\"\"\")  # noqa: LL001
+            c = foo(t.numpy(),
+                    1)  # noqa
+            d = t.numpy() + \\
+                1  # noqa
+            s = "# noqa"; e = t.numpy()
+    """) == [("LL001", 4), ("LL001", 7), ("LL001", 11)]
+
+
+def test_per_item_calls_run_their_function_per_item() -> None:
+    assert scan("""
+        import functools
+        import itertools
+        import torch
+        def f(ts: list[torch.Tensor], arrays, w: torch.Tensor, outputs):
+            a = list(map(lambda t: t.numpy(), ts))
+            b = list(map(torch.from_numpy, arrays))
+            c = sorted(ts, key=lambda t: t.item())
+            d = max(ts, key=lambda t: float(t))
+            e = functools.reduce(lambda acc, t: acc + t.numpy(), ts, 0)
+            outputs.sort(key=lambda o: o.item())
+            g = list(map(float, ts))
+            h = list(itertools.takewhile(lambda t: t.sum().item() > 0, ts))
+            k = lambda t: t.numpy()               # stored: runs when called
+            callbacks = [lambda: t.item() for t in ts]   # stored in a list: not reported
+            for t in ts:
+                (lambda: t.cpu())()               # called at once: in the loop
+    """) == [("LL001", 6), ("LL003", 7), ("LL005", 8), ("LL005", 9), ("LL001", 10), ("LL005", 11),
+             ("LL005", 12), ("LL005", 13), ("LL006", 17)]
+
+
+def test_a_lambda_called_per_item_sees_the_enclosing_names() -> None:
+    found = scan_source(textwrap.dedent("""
+        import numpy as np
+        import torch
+        def f(ts, w: torch.Tensor):
+            return list(map(lambda t: t @ np.asarray(w), ts))
+    """))
+    assert [(f.code, f.reason) for f in found] == [("LL002", HOISTABLE)]
+    assert found[0].message.endswith("hoist it out of the map() call at line 5")
+
+
+def test_legacy_constructors_and_data_attributes() -> None:
+    assert scan("""
+        import numpy as np
+        import torch
+        def f(states, t: torch.Tensor, n: int):
+            for state in states:
+                a = torch.FloatTensor(state)          # array data: copied
+                b = torch.LongTensor([1, 2])          # a constant: hoistable
+                c = torch.Tensor(3, 4)                # sizes: an allocation
+                e = torch.Tensor(t.shape)             # a shape
+                g = torch.Tensor(t)                   # a tensor: no conversion
+                h = state.cpu().data.numpy()          # one conversion, .data included
+    """) == [("LL003", 6), ("LL004", 7), ("LL001", 11)]

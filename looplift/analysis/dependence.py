@@ -89,7 +89,7 @@ class Independence:
         plan.invariants = sorted({n.id for stmt in loop.body for n in ast.walk(stmt)
                                   if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
                                   and n.id in self.scope.locals and n.id not in self.assigned
-                                  and n.id not in {o.target for o in plan.outputs}})
+                                  and n.id not in {o.target for o in plan.outputs} and not n.id.startswith("__ll_h")})
         return plan
 
     def statement(self, stmt: ast.stmt, plan: BatchPlan) -> bool:
@@ -136,7 +136,7 @@ class Independence:
         """``node`` computes from the item, invariants and this iteration's names only, with
         lifted conversions and regions: pure code that runs batched."""
         if isinstance(node, ast.Name):
-            if node.id in self.assigned or node.id not in self.scope.locals:
+            if node.id in self.assigned or node.id not in self.scope.locals or node.id.startswith("__ll_h"):
                 return True
             if self.assigned_in_loop(node.id):
                 self.refuse(node, f"`{node.id}` is carried from one iteration to the next")
@@ -149,6 +149,8 @@ class Independence:
         plan = anno.getanno(node, Key.REGION)
         if plan is not None:
             return all(self.per_item(i) for i in plan.inputs)
+        if isinstance(node, ast.IfExp) and anno.hasanno(node, Key.HOISTED):  # a loop-invariant conversion
+            return self.per_item(node.orelse.value)  # type: ignore[attr-defined]
         if isinstance(node, ast.Call) and anno.hasanno(node, Key.LIFT):
             return self.per_item(_source(node))
         self.refuse(node, f"`{_text(node)}` is not lifted code (it may have effects)")

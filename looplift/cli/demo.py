@@ -15,9 +15,7 @@ usage error (an unknown example, a device that is not there).
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
-import difflib
 import logging
 import os
 import statistics
@@ -29,6 +27,8 @@ import warnings
 from typing import Any, Callable, TextIO
 
 from .arguments import positive_int
+from .render import Style, color_diff, decisions, source_diff, use_color
+from .values import describe
 
 logger = logging.getLogger("looplift.cli.demo")
 
@@ -42,7 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
                help_text: str) -> argparse.ArgumentParser:
     """Add the ``demo`` subcommand to the ``looplift`` parser."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=help_text, description=help_text + ". Runs offline in well under a minute on a 2-core CPU.",
+        name, help=help_text, description=help_text + ". Runs offline in less than a minute on a 2-core CPU.",
         epilog="exit status: 0 every example matched the original, 1 a mismatch or a failure, 2 usage error",
     )
     parser.add_argument("--example", action="append", metavar="NAME",
@@ -69,82 +69,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
 
 # ----------------------------------------------------------------------------------------------
 # Output helpers
-
-
-class Style:
-    """ANSI styling, or none."""
-
-    CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-
-    def __call__(self, text: str, *styles: str) -> str:
-        if not self.enabled or not styles:
-            return text
-        codes = ";".join(self.CODES[s] for s in styles)
-        return f"\033[{codes}m{text}\033[0m"
-
-
-def _use_color(args: argparse.Namespace, stream: TextIO) -> bool:
-    if args.no_color or os.environ.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
-
-
-def describe(value: Any) -> str:
-    """A short description of an argument: dtype, shape, device; lists by their length."""
-    import numpy as np
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        dtype = str(value.dtype).removeprefix("torch.")
-        return f"{dtype} tensor {tuple(value.shape)} on {value.device}"
-    if isinstance(value, np.ndarray):
-        return f"{value.dtype} array {value.shape}"
-    if isinstance(value, list):
-        return f"list of {len(value)} × {describe(value[0])}" if value else "empty list"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(describe(v) for v in value) + ")"
-    return repr(value)
-
-
-def source_diff(report: Any, name: str, label: str) -> list[str]:
-    """The original (normalized by ``ast.unparse``) against the rewrite, whole function in context.
-
-    Both sides go through ``ast.unparse`` so the diff shows what looplift changed, not how the
-    unparser formats code (comments are not in the syntax tree, so they are dropped)."""
-    try:
-        original = ast.unparse(ast.parse(report.original_source)).splitlines()
-    except SyntaxError:
-        original = report.original_source.splitlines()
-    rewritten = report.source.splitlines()
-    context = max(len(original), len(rewritten))
-    return list(difflib.unified_diff(original, rewritten, f"{name} (original)", f"{name} ({label})",
-                                     n=context, lineterm=""))
-
-
-def _color_diff(lines: list[str], style: Style) -> list[str]:
-    out = []
-    for line in lines:
-        if line.startswith(("---", "+++")):
-            out.append(style(line, "bold"))
-        elif line.startswith("@@"):
-            out.append(style(line, "cyan"))
-        elif line.startswith("+"):
-            out.append(style(line, "green"))
-        elif line.startswith("-"):
-            out.append(style(line, "red"))
-        else:
-            out.append(line)
-    return out
-
-
-def _decisions(report: Any) -> list[str]:
-    """``str(report)`` without the rewritten source (the diff shows it)."""
-    text = str(dataclasses.replace(report, source=""))
-    return text.splitlines()
 
 
 def _ms(seconds: float | None) -> str:
@@ -247,13 +171,13 @@ def run_example(example: Any, device: str, args: argparse.Namespace, out: TextIO
         diff = source_diff(report, name, label)
         if diff:
             print("source: the original and looplift's rewrite (both as ast.unparse prints them)", file=out)
-            print("\n".join(_color_diff(diff, style)), file=out)
+            print("\n".join(color_diff(diff, style)), file=out)
         else:
             print("source: unchanged (nothing here crosses between torch and NumPy inside a loop)",
                   file=out)
     print(file=out)
     print("decisions:", file=out)
-    for line in _decisions(report):
+    for line in decisions(report):
         print("  " + line, file=out)
     lifted_warnings = [w for w in caught if issubclass(w.category, LoopliftWarning)]
     other_warnings = [w for w in caught if not issubclass(w.category, LoopliftWarning)]
@@ -368,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     out = sys.stdout
-    style = Style(_use_color(args, out))
+    style = Style(use_color(args.no_color, out))
     outcomes: list[Outcome] = []
     started = time.perf_counter()
     for index, example in enumerate(chosen, 1):

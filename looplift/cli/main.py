@@ -3,6 +3,11 @@
 Each subcommand lives in its own module with ``add_parser(subparsers)``; the parser it adds sets
 ``func`` (called with the parsed arguments, returning the exit status).  Modules are imported
 only when their command runs, so ``looplift scan`` does not pay for importing torch.
+
+Exit status, as usual for a command line: 0 success, 1 the command's own failure (findings,
+a mismatch), 2 a usage error (argparse's own, an unknown name, a bad environment variable),
+130 interrupted.  Errors are one line on stderr.  ``-v``/``-vv`` turn on looplift's own loggers
+(`looplift.logs`) at INFO/DEBUG; other libraries' loggers are left alone.
 """
 from __future__ import annotations
 
@@ -12,10 +17,13 @@ import logging
 import sys
 from typing import Sequence
 
+from looplift import __version__, logs
+from looplift.errors import SettingError
+
 #: subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("looplift.cli.demo", "run the built-in examples: sources, decisions, results, timings"),
-    "show": ("looplift.cli.show", "print the rewritten source of FILE.py:FUNC and its decisions"),
+    "show": ("looplift.cli.show", "print the rewrite of FILE.py:FUNC and its decisions"),
     "scan": ("looplift.cli.scan", "find tensor/NumPy conversions inside loops (a linter)"),
     "ops": ("looplift.cli.ops", "print the table of supported NumPy operations"),
     "bench": ("looplift.cli.bench", "run the benchmark suite (benchmarks/)"),
@@ -23,8 +31,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="looplift", description="Make loops that mix PyTorch and NumPy fast.")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
+    parser = argparse.ArgumentParser(
+        prog="looplift", description="Make loops that mix PyTorch and NumPy fast.",
+        epilog="environment: LOOPLIFT_LOGS=cache,compile (or +all) logs those categories to stderr; "
+               "see docs/debugging.md")
+    parser.add_argument("--version", action="version", version=f"looplift {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log looplift's decisions to stderr (-vv: with details)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         if command == name:
@@ -42,10 +55,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        logs.configure_from_environment()
+    except SettingError as exc:
+        print(f"looplift: error: {exc}", file=sys.stderr)
+        return 2
+    if args.verbose:
+        logs.enable_all(logging.INFO if args.verbose == 1 else logging.DEBUG)
     try:
         return int(args.func(args) or 0)
+    except SettingError as exc:
+        print(f"looplift {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

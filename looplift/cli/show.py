@@ -2,8 +2,9 @@
 
 The file is imported as a module under a name other than ``__main__`` (so its ``if __name__ ==
 "__main__":`` block does not run); ``FUNC`` may be ``name`` or ``Class.method``.  ``explain``
-needs arguments only for their types and sizes (it does not run the function), so they are
-built from the parameter annotations:
+needs arguments only for their types and sizes (it does not run the function); they come from
+``--args`` (expressions), ``--types`` (type specs), the parameter annotations or the defaults,
+in that order (see `looplift.cli.values`).  Annotations become values like this:
 
 * ``torch.Tensor`` -> a random tensor of ``--shape``, ``--dtype`` on ``--device`` (``--shape
   NAME=N,M`` gives one parameter its own shape, e.g. a 1-d bias);
@@ -13,15 +14,15 @@ built from the parameter annotations:
 * ``X | None`` -> X (the case where there is a value to lift), unless the default is used;
 * ``torch.dtype`` / ``torch.device`` -> ``--dtype`` / ``--device``.
 
-A parameter without an annotation (or with one of another type) takes its default value; with
-no default, the command stops and names it.  The default shape, 512x256, has 131072 elements:
-the item size from which looplift's CPU cost model lifts values into torch (smaller values only
-get their conversions hoisted), so the report shows what a realistic input gets.
+A parameter without any of these (no value given, no annotation it can build, no default) stops
+the command with its name.  The default shape, 512x256, has 131072 elements: the item size from
+which looplift's CPU cost model lifts values into torch (smaller values only get their
+conversions hoisted), so the report shows what a realistic input gets.  ``--diff`` prints the
+rewrite as a diff against the original, as ``looplift demo`` does.
 """
 from __future__ import annotations
 
 import argparse
-import collections.abc
 import importlib.util
 import inspect
 import logging
@@ -29,20 +30,18 @@ import re
 import sys
 import types
 import typing
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .arguments import positive_int
+from .render import Style, color_diff, decisions, source_diff, use_color
+from .values import Builder, CannotBuild, Given, GivenError, build_types, evaluate_args
 
 logger = logging.getLogger("looplift.cli.show")
 
 DEFAULT_SHAPE = (512, 256)
 DEFAULT_LENGTH = 4
-STAND_INS: dict[type, Any] = {int: 10, float: 1.0, bool: False, str: "", complex: 1j}
-SEQUENCES = (list, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Collection,
-             collections.abc.MutableSequence, typing.List, typing.Sequence, typing.Iterable)
 
 
 class UsageError(Exception):
@@ -76,22 +75,38 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], 
                help_text: str) -> argparse.ArgumentParser:
     """Add the ``show`` subcommand to the ``looplift`` parser."""
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=help_text, description=help_text + ". Arguments are built from the parameter "
-        "annotations (explain does not run the function).",
-        epilog="exit status: 0 shown, 1 looplift failed on the function, 2 usage error "
+        name, help=help_text, description=help_text + ". explain does not run the function: it needs example "
+        "arguments only for their types and sizes, taken from --args, --types, the parameter annotations or "
+        "the defaults, in that order.",
+        epilog="examples: looplift show train.py:evaluate --args 'torch.randn(64, 512), n=3'; "
+               "looplift show train.py:evaluate --types 'list[Tensor[float32, (16, 512)]], n=int'. "
+               "exit status: 0 shown, 1 looplift failed on the function, 2 usage error "
                "(no such file or function, a file that does not import, a parameter it cannot build)",
     )
     parser.add_argument("target", metavar="FILE.py:FUNC", help="a file and a function in it (or Class.method)")
-    parser.add_argument("--device", default="cpu", help="device of tensor arguments (default: cpu)")
+    parser.add_argument("--args", "--arg", dest="given_args", action="append", default=[], metavar="'EXPR, NAME=EXPR'",
+                        help="argument values as Python call arguments, evaluated with the file's globals, torch, np "
+                             "and numpy in scope (repeatable)")
+    parser.add_argument("--types", "--type", dest="given_types", action="append", default=[],
+                        metavar="'TYPE, NAME=TYPE'",
+                        help="argument types, e.g. 'list[Tensor[float32, (16, 512)]], scale=float': Tensor[...] and "
+                             "ndarray[...] take a dtype, a shape and (tensors) a device in any order; list[T], "
+                             "list[T, N], tuple[...], int, float, bool, str or a literal (repeatable)")
+    parser.add_argument("--device", default="cpu", help="device of built tensors (default: cpu)")
     parser.add_argument("--dtype", default="float32",
-                        help="dtype of tensor and array arguments (default: float32)")
+                        help="dtype of built tensors and arrays (default: float32)")
     parser.add_argument("--shape", type=_shape, action="append", metavar="[NAME=]N,M",
-                        help="shape of tensor and array arguments (default: 512,256 = 131072 elements, "
+                        help="shape of built tensors and arrays (default: 512,256 = 131072 elements, "
                              "the CPU cost model's lifting threshold for items); NAME=N,M sets one parameter's "
                              "shape (repeatable), e.g. --shape bias=128")
     parser.add_argument("--length", type=positive_int("a list needs at least one element (looplift keys on the first)"),
                         default=DEFAULT_LENGTH, metavar="N",
-                        help=f"length of list arguments (default: {DEFAULT_LENGTH})")
+                        help=f"length of built lists (default: {DEFAULT_LENGTH})")
+    parser.add_argument("--diff", action="store_true",
+                        help="show the rewrite as a diff against the original (as the demo does) instead of "
+                             "the rewritten source")
+    parser.add_argument("--no-color", action="store_true",
+                        help="plain --diff output (also when stdout is not a terminal or NO_COLOR is set)")
     parser.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS, help="log more")
     parser.set_defaults(func=run)
     return parser
@@ -200,131 +215,7 @@ def _bare_instance(cls: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------
-# Building arguments from annotations
-
-
-class CannotBuild(Exception):
-    pass
-
-
-@dataclass
-class Builder:
-    device: str
-    dtype_name: str
-    shape: tuple[int, ...]
-    length: int
-    shapes: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
-    """Per-parameter shapes (``--shape NAME=N,M``); ``for_parameter`` applies them."""
-
-    def __post_init__(self) -> None:
-        import numpy as np
-        import torch
-
-        torch_dtype = getattr(torch, self.dtype_name, None)
-        if not isinstance(torch_dtype, torch.dtype):
-            raise UsageError(f"--dtype {self.dtype_name}: not a torch dtype (e.g. float32, float64, int64, bool)")
-        self.torch_dtype = torch_dtype
-        self.numpy_dtype: np.dtype[Any] | None
-        try:
-            self.numpy_dtype = np.dtype(self.dtype_name)
-        except TypeError:
-            self.numpy_dtype = None  # bfloat16 and friends: tensors only
-        self.generator = torch.Generator().manual_seed(0)
-
-    def for_parameter(self, name: str) -> "Builder":
-        if name not in self.shapes:
-            return self
-        return dataclasses.replace(self, shape=self.shapes[name])
-
-    # values ---------------------------------------------------------------------------------
-    def tensor(self, dtype: Any = None) -> Any:
-        import torch
-
-        dtype = dtype or self.torch_dtype
-        if dtype.is_floating_point or dtype.is_complex:
-            value = torch.randn(self.shape, generator=self.generator).to(dtype)
-        elif dtype is torch.bool:
-            value = torch.rand(self.shape, generator=self.generator) > 0.5
-        else:
-            value = torch.randint(0, 10, self.shape, generator=self.generator).to(dtype)
-        return value.to(self.device)
-
-    def array(self, dtype: Any = None) -> Any:
-        if dtype is None:
-            if self.numpy_dtype is None:
-                raise CannotBuild(f"NumPy has no dtype {self.dtype_name}")
-            dtype = self.numpy_dtype
-        return self.tensor().cpu().numpy().astype(dtype) if self.numpy_dtype is not None else \
-            self.tensor().cpu().float().numpy().astype(dtype)
-
-    def describe_tensor(self) -> str:
-        return f"{self.dtype_name} tensor of shape {self.shape} on {self.device}"
-
-    # annotations ----------------------------------------------------------------------------
-    def build(self, annotation: Any) -> tuple[Any, str]:
-        """A value for ``annotation`` and how it was made; ``CannotBuild`` otherwise."""
-        import numpy as np
-        import torch
-
-        origin = typing.get_origin(annotation)
-        args = typing.get_args(annotation)
-        if annotation is inspect.Parameter.empty:
-            raise CannotBuild("no annotation")
-        if isinstance(annotation, str):
-            raise CannotBuild(f"annotation {annotation!r} could not be evaluated")
-        if inspect.isclass(annotation) and issubclass(annotation, torch.Tensor):
-            return self.tensor(), self.describe_tensor()
-        if annotation is np.ndarray or origin is np.ndarray:
-            dtype = _ndarray_dtype(args)
-            value = self.array(dtype)
-            return value, f"{value.dtype} array of shape {self.shape}"
-        if origin in (typing.Union, types.UnionType):
-            members = [a for a in args if a is not type(None)]
-            errors = []
-            for member in members:
-                try:
-                    value, how = self.build(member)
-                except CannotBuild as exc:
-                    errors.append(str(exc))
-                    continue
-                return value, how + (" (assumed not None)" if len(members) < len(args) else "")
-            raise CannotBuild("; ".join(errors) or "no buildable member")
-        if annotation in SEQUENCES or origin in SEQUENCES:
-            if not args:
-                raise CannotBuild("a list without an element type (write list[torch.Tensor])")
-            items = [self.build(args[0]) for _ in range(self.length)]
-            return [v for v, _ in items], f"list of {self.length} × {items[0][1]}"
-        if annotation is tuple or origin is tuple:
-            if not args:
-                raise CannotBuild("a tuple without element types")
-            if len(args) == 2 and args[1] is Ellipsis:
-                items = [self.build(args[0]) for _ in range(self.length)]
-                return tuple(v for v, _ in items), f"tuple of {self.length} × {items[0][1]}"
-            items = [self.build(a) for a in args]
-            return tuple(v for v, _ in items), "(" + ", ".join(h for _, h in items) + ")"
-        if annotation is torch.dtype:
-            return self.torch_dtype, f"{self.torch_dtype} (--dtype)"
-        if annotation is torch.device:
-            return torch.device(self.device), f"device {self.device!r} (--device)"
-        if annotation in STAND_INS:
-            value = STAND_INS[annotation]
-            return value, f"{value!r} (a stand-in: looplift specializes on the type, not the value)"
-        if annotation is type(None) or annotation is None:
-            return None, "None"
-        name = getattr(annotation, "__qualname__", None) or repr(annotation)
-        raise CannotBuild(f"annotation {name} is not one show knows how to build")
-
-
-def _ndarray_dtype(args: tuple[Any, ...]) -> Any:
-    """The scalar type of ``np.ndarray[shape, np.dtype[T]]`` (``NDArray[T]``), if concrete."""
-    import numpy as np
-
-    if len(args) == 2:
-        dtype_args = typing.get_args(args[1])
-        if dtype_args and inspect.isclass(dtype_args[0]) and issubclass(dtype_args[0], np.generic) \
-                and dtype_args[0] not in (np.generic, np.number, np.floating, np.integer, np.inexact):
-            return np.dtype(dtype_args[0])
-    return None
+# Building arguments
 
 
 def _hints(fn: types.FunctionType) -> dict[str, Any]:
@@ -355,33 +246,46 @@ def _is_array_like(annotation: Any) -> bool:
     return any(_is_array_like(a) for a in typing.get_args(annotation) if a is not Ellipsis)
 
 
-def build_arguments(target: Target, builder: Builder) -> tuple[list[Any], dict[str, Any], list[str], list[str]]:
+def build_arguments(target: Target, builder: Builder, given: Given = ([], {})) -> tuple[
+        list[Any], dict[str, Any], list[str], list[str]]:
     """Positional and keyword arguments for ``explain``, a line per parameter, and the assumed ones.
 
-    Tensors, arrays and containers of them come from the annotation (``--shape`` and friends);
-    anything else takes its default value when it has one, else a value from its annotation."""
+    ``given``: values from ``--args``/``--types``, by position (after ``self``/``cls``) and by
+    name.  The other tensors, arrays and containers of them come from the annotation (``--shape``
+    and friends); anything else takes its default value when it has one, else a value from its
+    annotation."""
     signature = inspect.signature(target.plain)
     hints = _hints(target.plain)
     params = list(signature.parameters.values())
+    by_name = _assign(params, len(target.bound), given)
     positional: list[Any] = []
     keywords: dict[str, Any] = {}
     lines: list[str] = []
     assumed: list[str] = []
     for (name, value, how), param in zip(target.bound, params):
+        if param.name in by_name:
+            value, how = by_name.pop(param.name)
+        else:
+            assumed.append(param.name)
         positional.append(value)
         lines.append(f"{param.name}: {how}")
-        assumed.append(param.name)
     for param in params[len(target.bound):]:
         annotation = hints.get(param.name, param.annotation)
         shown = _annotation_text(param.annotation)
         if param.kind is param.VAR_POSITIONAL:
-            lines.append(f"*{param.name}: empty")
+            extra = by_name.pop(f"*{param.name}", [])
+            positional.extend(v for v, _ in extra)
+            lines.append(f"*{param.name}: " + (", ".join(h for _, h in extra) or "empty"))
             continue
         if param.kind is param.VAR_KEYWORD:
-            lines.append(f"**{param.name}: empty")
+            extra = by_name.pop(f"**{param.name}", {})
+            keywords.update((k, v) for k, (v, _) in extra.items())
+            lines.append(f"**{param.name}: " + (", ".join(f"{k}={h}" for k, (_, h) in extra.items()) or "empty"))
             continue
         has_default = param.default is not param.empty
-        if has_default and not _is_array_like(annotation):
+        if param.name in by_name:
+            value, how = by_name.pop(param.name)
+        elif has_default and not _is_array_like(annotation):
             value, how = param.default, f"{param.default!r} (its default)"
         else:
             try:
@@ -392,9 +296,9 @@ def build_arguments(target: Target, builder: Builder) -> tuple[list[Any], dict[s
                 else:
                     raise UsageError(
                         f"cannot build an argument for parameter {param.name!r}"
-                        f"{' (' + shown + ')' if shown else ''}: {exc}, and it has no default. Annotate it "
-                        "(torch.Tensor, np.ndarray, list[torch.Tensor], int, float, ...) or give it a "
-                        "default value") from None
+                        f"{' (' + shown + ')' if shown else ''}: {exc}, and it has no default. Give it with "
+                        f"--args '{param.name}=...' or --types '{param.name}=...', annotate it (torch.Tensor, "
+                        "list[torch.Tensor], np.ndarray, int, ...) or give it a default value") from None
             else:
                 if "stand-in" in how or "assumed" in how:
                     assumed.append(param.name)
@@ -404,6 +308,36 @@ def build_arguments(target: Target, builder: Builder) -> tuple[list[Any], dict[s
             positional.append(value)
         lines.append(f"{param.name}{': ' + shown if shown else ''} -> {how}")
     return positional, keywords, lines, assumed
+
+
+def _assign(params: list[inspect.Parameter], bound: int, given: Given) -> dict[str, Any]:
+    """Map ``--args``/``--types`` values onto parameter names (``*args``/``**kwargs`` as
+    ``"*args"``/``"**kwargs"``), or raise `UsageError` as a call with them would fail.
+
+    Positional values start after the ``bound`` first parameters (``self``, ``cls``), which
+    may still be given by name (``--args "self=Model()"``)."""
+    positional, keywords = given
+    slots = [p for p in params[bound:] if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    star = next((p for p in params if p.kind is p.VAR_POSITIONAL), None)
+    double_star = next((p for p in params if p.kind is p.VAR_KEYWORD), None)
+    assigned: dict[str, Any] = {}
+    for param, value in zip(slots, positional):
+        assigned[param.name] = value
+    if len(positional) > len(slots):
+        if star is None:
+            raise UsageError(f"{len(positional)} positional values given, but the function takes {len(slots)}")
+        assigned[f"*{star.name}"] = positional[len(slots):]
+    names = {p.name for p in params if p.kind is not p.POSITIONAL_ONLY}
+    for name, value in keywords.items():
+        if name in assigned:
+            raise UsageError(f"{name!r} is given twice (by position and by name, or in --args and --types)")
+        if name in names:
+            assigned[name] = value
+        elif double_star is not None:
+            assigned.setdefault(f"**{double_star.name}", {})[name] = value
+        else:
+            raise UsageError(f"the function has no parameter {name!r}")
+    return assigned
 
 
 def _annotation_text(annotation: Any) -> str:
@@ -435,19 +369,47 @@ def _check_device(device: str) -> None:
         raise UsageError(f"--device {device}: MPS is not available here")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Print the rewritten source and decisions of ``args.target``."""
+def _given(args: argparse.Namespace, module: types.ModuleType, builder: Builder) -> Given:
+    """``--args`` and ``--types`` together; positional values may come from one of them only."""
+    values = evaluate_args(args.given_args, vars(module))
+    typed = build_types(args.given_types, builder)
+    if values[0] and typed[0]:
+        raise UsageError("positional values in both --args and --types: give the others by name (NAME=...)")
+    both = sorted(set(values[1]) & set(typed[1]))
+    if both:
+        raise UsageError(f"{both[0]!r} is given in both --args and --types")
+    return values[0] or typed[0], {**typed[1], **values[1]}
+
+
+def prepare(args: argparse.Namespace) -> tuple[Path, str, Target, Builder, tuple[list[Any], dict[str, Any], list[str], list[str]]]:
+    """Everything ``run`` needs before ``explain``; `UsageError` for what the user must fix."""
+    path, qualname = split_target(args.target)
+    _check_device(args.device)
+    shapes = dict(args.shape or ())
     try:
-        path, qualname = split_target(args.target)
-        _check_device(args.device)
-        shapes = dict(args.shape or ())
         builder = Builder(args.device, args.dtype, shapes.pop(None, DEFAULT_SHAPE), args.length, shapes)
-        module = import_file(path)
-        target = find_function(module, qualname, path)
-        unknown = sorted(set(shapes) - set(inspect.signature(target.plain).parameters))
-        if unknown:
-            raise UsageError(f"--shape {unknown[0]}=...: {qualname} has no parameter {unknown[0]!r}")
-        positional, keywords, lines, assumed = build_arguments(target, builder)
+    except GivenError as exc:
+        raise UsageError(str(exc)) from None
+    module = import_file(path)
+    target = find_function(module, qualname, path)
+    unknown = sorted(set(shapes) - set(inspect.signature(target.plain).parameters))
+    if unknown:
+        raise UsageError(f"--shape {unknown[0]}=...: {qualname} has no parameter {unknown[0]!r}")
+    try:
+        given = _given(args, module, builder)
+    except GivenError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        built = build_arguments(target, builder, given)
+    except UsageError as exc:
+        raise UsageError(f"{qualname}: {exc}") from None
+    return path, qualname, target, builder, built
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the arguments used, then the decisions and the rewrite (or its diff) of ``args.target``."""
+    try:
+        path, qualname, target, builder, (positional, keywords, lines, assumed) = prepare(args)
     except UsageError as exc:
         print(f"looplift show: error: {exc}", file=sys.stderr)
         return 2
@@ -455,8 +417,7 @@ def run(args: argparse.Namespace) -> int:
     from looplift import explain
     from looplift.signature import LARGE_NUMEL
 
-    print(f"{path}:{qualname}: arguments (built from the annotations; explain reads their types and "
-          "sizes, it does not run the function):")
+    print(f"{path}:{qualname}: arguments (explain reads their types and sizes, it does not run the function):")
     for line in lines:
         print(f"  {line}")
     if assumed:
@@ -464,7 +425,7 @@ def run(args: argparse.Namespace) -> int:
     numel = 1
     for dim in builder.shape:
         numel *= dim
-    if args.device == "cpu" and numel < LARGE_NUMEL:
+    if builder.used_shape and args.device == "cpu" and numel < LARGE_NUMEL:
         print(f"note: --shape {','.join(map(str, builder.shape))} has {numel} elements, under the CPU cost "
               f"model's {LARGE_NUMEL} per item: only conversions are hoisted, nothing is lifted")
     print()
@@ -475,5 +436,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"looplift show: looplift failed on {qualname}: {type(exc).__name__}: {exc} "
               "(run with -vv for the traceback)", file=sys.stderr)
         return 1
-    print(report)
+    if not args.diff:
+        print(report)
+        return 0
+    for line in decisions(report):
+        print(line)
+    print()
+    diff = source_diff(report, target.plain.__name__, "looplift")
+    if report.fallback or not diff:
+        print("source: unchanged")
+    else:
+        print("\n".join(color_diff(diff, Style(use_color(args.no_color, sys.stdout)))))
     return 0

@@ -30,28 +30,22 @@ class Example:
 
 EXAMPLES: tuple[Example, ...] = (
     Example(
-        "per-iteration-numpy", "a .numpy() conversion in every iteration (seed pattern 1)",
-        "Each tensor is converted to NumPy and NumPy does the math. With large tensors looplift "
-        "keeps `a` a tensor, runs the NumPy ufuncs as torch ops and converts the list once, "
-        "where it is returned.",
-        examples.per_iteration_numpy, examples.per_iteration_numpy_inputs, cpu_only=True),
-    Example(
-        "invariant-conversion", "a conversion that belongs outside the loop (seed pattern 2)",
-        "`weights.numpy()` gives the same array in every iteration. looplift hoists it: the "
-        "conversion runs once, at its first use (the seed note's 'convert outside the loop', "
-        "done for you), and the matmul and maximum run as torch ops on the lifted values.",
-        examples.invariant_conversion, examples.invariant_conversion_inputs, cpu_only=True),
-    Example(
         "invariant-copy", "a NumPy array copied into a tensor in every iteration",
         "`torch.tensor(basis)` copies the same 4 MB array in every iteration (torch.tensor always "
         "copies). The copy is loop-invariant, so looplift makes it once, at its first use; the "
         "torch code around it is left as written.",
         examples.invariant_copy, examples.invariant_copy_inputs, cpu_only=True),
     Example(
-        "torch-ops", "torch ops in the loop, one conversion at the end (seed pattern 3)",
-        "Already the fast shape: nothing crosses between torch and NumPy inside the loop. "
-        "looplift has nothing to do, so it runs the function as written, without a warning.",
-        examples.torch_ops_then_convert, examples.torch_ops_then_convert_inputs),
+        "invariant-conversion", "a conversion that belongs outside the loop",
+        "`weights.numpy()` gives the same array in every iteration. looplift hoists it: the "
+        "conversion runs once, at its first use, as if you had written it above the loop.",
+        examples.invariant_conversion, examples.invariant_conversion_inputs, cpu_only=True),
+    Example(
+        "per-iteration-numpy", "a .numpy() conversion in every iteration",
+        "Each tensor is converted to NumPy and NumPy does the math. Where the cost model expects "
+        "a gain, looplift keeps `a` a tensor, runs the NumPy ufuncs as torch ops and converts the "
+        "list once, where it is returned; the decisions say what it chose here and why.",
+        examples.per_iteration_numpy, examples.per_iteration_numpy_inputs, cpu_only=True),
     Example(
         "evaluation-loop", "evaluation loop of a 1000-class classifier (loss, accuracy)",
         "Logits leave torch for NumPy in every batch for a log-sum-exp, argmax and accuracy. "
@@ -69,6 +63,11 @@ EXAMPLES: tuple[Example, ...] = (
         "cannot be hoisted (a new batch each iteration), and values derived from it feed NumPy "
         "reductions.",
         examples.running_mean_var, examples.running_mean_var_inputs),
+    Example(
+        "torch-ops", "torch ops in the loop, one conversion at the end",
+        "Already the fast shape: nothing crosses between torch and NumPy inside the loop. "
+        "looplift has nothing to do, so it runs the function as written, without a warning.",
+        examples.torch_ops_then_convert, examples.torch_ops_then_convert_inputs),
 )
 
 

@@ -1,9 +1,9 @@
 """The functions ``looplift demo`` runs, written the way people write them (undecorated).
 
 They live in a real file so that ``inspect.getsource`` (and so ``@looplift``) can read them.
-The first four are the patterns of the seed note: ``.numpy()`` in every iteration, a conversion
-that belongs outside the loop (both directions: tensor to NumPy and NumPy to tensor), and torch ops
-with one final conversion.  The others are loops from real programs: an evaluation loop, a power
+The first four are the common patterns of converting in loops: a conversion that belongs outside
+the loop (both directions: tensor to NumPy and NumPy to tensor), ``.numpy()`` in every iteration,
+and torch ops with one final conversion.  The others are loops from real programs: an evaluation loop, a power
 iteration and a running statistic.  Functions that call ``.numpy()`` directly are CPU code (with
 ``--device cuda`` the demo keeps their inputs on the CPU); the others go through ``.cpu()`` and run
 on any device.
@@ -15,7 +15,7 @@ import torch
 
 
 def per_iteration_numpy(batches):
-    """Seed pattern 1: a tensor is converted to NumPy in every iteration, then NumPy works on it."""
+    """A tensor is converted to NumPy in every iteration, then NumPy works on it."""
     energies = []
     for t in batches:
         a = t.numpy()
@@ -24,7 +24,7 @@ def per_iteration_numpy(batches):
 
 
 def invariant_conversion(weights, batches):
-    """Seed pattern 2: ``weights`` never changes, yet it is converted to NumPy in every iteration."""
+    """``weights`` never changes, yet it is converted to NumPy in every iteration."""
     scores = []
     for x in batches:
         w = weights.numpy()
@@ -33,7 +33,7 @@ def invariant_conversion(weights, batches):
 
 
 def invariant_copy(basis, batches):
-    """Seed pattern 2, the other direction: a NumPy array copied into a new tensor every iteration."""
+    """The same NumPy array is copied into a new tensor in every iteration."""
     out = []
     for x in batches:
         b = torch.tensor(basis)
@@ -42,7 +42,7 @@ def invariant_copy(basis, batches):
 
 
 def torch_ops_then_convert(batches):
-    """Seed pattern 3: the loop stays in torch and converts once, at the end."""
+    """The loop stays in torch and converts once, at the end."""
     results = []
     for t in batches:
         results.append(torch.tanh(t) * 0.5 + torch.exp(-t * t))

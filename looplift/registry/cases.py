@@ -152,13 +152,15 @@ class Case:
     kwargs: dict[str, Any] = field(default_factory=dict)
     tolerance: str = "exact"
     custom: Custom | None = None
+    numpy_only: str = ""
+    """Why this form is never lowered (it stays in NumPy); the lowering tests hold it to that."""
 
 
-def case(*args: Any, tolerance: str = "exact", **kwargs: Any) -> Case:
+def case(*args: Any, tolerance: str = "exact", numpy_only: str = "", **kwargs: Any) -> Case:
     """``case(Arr(), Axis(), keepdims=Lit(False, True))``: positional and keyword forms."""
     if tolerance not in TOLERANCES:
         raise ValueError(f"unknown tolerance {tolerance}")
-    return Case(args, kwargs, tolerance)
+    return Case(args, kwargs, tolerance, numpy_only=numpy_only)
 
 
 def custom(build: Callable[[Drawer], tuple[tuple[Any, ...], dict[str, Any]]], *, tolerance: str = "exact") -> Case:

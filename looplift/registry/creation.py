@@ -7,6 +7,11 @@ by NumPy's own ``copyto(casting='unsafe')``; ``arange`` and ``linspace`` replay 
 arithmetic (the length from the operands' own division, ``start + i*delta`` with ``delta``
 taken from the first two stored values; linspace's ``arange * step + start`` with the last value
 set to ``stop``).  A 0-d result is a 0-d ndarray in NumPy, which is never lifted.
+
+Lowered code needs every size on the host: it lowers ``*_like``, ``full`` with a lifted fill value
+and ``linspace`` with lifted bounds and a literal ``num``; a lifted size or bound (``zeros``,
+``ones``, ``empty``, ``eye``, ``identity``, ``arange``) sizes the result from tensor data, a host
+read, and those entries stay in NumPy.
 """
 from __future__ import annotations
 
@@ -140,10 +145,13 @@ def _arange(start_or_stop: Any, /, stop: Any = None, step: Any = 1, *, dtype: An
     if dt.is_floating_point and dt is not torch.float64:
         raise Unsupported("float32 arange: NumPy fills in float32 arithmetic")
     with np.errstate(all="raise"):
-        length = max(math.ceil(float((stop - start) / step)), 0)
-        first = np.empty(min(length, 2), TORCH_TO_NP[dt])
-        first[:1] = start
-        first[1:] = start + step
+        try:
+            length = max(math.ceil(float((stop - start) / step)), 0)
+            first = np.empty(min(length, 2), TORCH_TO_NP[dt])
+            first[:1] = start
+            first[1:] = start + step
+        except FloatingPointError:
+            raise Unsupported("NumPy's arithmetic on these bounds overflows (it warns)") from None
     stored = torch.as_tensor(first, device=where)
     if length <= 2:
         return stored
@@ -260,7 +268,7 @@ def _python_fill(call: Call, fill: Operand, dtype: torch.dtype) -> tuple[str, tu
     return v, (f"not ({limit!r} < {v} < math.inf or -math.inf < {v} < -{limit!r})",)
 
 
-def _filled(call: Call, empty: str, like: str, fill: Operand, dtype: torch.dtype) -> Emit:
+def _fill_emit(call: Call, empty: str, like: str, fill: Operand, dtype: torch.dtype) -> Emit:
     """``empty`` (a template making the result) filled with ``fill``: an array is copied in
     (broadcast, cast as NumPy's unsafe ``copyto`` casts), a number through ``like``
     (a ``torch.full``-style template taking the value)."""
@@ -294,10 +302,10 @@ def _lower_full_like(args: Args) -> Emit:
     layout = _layout(args.literal("order"))
     if args.given("shape") and not (args["shape"].is_literal and args["shape"].literal is None):
         shape = _shape_source(args["shape"])
-        return _filled(args.call, f"torch.empty({shape}, dtype={dtype_source(dtype)}, device={a.name}.device)",
+        return _fill_emit(args.call, f"torch.empty({shape}, dtype={dtype_source(dtype)}, device={a.name}.device)",
                        f"torch.full({shape}, {{}}, dtype={dtype_source(dtype)}, device={a.name}.device)",
                        args["fill_value"], dtype)
-    return _filled(args.call, f"torch.empty_like({a.name}, dtype={dtype_source(dtype)}, memory_format={layout})",
+    return _fill_emit(args.call, f"torch.empty_like({a.name}, dtype={dtype_source(dtype)}, memory_format={layout})",
                    f"torch.full_like({a.name}, {{}}, dtype={dtype_source(dtype)}, memory_format={layout})",
                    args["fill_value"], dtype)
 
@@ -389,7 +397,7 @@ for _name, _value in (("zeros_like", 0), ("ones_like", 1), ("empty_like", None))
                    lower=bound(_constant_like(_value), _lower_constant_like(_name.replace("_like", ""))),
                    cases=(case(Arr(), dtype=_DTYPES, shape=Lit(OMIT, None, (2, 3), 4, ()),
                                tolerance="meta" if _value is None else "exact"),))
-register_numpy("full_like", _full_like, torch_name="torch.full (fill converted by NumPy's copyto)",
+register_numpy("full_like", _full_like, torch_name="torch.full_like, or copy_ of an array fill (as NumPy's copyto)",
                forms="scalar or array fill_value, dtype=, shape=", notes=_LIKE_NOTE,
                lower=bound(_full_like, _lower_full_like),
                numpy_when="a Python float of unknown value beyond the integer dtype's range (or float32's) as fill",
@@ -404,7 +412,7 @@ for _name, _value in (("zeros", 0), ("ones", 1), ("empty", None)):
                    forms="shape with lifted sizes, dtype=", notes=_SIZE_NOTE, numpy_only=_DATA_SIZES,
                    cases=(custom(lambda d: ((_size_operands(d),), {"dtype": d.choice([None, "float32", int, bool])}),
                                  tolerance="meta" if _value is None else "exact"),))
-register_numpy("full", _full, torch_name="torch.full (dtype of np.array(fill_value))",
+register_numpy("full", _full, torch_name="torch.empty(...).copy_(fill) (dtype of np.array(fill_value))",
                forms="shape with lifted sizes or a lifted fill value, dtype=",
                notes=_SIZE_NOTE + "; lowered for a lifted fill value (lifted sizes need a host read)",
                lower=bound(_full, _lower_full),

@@ -12,6 +12,11 @@ NumPy arrays or tensors (lifted indices).  Each part is normalized before torch 
 Result kinds: a 0-d result is a NumPy scalar unless the index holds an Ellipsis (``a[0, ...]``
 and ``s[...]`` are 0-d ndarrays, which the tensor path leaves to NumPy); results that NumPy
 builds from a scalar, and 0-d results, are copies, never views of the operand.
+
+The lowering reads the index from its abstract value: basic items are written as a subscript
+(negative steps become positive slices of a flipped operand, decided without the axis' size);
+index arrays, lists, masks and lifted integer scalars go through ``lib.advanced_index`` and
+``lib.scalar_index``, which apply NumPy's rules where torch's differ and read no tensor data.
 """
 from __future__ import annotations
 
@@ -285,9 +290,9 @@ def _positive_steps(items: list[_Item]) -> tuple[list[_Item], tuple[int, ...]]:
 
 
 def _slice_source(s: slice) -> str:
-    """A slice as written inside ``x[...]``: ``a:b:c``."""
+    """A slice as written inside ``x[...]``: ``a:b:c`` (``a:b`` for a step of 1)."""
     parts = ["" if v is None else str(v) for v in (s.start, s.stop, s.step)]
-    return ":".join(parts[:2]) + (f":{parts[2]}" if s.step is not None else "")
+    return ":".join(parts[:2]) + (f":{parts[2]}" if s.step not in (None, 1) else "")
 
 
 def _lower_getitem(call: Call) -> Emit:
@@ -369,7 +374,10 @@ def _may_copy_a_view(args: Sequence[AV]) -> bool:
 register(OpEntry(
     key="operator.getitem", reference=operator.getitem, torch_impl=_getitem, torch_name="Tensor.__getitem__",
     forms="ints (lifted too), slices (negative steps too), None, Ellipsis, bools, integer arrays/lists, masks",
-    notes="negative-step slices return a copy where NumPy returns a view; a 0-d result of an index with "
-          "Ellipsis is a 0-d ndarray in NumPy and goes to NumPy; float indices go to NumPy (it raises)",
+    notes="negative-step slices and lifted integer indices return a copy where NumPy returns a view; a 0-d "
+          "result of an index with Ellipsis is a 0-d ndarray in NumPy and goes to NumPy; float indices go to NumPy "
+          "(it raises); a mask's result size is data: torch reads it on the host (a sync on CUDA), as NumPy's "
+          "result needs it; index arrays out of range raise IndexError on the CPU and trip a device-side assert "
+          "on CUDA (torch checks them on the device)",
     infer=_infer_getitem, cases=(custom(_getitem_operands),), copies_views=_may_copy_a_view,
     lower=_lower_getitem))

@@ -12,6 +12,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from ..dtypes import TORCH_TO_NP
+
 Tensor = torch.Tensor
 
 
@@ -81,6 +83,140 @@ def sqrt_at_half(x: Tensor, exponent: Tensor) -> Tensor:
     fast path takes ``sqrt`` where the exponent is 0.5 (``-inf ** 0.5`` is NaN there, +inf in C's
     ``pow``)."""
     return torch.where(exponent == 0.5, torch.sqrt(x), torch.pow(x, exponent))
+
+
+def shape(x: Tensor) -> tuple[int, ...]:
+    """``a.shape`` of the array a tensor stands for: a tuple (``torch.Size`` is a subclass that
+    prints otherwise)."""
+    return tuple(x.shape)
+
+
+def numpy_dtype(x: Tensor) -> np.dtype:
+    """``a.dtype`` of the array a tensor stands for (its metadata: no read of its data)."""
+    return TORCH_TO_NP[x.dtype]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions
+
+
+def nan_extremum(x: Tensor, dims: tuple[int, ...], keepdim: bool, largest: bool) -> Tensor:
+    """``np.nanmax``/``np.nanmin`` of floats (``np.fmax.reduce``): NaN ignored, NaN only for an
+    all-NaN slice; an empty slice raises, as in NumPy."""
+    nan = torch.isnan(x)
+    fill = -math.inf if largest else math.inf
+    reduce = torch.amax if largest else torch.amin
+    result = reduce(torch.where(nan, fill, x), dim=dims, keepdim=keepdim)
+    return torch.where(nan.all(dim=dims, keepdim=keepdim), math.nan, result)
+
+
+def variance(fn: Callable[..., Tensor], x: Tensor, dims: tuple[int, ...], correction: float,
+             keepdim: bool) -> Tensor:
+    """``torch.var``/``torch.std`` over ``dims``; an empty result is made without them (torch
+    warns "degrees of freedom <= 0" there, where NumPy is silent)."""
+    if not math.prod(side for d, side in enumerate(x.shape) if d not in dims):
+        shape = kept_shape(x, dims) if keepdim else [side for d, side in enumerate(x.shape) if d not in dims]
+        return x.new_empty(shape)
+    return fn(x, dim=dims, correction=correction, keepdim=keepdim)
+
+
+def average(mean: Tensor, x: Tensor, returned: bool) -> Tensor | tuple[Tensor, Tensor]:
+    """``np.average`` without weights: the mean of ``x``, with ``returned`` also the number of
+    values averaged in the mean's dtype and shape.  NumPy divides ``x.size / mean.size`` either
+    way, so an empty result raises ZeroDivisionError there and here."""
+    count = x.numel() / mean.numel()
+    return (mean, torch.full_like(mean, count)) if returned else mean
+
+
+def kept_shape(x: Tensor, axes: Sequence[int]) -> list[int]:
+    """``x``'s shape with the reduced ``axes`` as 1s (NumPy's ``keepdims``)."""
+    return [1 if d in axes else side for d, side in enumerate(x.shape)]
+
+
+def reduced_to_last(x: Tensor, axes: Sequence[int], reshapes: bool) -> Tensor:
+    """The reduced axes flattened into one last axis, the others in order, like NumPy's
+    ``_ureduce``; ``reshapes`` (an axis tuple of other than one axis) reshapes to
+    ``(*kept, -1)`` as NumPy does, which raises when a kept axis is empty."""
+    keep = [d for d in range(x.ndim) if d not in axes]
+    kept = [x.shape[d] for d in keep]
+    if reshapes and math.prod(kept) == 0:
+        raise ValueError("cannot reshape an empty array into (*kept, -1)")
+    return x.permute(keep + list(axes)).reshape(kept + [math.prod(x.shape[d] for d in axes)])
+
+
+def median(x: Tensor, axes: Sequence[int], reshapes: bool, keepdims: bool, dtype: torch.dtype) -> Tensor:
+    """``np.median``: the mean of the middle one or two sorted values in ``dtype`` (float64 for
+    integers), NaN where a slice holds NaN (sorted last), NaN for an empty slice."""
+    lined = reduced_to_last(x, axes, reshapes)
+    n = lined.shape[-1]
+    ordered = torch.sort(lined, dim=-1).values
+    result = ordered[..., (n - 1) // 2: n // 2 + 1].mean(-1, dtype=dtype)
+    if x.is_floating_point():
+        result = torch.where(torch.isnan(ordered[..., -1:]).any(-1), math.nan, result)
+    return result.reshape(kept_shape(x, axes)) if keepdims else result
+
+
+#: method -> NumPy's virtual index of quantile ``q`` among ``n`` sorted values (integer dtype:
+#: take that value; float: interpolate), from ``_QuantileMethods``.
+VIRTUAL_INDEX: dict[str, Callable[[int, np.ndarray], np.ndarray]] = {
+    "linear": lambda n, q: (n - 1) * q,
+    "lower": lambda n, q: np.floor((n - 1) * q).astype(np.intp),
+    "higher": lambda n, q: np.ceil((n - 1) * q).astype(np.intp),
+    "nearest": lambda n, q: np.around((n - 1) * q).astype(np.intp),
+}
+
+
+def _neighbours(virtual: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """NumPy's ``_get_indexes``: floor and floor + 1, clamped to the first/last value."""
+    previous = np.floor(virtual, out=...)
+    following = np.add(previous, 1, out=...)
+    above = virtual >= n - 1
+    previous[above] = -1
+    following[above] = -1
+    below = virtual < 0
+    previous[below] = 0
+    following[below] = 0
+    return previous.astype(np.intp), following.astype(np.intp)
+
+
+def _lerp(a: Tensor, b: Tensor, t: Any, dtype: torch.dtype) -> Tensor:
+    """NumPy's ``_lerp``: ``a + (b-a)*t``, or ``b - (b-a)*(1-t)`` where t >= 0.5; the difference
+    in the data's dtype, the rest in the result's (``t``: a Python float, or a float64 array)."""
+    diff = (b - a).to(dtype)
+    weight = t if isinstance(t, float) else torch.as_tensor(t, device=a.device)
+    lower = a.to(dtype) + diff * weight
+    upper = b.to(dtype) - diff * (1 - weight)
+    if isinstance(t, float):
+        return upper if t >= 0.5 else lower
+    return torch.where(torch.as_tensor(np.asarray(t) >= 0.5, device=a.device), upper, lower)
+
+
+def quantile(x: Tensor, q: Any, weak: bool, axes: Sequence[int], reshapes: bool, method: str,
+             keepdims: bool, dtype: torch.dtype) -> Tensor:
+    """``np.quantile`` of a known ``q`` (a number, or a 1-d sequence in [0, 1]; ``weak``: a
+    Python number) over the flattened reduced axes: sort, then NumPy's index arithmetic on ``q``
+    and the slice length (host values, no tensor data) and its take or lerp, then NaN where a
+    slice holds one (sorted last).  An empty slice raises, as in NumPy."""
+    q = np.asanyarray(q)
+    lined = reduced_to_last(x, axes, reshapes)
+    ordered = torch.sort(lined, dim=-1).values.movedim(-1, 0)
+    n = ordered.shape[0]
+    if n == 0:
+        raise IndexError("quantile of an empty slice")
+    virtual = np.asanyarray(VIRTUAL_INDEX[method](n, q))
+    if virtual.dtype.kind in "iu":
+        result = ordered[torch.as_tensor(virtual, device=x.device)].to(dtype)
+    else:
+        previous, following = _neighbours(virtual, n)
+        gamma = np.asanyarray(np.asanyarray(virtual - previous), dtype=virtual.dtype)
+        gamma = float(gamma) if weak else gamma.reshape(virtual.shape + (1,) * (ordered.ndim - 1))
+        result = _lerp(ordered[torch.as_tensor(previous, device=x.device)],
+                       ordered[torch.as_tensor(following, device=x.device)], gamma, dtype)
+    if x.is_floating_point():
+        result = torch.where(torch.isnan(ordered[-1]), math.nan, result)
+    if keepdims:
+        return result.reshape(tuple(q.shape) + tuple(kept_shape(x, axes)))
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

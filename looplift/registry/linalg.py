@@ -15,6 +15,12 @@ same (its sign convention is LAPACK's Householder one in both).  ``eigh`` and ``
 vectors are not exact (eigenvectors are defined up to sign, and up to a basis for repeated
 eigenvalues), so only their value parts are here: ``eigvalsh``, ``svdvals`` and
 ``svd(compute_uv=False)``.
+
+Lowered code decides the same statically and reads no tensor data: products follow IEEE on NaN
+and infinity (``testing.IEEE_NOTE``; NumPy's BLAS may drop NaN·0 terms), ``det`` comes from an
+LU factorization whose zero pivot is handled on the device (``lib.det``), and ``inv``, ``solve``,
+``cholesky`` and ``qr`` stay in NumPy (``numpy_only``): their condition check is a property of
+the values, with no exact device-side form.
 """
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ import numpy as np
 import torch
 
 from ..lattice import AV, ArrayV, ConstV
-from ..dtypes import TORCH_TO_NP
+from ..dtypes import NP_TO_TORCH, TORCH_TO_NP
 from ..errors import Refusal
 from .cases import ALL, FLOAT, NUMERIC, Arr, Lifted, case, custom
 from .coerce import array_result, normalize_axis, probe_dtype, require_finite, tensor_of
@@ -252,6 +258,8 @@ def _well_conditioned(matrix: Tensor) -> Tensor:
     """``matrix`` in float64, or Unsupported when a batch member is ill-conditioned (or holds
     NaN/inf): then NumPy decides, singular matrices included."""
     m64 = matrix.to(torch.float64)
+    if m64.numel() and not bool(torch.isfinite(m64).all()):
+        raise Unsupported("NaN or infinity (torch's cond raises, NumPy returns NaN)")
     if m64.numel() and not bool((torch.linalg.cond(m64) <= MAX_CONDITION).all()):
         raise Unsupported(f"condition number above {MAX_CONDITION:g}")
     return m64
@@ -477,39 +485,39 @@ def _lower_norm(args: Args) -> Emit:
         raise Refuse("keepdims must be a literal bool, ord a number or string")
     t = x.name if x.dtype.is_floating_point else cast(x.name, torch.float64)
     if where is None and (order is None or (order in ("f", "fro") and x.ndim == 2) or (order == 2 and x.ndim == 1)):
-        total = f"torch.sqrt(torch.sum({atom(t)} * {atom(t)}))"
+        total = f"torch.sqrt(torch.sum(torch.square({t})))"
         return emit(f"{total}.reshape({source((1,) * x.ndim)})" if keep else total)
     dims = axes(tuple(range(x.ndim)) if where is None else where if isinstance(where, tuple) else (where,), x.ndim)
     if len(dims) == 1:
-        return emit(_vector_norm(t, order, dims[0], keep, TORCH_TO_NP[x.dtype] if x.dtype.is_floating_point
+        return emit(_vector_norm_source(t, order, dims[0], keep, TORCH_TO_NP[x.dtype] if x.dtype.is_floating_point
                                  else np.dtype(np.float64)))
     if len(dims) != 2:
         raise Refuse("improper number of dimensions to norm (NumPy raises)")
-    result = _matrix_norm(t, order, *dims, dtype_source(args.call.result_dtype))
+    result = _matrix_norm_source(t, order, *dims, dtype_source(args.call.result_dtype))
     if keep:
         result += "".join(f".unsqueeze({d})" for d in sorted(dims))
     return emit(result)
 
 
-def _vector_norm(t: str, order: Any, d: int, keep: bool, dtype: np.dtype) -> str:
+def _vector_norm_source(t: str, order: Any, d: int, keep: bool, dtype: np.dtype) -> str:
     reduce = f"dim={d}, keepdim={keep}"
     if order == math.inf:
         return f"lib.max_or_zero(torch.abs({t}), {d}, {keep})"
     if order == -math.inf:
         return f"torch.amin(torch.abs({t}), {reduce})"
     if order == 0:
-        return f"({t} != 0).to({t}.dtype).sum({reduce})"
+        return f"({t} != 0).to({dtype_source(NP_TO_TORCH[dtype])}).sum({reduce})"
     if order == 1:
         return f"torch.abs({t}).sum({reduce})"
     if order is None or order == 2:
-        return f"torch.sqrt(({atom(t)} * {atom(t)}).sum({reduce}))"
+        return f"torch.sqrt(torch.square({t}).sum({reduce}))"
     if isinstance(order, str) or type(order) not in (int, float):
         raise Refuse("invalid norm order for vectors (NumPy raises)")
     exponent = np.reciprocal(np.asarray(order, dtype)).item()  # NumPy's reciprocal(ord, dtype=ret.dtype)
     return f"(torch.abs({t}) ** {source(order)}).sum({reduce}) ** {source(exponent)}"
 
 
-def _matrix_norm(t: str, order: Any, rows: int, cols: int, dtype: str) -> str:
+def _matrix_norm_source(t: str, order: Any, rows: int, cols: int, dtype: str) -> str:
     if order in (2, -2, "nuc"):
         values = f"torch.linalg.svdvals(torch.movedim({t}, ({rows}, {cols}), (-2, -1)).to(torch.float64)).to({dtype})"
         return {2: f"lib.max_or_zero({values}, -1)", -2: f"{values}.amin(-1)", "nuc": f"{values}.sum(-1)"}[order]
@@ -520,7 +528,7 @@ def _matrix_norm(t: str, order: Any, rows: int, cols: int, dtype: str) -> str:
         sums, other = f"torch.abs({t}).sum(dim={cols})", rows - 1 if rows > cols else rows
         return f"lib.max_or_zero({sums}, {other})" if order > 0 else f"{sums}.amin(dim={other})"
     if order in (None, "fro", "f"):
-        return f"torch.sqrt(({atom(t)} * {atom(t)}).sum(dim=({rows}, {cols})))"
+        return f"torch.sqrt(torch.square({t}).sum(dim=({rows}, {cols})))"
     raise Refuse("invalid norm order for matrices (NumPy raises)")
 
 
@@ -649,6 +657,12 @@ def _solve_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (a, d.array(b_shape, NUMERIC, "small", lifted=None)), {}
 
 
+def _of_matrix(args: Sequence[AV]) -> bool:
+    """``np.diag`` of a matrix is a read-only view: a write through it raises in NumPy, while
+    torch's view writes into the operand (so code that writes arrays keeps the call in NumPy)."""
+    return not args or any(not isinstance(o, ArrayV) or o.ndim != 1 for o in args[0].options())
+
+
 def _identity_probe(value: AV) -> Any:
     """A matrix operand stands in as (a batch of) identity matrices, which every function here
     accepts (the default probes of ones are singular)."""
@@ -680,18 +694,19 @@ def _linalg(name: str, impl: Callable[..., Any], torch_name: str, cases: tuple[A
                    numpy_only="" if lower is not None else _CONDITION_DEPENDENT)
 
 
+_LAPACK_SYNC = "on CUDA torch reads LAPACK's status to raise on failure (a sync)"
 _DOT_NOTE = ("NaN/inf operands: IEEE result (NumPy's BLAS may drop NaN·0 terms); integers in int64 and cast back (wraps like NumPy; torch has no integer products "
              "on CUDA, where such calls raise and NumPy runs them), bool as any-of-ANDs; out= goes to NumPy")
-register_numpy("dot", _dot, method=True, torch_name="torch.tensordot (last axis, second-to-last)",
+register_numpy("dot", _dot, method=True, torch_name="torch.matmul, or torch.tensordot (last axis, second-to-last)",
                forms="scalars, 1-d, n-d (NumPy's dot, not matmul)", notes=_DOT_NOTE,
                cases=(custom(_product_operands, tolerance="dot"),), lower=bound(_dot, _lower_dot))
-register_numpy("vdot", _vdot, torch_name="flattened multiply-sum", forms="any shapes of equal size",
+register_numpy("vdot", _vdot, torch_name="torch.dot of the flattened operands", forms="any shapes of equal size",
                notes=_DOT_NOTE, cases=(custom(_product_operands, tolerance="dot"),
                                        case(Arr(group="v"), Arr(group="v", lifted=None), tolerance="dot")),
                lower=bound(_vdot, _lower_vdot))
-register_numpy("inner", _inner, torch_name="torch.tensordot (last axes)", forms="scalars, 1-d, n-d",
+register_numpy("inner", _inner, torch_name="torch.inner", forms="scalars, 1-d, n-d",
                notes=_DOT_NOTE, cases=(custom(_inner_operands, tolerance="dot"),), lower=bound(_inner, _lower_inner))
-register_numpy("outer", _outer, torch_name="broadcast multiply of the flattened operands",
+register_numpy("outer", _outer, torch_name="torch.outer of the flattened operands",
                forms="any shapes (flattened)", notes="out= goes to NumPy",
                cases=(case(Arr(), Arr(lifted=None)),), lower=bound(_outer, _lower_outer))
 register_numpy("tensordot", _tensordot, torch_name="torch.tensordot", forms="axes int or pair of sequences",
@@ -707,12 +722,14 @@ register_numpy("trace", _trace, method=True, torch_name="torch.diagonal(...).sum
                forms="offset, axis1, axis2, dtype=", notes="out= goes to NumPy",
                cases=(custom(_trace_operands, tolerance="sum"),), lower=bound(_trace, _lower_trace))
 register_numpy("diag", _diag, torch_name="torch.diagonal / a zero matrix with its diagonal set",
-               forms="1-d (build) and 2-d (extract, a view), k", notes="other ndims go to NumPy (it raises)",
-               cases=(custom(_diag_operands),), lower=bound(_diag, _lower_diag), copies_views=always)
+               forms="1-d (build) and 2-d (extract, a view), k",
+               notes="other ndims go to NumPy (it raises); the 2-d view is read-only in NumPy (a write raises), so "
+                     "code that writes arrays keeps it in NumPy",
+               cases=(custom(_diag_operands),), lower=bound(_diag, _lower_diag), copies_views=_of_matrix)
 register_numpy("norm", _norm, namespace=np.linalg, torch_name="NumPy's norm formulas on tensors",
                forms="ord None/'fro'/'nuc'/inf/-inf/0/±1/±2/p, axis None/int/pair, keepdims",
                notes="integer input becomes float64 as in NumPy; 2/-2/'nuc' use singular values computed in "
-                     "float64; array ord goes to NumPy",
+                     f"float64 ({_LAPACK_SYNC}); array ord goes to NumPy",
                check=literal_arguments(_norm, "axis", "keepdims"),
                cases=(custom(_norm_operands, tolerance="std"),), lower=bound(_norm, _lower_norm))
 _CONDITION_DEPENDENT = ("where a matrix is (nearly) singular, a property of its values, NumPy's LAPACK and torch's "
@@ -720,10 +737,11 @@ _CONDITION_DEPENDENT = ("where a matrix is (nearly) singular, a property of its 
 _CONDITION_NOTE = f"matrices with condition number above {MAX_CONDITION:g} (singular ones included) go to NumPy"
 _linalg("inv", _inv, "torch.linalg.inv (float64)", (custom(lambda d: ((_matrices(d, square=True),), {}),
                                                            tolerance="linalg"),), _CONDITION_NOTE)
-_linalg("det", _det, "torch.linalg.det (float64)", (custom(lambda d: ((_matrices(d, square=True),), {}),
+_linalg("det", _det, "torch.linalg.lu_factor_ex (float64), NumPy's sign·exp(logdet)", (custom(lambda d: ((_matrices(d, square=True),), {}),
                                                            tolerance="det"),),
-        "NumPy's sign·exp(logdet) of LAPACK's LU, 0 at a zero pivot (a NaN past it does not count); where "
-        "NaN decides the pivots, LAPACK builds may differ", lower=_lower_det)
+        "NumPy's sign·exp(logdet) of LAPACK's LU, 0 at a zero pivot (a NaN past it does not count); "
+        "NaN/inf operands: IEEE result (NumPy's BLAS may drop NaN·0 terms), which decides the pivots there",
+        lower=_lower_det)
 _linalg("solve", _solve, "torch.linalg.solve (float64)", (custom(_solve_operands, tolerance="linalg"),),
         _CONDITION_NOTE, forms="b a vector (1-d) or a (batch of) matrices, broadcasting batches")
 _linalg("cholesky", _cholesky, "torch.linalg.cholesky_ex (float64)",
@@ -737,13 +755,13 @@ _linalg("qr", _qr, "torch.linalg.qr (float64)",
         "mode 'raw', empty and " + _CONDITION_NOTE, forms="mode reduced/complete/r; QRResult like NumPy")
 _linalg("eigvalsh", _eigvalsh, "torch.linalg.eigvalsh (float64)",
         (custom(lambda d: ((_matrices(d, square=True, dtypes=FLOAT),), {"UPLO": d.choice(["L", "U"])}),
-                tolerance="linalg"),), "eigh (vectors defined up to sign) is not in the registry",
+                tolerance="linalg"),), "eigh (vectors defined up to sign) is not in the registry; " + _LAPACK_SYNC,
         lower=_float64_linalg("torch.linalg.eigvalsh", "UPLO"))
 _linalg("svdvals", _svdvals, "torch.linalg.svdvals (float64)",
-        (custom(lambda d: ((_matrices(d, square=False),), {}), tolerance="linalg"),), "",
+        (custom(lambda d: ((_matrices(d, square=False),), {}), tolerance="linalg"),), _LAPACK_SYNC,
         lower=_float64_linalg("torch.linalg.svdvals"))
 _linalg("svd", _svd, "torch.linalg.svdvals (float64)",
         (custom(lambda d: ((_matrices(d, square=False),), {"compute_uv": d.choice([False, True])}),
                 tolerance="linalg"),),
-        "compute_uv=True (the default) goes to NumPy: singular vectors are defined up to sign",
+        "compute_uv=True (the default) goes to NumPy: singular vectors are defined up to sign; " + _LAPACK_SYNC,
         forms="compute_uv=False", lower=_lower_svd)

@@ -167,7 +167,8 @@ class Emit:
     template: str
     requires: tuple[str, ...] = ()
     helpers: tuple[str, ...] = field(default=())
-    """Names of plain helper functions (``looplift.registry.lib``) the template calls as ``lib.<name>``."""
+    """Names of plain helper functions (``looplift.registry.lib``) the template calls as
+    ``lib.<name>`` (``lower`` adds those it finds in the template)."""
 
 
 LowerFn = Callable[[Call], Emit]
@@ -247,6 +248,12 @@ def int_fits(op: Operand, dtype: torch.dtype) -> tuple[str, ...]:
 def torch_dtype_of(call: Call, template: str) -> torch.dtype:
     """The dtype torch itself gives ``template`` for this call's operand types (one probe
     evaluation: torch's dtype depends on dtypes and ranks, never on values)."""
+    return probe_result(call, template).dtype
+
+
+def probe_result(call: Call, template: str) -> torch.Tensor:
+    """``template`` evaluated on probe operands of this call's types: its dtype and rank are
+    what generated code gets."""
     names = [op.name for op in call.operands]
     probes = [_probe_operand(op.value)[0] for op in call.operands]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -257,7 +264,7 @@ def torch_dtype_of(call: Call, template: str) -> torch.dtype:
             raise Refuse(f"torch raises {type(exc).__name__} for {template}") from None
     if not isinstance(value, torch.Tensor):
         raise Refuse(f"{template} gives no tensor")
-    return value.dtype
+    return value
 
 
 def finish(call: Call, template: str, requires: tuple[str, ...] = ()) -> Emit:
@@ -315,7 +322,14 @@ def lower(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> Lower
     mismatch = verify(emit, operands, keywords, result, entry.reference)
     if mismatch:
         raise Refusal(f"{entry.key}: lowering disagrees with NumPy ({mismatch})")
-    return Lowered(entry, expression, requires, result, emit.helpers, names)
+    helpers = tuple(sorted(set(emit.helpers) | _lib_names(expression, *requires)))
+    return Lowered(entry, expression, requires, result, helpers, names)
+
+
+def _lib_names(*expressions: ast.expr) -> set[str]:
+    """The ``lib.<name>`` helpers the expressions call."""
+    return {node.attr for expression in expressions for node in ast.walk(expression)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "lib"}
 
 
 def _free_names(*expressions: ast.expr) -> set[str]:

@@ -18,11 +18,14 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..dtypes import TORCH_TO_NP
+from ..dtypes import NP_TO_TORCH, TORCH_TO_NP
+from ..lattice import ArrayV, ListV
 from .cases import OMIT, Arr, Lit, Seq, case, custom
 from .coerce import copy_if_aliased, dtype_arg, tensor_of, to_numpy, torch_dtype
 from .declare import attribute_reference, method_reference, not_given
+from . import arguments, lowering
 from .entry import OpEntry, Unsupported
+from .lowering import Call, Emit, Refuse
 from .table import register
 
 Tensor = torch.Tensor
@@ -168,6 +171,109 @@ def _scalar_type(np_type: type) -> Callable[..., Tensor]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Lowering: casts and copies decided from the dtypes; attributes read from tensor metadata (no
+# tensor data, so no host read); item() and tolist() stay in NumPy
+
+
+def _cast_or_copy(x: lowering.Operand, dtype: torch.dtype, copy: bool | None) -> str:
+    """``x`` in ``dtype``: a cast copies; ``copy`` True copies anyway, None and False return
+    ``x`` itself (a lifted 0-d value stands for a NumPy scalar, which is never shared)."""
+    if x.dtype is not dtype:
+        if copy is False:
+            raise Refuse("copy=False where a cast is needed (NumPy raises)")
+        return lowering.cast(x.name, dtype)
+    return f"{x.name}.clone()" if copy or x.ndim == 0 else x.name
+
+
+def _layout(order: Any) -> str:
+    """``clone()`` arguments for NumPy's ``order`` of a copy."""
+    if order in ("K", "A", None):
+        return ""
+    if order == "C":
+        return "memory_format=torch.contiguous_format"
+    raise Refuse(f"order={order!r}")
+
+
+def _lower_astype(args: arguments.Args) -> Emit:
+    args.only("a", "dtype", "order", "casting", "copy")
+    x, result = args.array("a"), args.call.result_dtype
+    _layout(args.literal("order"))
+    casting = args.literal("casting")
+    if not np.can_cast(TORCH_TO_NP[x.dtype], TORCH_TO_NP[result], casting):
+        raise Refuse(f"casting={casting!r} forbids this cast (NumPy raises)")
+    return Emit(_cast_or_copy(x, result, bool(args.literal("copy"))))
+
+
+def _lower_copy(args: arguments.Args) -> Emit:
+    """``a.copy()`` (C order) and ``np.copy(a)`` (K order)."""
+    args.only("a", "order")
+    return Emit(f"{args.array('a').name}.clone({_layout(args.literal('order'))})")
+
+
+#: attribute -> how generated code reads it off the tensor's metadata.
+_ATTRIBUTE_SOURCES = {"shape": "lib.shape({0})", "ndim": "{0}.ndim", "size": "{0}.numel()",
+                      "itemsize": "{0}.element_size()", "nbytes": "{0}.nbytes", "dtype": "lib.numpy_dtype({0})"}
+
+
+def _lower_attribute(name: str) -> lowering.LowerFn:
+    def lower(call: Call) -> Emit:
+        return Emit(_ATTRIBUTE_SOURCES[name].format(arguments.lifted(call.args[0]).name))
+
+    return lower
+
+
+def _lower_len(call: Call) -> Emit:
+    return Emit(f"{arguments.lifted(call.args[0]).name}.shape[0]")
+
+
+def _stacked(items: lowering.Operand, dtype: torch.dtype) -> str:
+    """A list of lifted values stacked into one tensor of NumPy's ``dtype`` (each item cast
+    first: torch would promote mixed items otherwise than NumPy)."""
+    options = list(items.value.options())
+    if len(options) != 1 or not isinstance(options[0], ListV):
+        raise Refuse("not a list")
+    kinds = list(options[0].elem.options())
+    if not all(isinstance(k, ArrayV) and k.lifted and k.dtype in NP_TO_TORCH for k in kinds):
+        raise Refuse("a list holding other than lifted arrays")
+    if len(kinds) == 1:
+        return lowering.cast(f"torch.stack({items.name})", dtype, NP_TO_TORCH[kinds[0].dtype])
+    return f"torch.stack([item.to({lowering.dtype_source(dtype)}) for item in {items.name}])"
+
+
+def _lower_conversion(source_name: str, *, contiguous: bool = False) -> Callable[[arguments.Args], Emit]:
+    """np.asarray/np.array/np.ascontiguousarray: the tensor itself, cast or copied as NumPy
+    would (``contiguous``: a copy only where the layout is not C's), leading axes added up to
+    NumPy's rank (``ndmin``); a list of lifted values stacked."""
+
+    def lower(args: arguments.Args) -> Emit:
+        args.only(source_name, "dtype", "order", "copy", "ndmin")
+        source, call = args[source_name], args.call
+        _layout(_parameter(args, "order", "C"))
+        copy = _parameter(args, "copy", None)
+        if source.array is None:
+            if copy is False:
+                raise Refuse("copy=False of a list (NumPy raises)")
+            text = _stacked(source, call.result_dtype)
+        else:
+            text = _cast_or_copy(source, call.result_dtype, copy)
+            text = f"{lowering.atom(text)}.contiguous()" if contiguous and source.ndim else text
+        leading = call.result_array.ndim - lowering.probe_result(call, text).ndim
+        return Emit(f"{lowering.atom(text)}[{', '.join(['None'] * leading)}]" if leading else text)
+
+    return lower
+
+
+def _parameter(args: arguments.Args, name: str, absent: Any) -> Any:
+    """The literal passed for ``name`` or its default, ``absent`` where the signature lacks it."""
+    return args.literal(name) if name in args.defaults else absent
+
+
+def _lower_scalar_type(call: Call) -> Emit:
+    """``np.float32(x)``: a cast; the array itself where the dtype matches, as NumPy returns it."""
+    return Emit(_cast_or_copy(arguments.lifted(call.args[0]), call.result_dtype, None))
+
+
+# ---------------------------------------------------------------------------------------------
 # Registration
 
 _ASTYPE_DTYPES = Lit(np.float32, np.float64, np.int64, np.int32, np.int8, np.uint8, np.int16, bool, float, int,
@@ -175,10 +281,10 @@ _ASTYPE_DTYPES = Lit(np.float32, np.float64, np.int64, np.int32, np.int8, np.uin
 
 
 def _method(name: str, impl: Callable[..., Any], torch_name: str, cases: tuple[Any, ...], *, forms: str = "",
-            notes: str = "", attribute: bool = False) -> None:
+            notes: str = "", attribute: bool = False, **fields: Any) -> None:
     reference = attribute_reference(name) if attribute else method_reference(name)
     register(OpEntry(key=f"ndarray.{name}", reference=reference, torch_impl=impl, torch_name=torch_name,
-                     forms=forms, notes=notes, cases=cases, attribute=attribute))
+                     forms=forms, notes=notes, cases=cases, attribute=attribute, **fields))
 
 
 def _item_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -196,36 +302,41 @@ def _item_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
 _method("astype", _astype, "Tensor.to (a copy, as NumPy's)",
         (case(Arr(), _ASTYPE_DTYPES), case(Arr(), dtype=_ASTYPE_DTYPES, copy=Lit(OMIT, True, False),
                                            casting=Lit(OMIT, "unsafe", "same_kind", "safe"))),
-        forms="NumPy dtypes, Python types, strings; copy=, casting=",
+        forms="NumPy dtypes, Python types, strings; copy=, casting=", lower=arguments.bound(_astype, _lower_astype),
         notes="dtypes without an exact torch counterpart (float16, complex, strings) and order='F' go to NumPy")
 _method("copy", _copy_method, "Tensor.clone", (case(Arr()), case(Arr(), Lit("C", "K", "F"))),
-        notes="order='F' goes to NumPy")
+        lower=arguments.bound(_copy_method, _lower_copy), notes="order='F' goes to NumPy")
+_HOST_VALUE = "returns Python numbers: a read of tensor data by the host (a sync on an accelerator)"
 _method("item", _item, "Tensor.item", (custom(_item_operands),), forms="no index, a flat index, or a full index",
-        notes="returns a Python number, as NumPy does")
-_method("tolist", _tolist, "Tensor.tolist", (case(Arr()),), notes="returns Python numbers in nested lists")
+        notes="returns a Python number, as NumPy does", numpy_only=_HOST_VALUE)
+_method("tolist", _tolist, "Tensor.tolist", (case(Arr()),), notes="returns Python numbers in nested lists",
+        numpy_only=_HOST_VALUE)
 for _name in _ATTRIBUTES:
     _method(_name, _attribute(_name), f"Tensor attribute ({_name})", (case(Arr()),), attribute=True,
+            lower=_lower_attribute(_name),
             notes="returns " + ("an np.dtype" if _name == "dtype" else "a tuple of ints" if _name == "shape"
-                                else "a Python int"))
+                                else "a Python int") + ", from the tensor's metadata (no read of its data)")
 register(OpEntry(key="builtins.len", reference=builtins.len, torch_impl=_len, torch_name="Tensor.shape[0]",
-                 notes="a scalar goes to NumPy (it raises TypeError)", cases=(case(Arr()),)), obj=builtins.len)
+                 notes="a scalar raises TypeError in both", cases=(case(Arr()),), lower=_lower_len), obj=builtins.len)
 
 _SCALARS = Seq(Arr(ndim=(0, 0)), count=(1, 3))
 _CONVERT_NOTE = "a 0-d result is a 0-d ndarray in NumPy and goes to NumPy; order='F' and device= too"
-for _name, _impl, _forms, _cases in (
+for _name, _impl, _forms, _cases, _lower in (
         ("asarray", _asarray, "dtype=, copy=",
-         (case(Arr(), dtype=Lit(OMIT, None, "float64", np.int32), copy=Lit(OMIT, None, True, False)), case(_SCALARS))),
+         (case(Arr(), dtype=Lit(OMIT, None, "float64", np.int32), copy=Lit(OMIT, None, True, False)), case(_SCALARS)),
+         arguments.bound(_asarray, _lower_conversion("a"))),
         ("array", _array, "dtype=, copy=, ndmin=",
          (case(Arr(), dtype=Lit(OMIT, None, "float32", bool), copy=Lit(OMIT, True, None, False), ndmin=Lit(OMIT, 0, 2)),
-          case(_SCALARS))),
-        ("ascontiguousarray", _ascontiguousarray, "dtype=", (case(Arr(), dtype=Lit(OMIT, None, "float64")),)),
-        ("copy", _np_copy, "", (case(Arr()),))):
+          case(_SCALARS)), arguments.bound(_array, _lower_conversion("object"))),
+        ("ascontiguousarray", _ascontiguousarray, "dtype=", (case(Arr(), dtype=Lit(OMIT, None, "float64")),),
+         arguments.bound(_ascontiguousarray, _lower_conversion("a", contiguous=True))),
+        ("copy", _np_copy, "", (case(Arr()),), arguments.bound(_np_copy, _lower_copy))):
     register(OpEntry(key=f"numpy.{_name}", reference=getattr(np, _name), torch_impl=_impl,
                      torch_name="the tensor itself, cast or copied as NumPy would", forms=_forms or "a lifted array",
-                     notes=_CONVERT_NOTE, cases=_cases), obj=getattr(np, _name))
+                     notes=_CONVERT_NOTE, cases=_cases, lower=_lower), obj=getattr(np, _name))
 for _type in (np.float64, np.float32, np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_):
     register(OpEntry(key=f"numpy.{_type.__name__}", reference=_type, torch_impl=_scalar_type(_type),
                      torch_name=f"Tensor.to({torch_dtype(np.dtype(_type))})",
-                     forms="a lifted scalar or array",
+                     forms="a lifted scalar or array", lower=_lower_scalar_type,
                      notes="a cast like astype; the array itself if the dtype matches",
                      cases=(case(Arr()),)), obj=_type)

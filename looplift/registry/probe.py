@@ -19,6 +19,7 @@ import numpy as np
 from ..lattice import AV, BOTTOM, ArrayV, ConstV, ListV, ObjV, PyScalarV, TOP, TupleV, join
 from ..dtypes import LIFTABLE_NP_DTYPES
 from ..errors import Refusal
+from .cases import Lifted, Weak
 from .entry import OpEntry
 
 PROBE_SIZE = 2
@@ -121,3 +122,24 @@ def infer(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> AV:
     if entry.infer is not None:
         return entry.infer(args, kwargs)
     return infer_by_probe(entry, args, kwargs)
+
+
+def abstract_form(value: Any) -> AV:
+    """What static analysis would know about the argument."""
+    if isinstance(value, Lifted):
+        inner = value.value
+        return ArrayV(inner.dtype, np.ndim(inner), scalar=isinstance(inner, np.generic), lifted=True)
+    if isinstance(value, Weak):
+        return PyScalarV(type(value.value))
+    if isinstance(value, np.ndarray):
+        return ArrayV(value.dtype, value.ndim, scalar=False)
+    if isinstance(value, np.generic):
+        return ArrayV(value.dtype, 0, scalar=True)
+    if isinstance(value, list):
+        elem: AV = BOTTOM
+        for item in value:
+            elem = join(elem, abstract_form(item))
+        return ListV(elem)
+    if isinstance(value, tuple) and any(isinstance(v, (Lifted, Weak, np.ndarray, np.generic)) for v in value):
+        return TupleV(tuple(map(abstract_form, value)))
+    return ConstV(value)

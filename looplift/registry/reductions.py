@@ -13,6 +13,7 @@ reduces every axis where NumPy's ``axis=()`` reduces none).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -22,7 +23,11 @@ from .cases import ALL, FLOAT, NUMERIC, OMIT, Arr, Axis, Case, Lit, OneOf, case
 from .coerce import (array_result, copy_if_same, dtype_arg, loop_for, normalize_axes, normalize_axis, probe_dtype,
                      tensor_of, to_numpy)
 from .declare import NO_VALUE, flag, literal_arguments, not_given, register_numpy
+from ..dtypes import NP_TO_TORCH
+from ..lattice import AV, ArrayV, TupleV
+from . import arguments, lib, lowering
 from .entry import Unsupported
+from .lowering import Call, Emit, Refuse
 from .ufuncs import apply
 
 Tensor = torch.Tensor
@@ -80,20 +85,11 @@ def _accumulator(x: Tensor, dtype: Any) -> torch.dtype:
     return x.dtype if x.is_floating_point() else torch.float64
 
 
-def _kept_shape(x: Tensor, axes: tuple[int, ...]) -> list[int]:
-    return [1 if d in axes else side for d, side in enumerate(x.shape)]
-
-
-def _reduced_to_last(x: Tensor, axis: Any) -> tuple[Tensor, tuple[int, ...]]:
-    """The reduced axes flattened into one last axis, the others in order, like NumPy's
-    ``_ureduce``; with the normalized axes.  NumPy reshapes to ``(*kept, -1)`` for an axis tuple
-    of other than one axis, which raises when a kept axis is empty."""
+def _to_last(x: Tensor, axis: Any) -> tuple[tuple[int, ...], bool]:
+    """The normalized axes, and whether NumPy's ``_ureduce`` reshapes (an axis tuple of other
+    than one axis: see ``lib.reduced_to_last``)."""
     axes = normalize_axes(axis, x.ndim)
-    keep = [d for d in range(x.ndim) if d not in axes]
-    kept = [x.shape[d] for d in keep]
-    if axis is not None and len(axes) != 1 and math.prod(kept) == 0:
-        raise Unsupported("NumPy cannot reshape an empty array here (it raises)")
-    return x.permute(keep + list(axes)).reshape(kept + [_count(x, axes)]), axes
+    return axes, axis is not None and len(axes) != 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,104 +325,346 @@ def _cumulative(torch_fn: Callable[..., Tensor], reference: Callable[..., Any]) 
 
 
 def _median(a: Any, axis: Any = None, out: Any = None, overwrite_input: Any = False, keepdims: Any = False) -> Tensor:
-    """NumPy: the mean of the middle one or two sorted values (in float64 for int input), NaN
-    where the slice holds a NaN."""
     not_given(out=out)
     x = tensor_of(a)
-    lined, axes = _reduced_to_last(x, axis)
-    n = lined.shape[-1]
-    if n == 0:
-        raise Unsupported("median of an empty slice (NumPy warns and returns NaN)")
-    ordered = torch.sort(lined, dim=-1).values
-    middle = ordered[..., (n - 1) // 2: n // 2 + 1]
-    acc = _accumulator(x, None)
-    dt = probe_dtype(np.median, (x,))
-    result = _divide(_total(middle, (middle.ndim - 1,), False, acc), middle.shape[-1], dt)
-    if x.is_floating_point():
-        last = ordered[..., -1]
-        result = torch.where(torch.isnan(last), last.to(dt), result)
-    if flag(keepdims):  # NumPy indexes the result with (..., newaxis...): an array, even 0-d
-        return array_result(result.reshape(_kept_shape(x, axes)))
-    return result
+    axes, reshapes = _to_last(x, axis)
+    result = lib.median(x, axes, reshapes, flag(keepdims), probe_dtype(np.median, (x,)))
+    return array_result(result) if flag(keepdims) else result  # NumPy's keepdims result is an array
 
 
-#: method -> NumPy's virtual index of quantile ``q`` among ``n`` sorted values (integer dtype:
-#: take that value; float: interpolate), from ``_QuantileMethods``.
-_VIRTUAL_INDEX: dict[str, Callable[[int, np.ndarray], np.ndarray]] = {
-    "linear": lambda n, q: (n - 1) * q,
-    "lower": lambda n, q: np.floor((n - 1) * q).astype(np.intp),
-    "higher": lambda n, q: np.ceil((n - 1) * q).astype(np.intp),
-    "nearest": lambda n, q: np.around((n - 1) * q).astype(np.intp),
-}
-
-
-def _neighbours(virtual: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy's ``_get_indexes``: floor and floor + 1, clamped to the first/last value."""
-    previous = np.floor(virtual, out=...)
-    following = np.add(previous, 1, out=...)
-    above = virtual >= n - 1
-    previous[above] = -1
-    following[above] = -1
-    below = virtual < 0
-    previous[below] = 0
-    following[below] = 0
-    return previous.astype(np.intp), following.astype(np.intp)
-
-
-def _lerp(a: Tensor, b: Tensor, t: Any) -> Tensor:
-    """NumPy's ``_lerp``: ``a + (b-a)*t``, or ``b - (b-a)*(1-t)`` where t >= 0.5, in NumPy's
-    promoted dtypes (``t`` is a Python float for a Python-number ``q``, else a NumPy array)."""
-    diff = apply(np.subtract, b, a)
-    result = apply(np.add, a, apply(np.multiply, diff, t))
-    upper = b.to(result.dtype) - apply(np.multiply, diff, 1 - t).to(result.dtype)
-    high = torch.as_tensor(np.asarray(t) >= 0.5, device=result.device)
-    return torch.where(high, upper, result)
-
-
-def _quantile_of(x: Tensor, q: Any, weak_q: bool, axis: Any, method: str, keepdims: bool) -> Tensor:
-    """``_quantile`` over the flattened reduced axes: sort, take or interpolate, then NaN where a
-    slice holds one (the last sorted value is NaN)."""
+def _quantile_of(x: Tensor, q: Any, weak_q: bool, axis: Any, method: str, keepdims: bool, dtype: torch.dtype) -> Tensor:
     if q.ndim > 1 or not ((q >= 0) & (q <= 1)).all():
         raise Unsupported("q out of range or of ndim > 1 (NumPy raises)")
-    if method not in _VIRTUAL_INDEX:
+    if method not in lib.VIRTUAL_INDEX:
         raise Unsupported(f"method={method!r}")
-    lined, axes = _reduced_to_last(x, axis)
-    ordered = torch.sort(lined, dim=-1).values.movedim(-1, 0)
-    n = ordered.shape[0]
-    if n == 0:
-        raise Unsupported("quantile of an empty slice (NumPy raises)")
-    virtual = np.asanyarray(_VIRTUAL_INDEX[method](n, q))
-    if virtual.dtype.kind in "iu":
-        result = ordered[torch.as_tensor(virtual, device=x.device)]
-    else:
-        previous, following = _neighbours(virtual, n)
-        gamma = np.asanyarray(np.asanyarray(virtual - previous), dtype=virtual.dtype)
-        gamma = float(gamma) if weak_q else gamma.reshape(virtual.shape + (1,) * (ordered.ndim - 1))
-        index = torch.as_tensor(previous, device=x.device), torch.as_tensor(following, device=x.device)
-        result = _lerp(ordered[index[0]], ordered[index[1]], gamma)
-    if x.is_floating_point():
-        last = ordered[-1]
-        if result.ndim == 0:
-            result = last if bool(torch.isnan(last)) else result
-        else:
-            result = torch.where(torch.isnan(last), math.nan, result)
-    if keepdims:
-        return array_result(result.reshape(tuple(q.shape) + tuple(_kept_shape(x, axes))))
-    return result
+    axes, reshapes = _to_last(x, axis)
+    result = lib.quantile(x, q, weak_q, axes, reshapes, method, keepdims, dtype)
+    return array_result(result) if keepdims else result
 
 
 def _quantile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: Any = False,
               method: Any = "linear", keepdims: Any = False, *, weights: Any = None) -> Tensor:
     not_given(out=out, weights=weights)
-    return _quantile_of(tensor_of(a), np.asanyarray(to_numpy(q)), type(q) in (int, float), axis, method,
-                        flag(keepdims))
+    x, fraction = tensor_of(a), np.asanyarray(to_numpy(q))
+    return _quantile_of(x, fraction, type(q) in (int, float), axis, method, flag(keepdims),
+                        probe_dtype(np.quantile, (x, q), method=method))
 
 
 def _percentile(a: Any, q: Any, axis: Any = None, out: Any = None, overwrite_input: Any = False,
                 method: Any = "linear", keepdims: Any = False, *, weights: Any = None) -> Tensor:
     not_given(out=out, weights=weights)
-    fraction = np.true_divide(to_numpy(q), 100, out=...)
-    return _quantile_of(tensor_of(a), fraction, type(q) in (int, float), axis, method, flag(keepdims))
+    x, fraction = tensor_of(a), np.true_divide(to_numpy(q), 100, out=...)
+    return _quantile_of(x, fraction, type(q) in (int, float), axis, method, flag(keepdims),
+                        probe_dtype(np.percentile, (x, q), method=method))
+
+
+# ---------------------------------------------------------------------------------------------
+# Lowering: arguments bound to the tensor path's signature (which mirrors NumPy's), axes
+# normalized to literal dims, the accumulation and result dtypes NumPy's
+
+
+@dataclass(frozen=True)
+class _Reduce:
+    """A reduction call bound to NumPy's signature, with its axes normalized to dims."""
+
+    args: arguments.Args
+    dims: tuple[int, ...]
+    keepdims: bool
+
+    @property
+    def x(self) -> lowering.Operand:
+        return self.args["a"]
+
+    @property
+    def whole(self) -> bool:
+        """Every axis reduced to a NumPy scalar: torch's reductions without ``dim``."""
+        return len(self.dims) == self.x.ndim and not self.keepdims
+
+    def dim_source(self) -> str:
+        return str(self.dims[0]) if len(self.dims) == 1 else lowering.literal_source(self.dims)
+
+    def reduce(self, fn: str, x: str | None = None, *extra: str) -> str:
+        """``fn(x, dim=..., keepdim=True, *extra)``, leaving out what is torch's default.  Not for
+        a reduction over no axis: torch reads ``dim=()`` as every axis."""
+        assert self.dims, "a reduction over no axis reduces nothing"
+        parts = [x or self.x.name]
+        if not self.whole:
+            parts.append(f"dim={self.dim_source()}")
+            if self.keepdims:
+                parts.append("keepdim=True")
+        return f"{fn}({', '.join([*parts, *extra])})"
+
+    def literal(self, name: str) -> Any:
+        return self.args.literal(name)
+
+
+def _bound_reduction(call: Call, impl: Callable[..., Any], *handled: str, multi: bool = True) -> _Reduce:
+    """The call bound to ``impl``'s signature (NumPy's); ``handled``: the parameters the lowering
+    reads besides ``a``, ``axis`` and ``keepdims`` (any other given, not at its default, stays in
+    NumPy: ``initial=``, ``mean=``, ``weights=``)."""
+    args = arguments.Args(call, impl)
+    args.only("a", "axis", "keepdims", *handled)
+    x = args.array("a")
+    keepdims = args.literal("keepdims") if "keepdims" in args.defaults else False
+    if keepdims is NO_VALUE:
+        keepdims = False
+    if type(keepdims) is not bool:
+        raise Refuse("keepdims= other than a literal bool")
+    axis = args.literal("axis")
+    if multi or axis is None:
+        dims = arguments.axes(axis, x.ndim)
+    else:
+        dims = (arguments.axis(axis, x.ndim),)
+    return _Reduce(args, dims, keepdims)
+
+
+def _copy(x: lowering.Operand, dtype: torch.dtype) -> str:
+    """``x`` as a new tensor of ``dtype`` (what a reduction over no axis returns)."""
+    return f"{x.name}.clone()" if x.dtype is dtype else lowering.cast(x.name, dtype)
+
+
+def _with_dtype(call: Call, template: Callable[[tuple[str, ...]], str]) -> Emit:
+    """``template(())``, or ``template(("dtype=R",))`` where torch's own result dtype is not
+    NumPy's ``R``: torch then casts the input first, as NumPy's ``dtype=`` does."""
+    plain = template(())
+    if lowering.torch_dtype_of(call, plain) is call.result_dtype:
+        return Emit(plain)
+    return lowering.finish(call, template((f"dtype={lowering.dtype_source(call.result_dtype)}",)))
+
+
+def _lower_sum(impl: Callable[..., Any], fn: str = "torch.sum") -> lowering.LowerFn:
+    """``np.sum`` (and ``np.nansum`` of integers): torch's sum in NumPy's accumulation dtype;
+    integer results wrap alike whatever width torch accumulates in."""
+
+    def lower(call: Call) -> Emit:
+        r = _bound_reduction(call, impl, "dtype")
+        if not r.dims:
+            return Emit(_copy(r.x, call.result_dtype))
+        return _with_dtype(call, lambda extra: r.reduce(fn, None, *extra))
+
+    return lower
+
+
+def _lower_nansum(call: Call) -> Emit:
+    """``np.nansum``: NaN as 0, then the sum (``torch.nansum`` where the sum is a float; a float
+    summed as integers is cast after NaN is replaced, as NumPy does)."""
+    r = _bound_reduction(call, _nansum, "dtype")
+    if not r.x.dtype.is_floating_point:
+        return _lower_sum(_nansum)(call)
+    zeroed = f"torch.where(torch.isnan({r.x.name}), 0, {r.x.name})"
+    if not r.dims:
+        return lowering.finish(call, zeroed)
+    if call.result_dtype.is_floating_point:
+        return _with_dtype(call, lambda extra: r.reduce("torch.nansum", None, *extra))
+    return lowering.finish(call, r.reduce("torch.sum", zeroed, f"dtype={lowering.dtype_source(call.result_dtype)}"))
+
+
+def _lower_prod(call: Call) -> Emit:
+    """``np.prod``: ``torch.prod`` takes one dim, so several nest (last first, so the others
+    keep their index)."""
+    r = _bound_reduction(call, _prod, "dtype")
+    if not r.dims:
+        return Emit(_copy(r.x, call.result_dtype))
+    if r.whole:
+        return _with_dtype(call, lambda extra: f"torch.prod({', '.join([r.x.name, *extra])})")
+
+    def nested(extra: tuple[str, ...]) -> str:
+        text = r.x.name
+        for i, dim in enumerate(sorted(r.dims, reverse=True)):
+            parts = [text, str(dim), *(["keepdim=True"] if r.keepdims else []), *(extra if i == 0 else ())]
+            text = f"torch.prod({', '.join(parts)})"
+        return text
+
+    return _with_dtype(call, nested)
+
+
+def _float_result(call: Call) -> torch.dtype:
+    if not call.result_dtype.is_floating_point:
+        raise Refuse("an integer dtype= (NumPy truncates a float64 quotient)")
+    return call.result_dtype
+
+
+def _mean_source(r: _Reduce, result: torch.dtype, fn: str = "torch.mean") -> str:
+    """The mean of a bound reduction in ``result`` (NumPy's float dtype): the sum in NumPy's
+    accumulation dtype (float64 for integers, ``dtype=``) over the count; torch divides in that
+    dtype where NumPy divides in float64 and rounds, within a rounding of each other."""
+    if not r.dims:
+        return _copy(r.x, result)
+    given = "dtype" in r.args.defaults and r.literal("dtype") is not None
+    extra = (f"dtype={lowering.dtype_source(result)}",) if given or not r.x.dtype.is_floating_point else ()
+    return r.reduce(fn if r.x.dtype.is_floating_point else "torch.mean", None, *extra)
+
+
+def _lower_mean(impl: Callable[..., Any], fn: str = "torch.mean") -> lowering.LowerFn:
+    """``np.mean``, and ``np.nanmean`` (``fn="torch.nanmean"``; of integers, the mean)."""
+
+    def lower(call: Call) -> Emit:
+        return lowering.finish(call, _mean_source(_bound_reduction(call, impl, "dtype"), _float_result(call), fn))
+
+    return lower
+
+
+def _lower_average(call: Call) -> Emit:
+    """``np.average`` without weights: the mean, with the count when ``returned`` (the division
+    that makes the count raises for an empty result in NumPy, always: ``lib.average``)."""
+    r = _bound_reduction(call, _average, "returned")
+    returned = r.literal("returned")
+    if type(returned) is not bool:
+        raise Refuse("returned= other than a literal bool")
+    mean = _first(call.result) if returned else call.result_array
+    if not isinstance(mean, ArrayV) or mean.dtype is None or mean.dtype.kind != "f":
+        raise Refuse("NumPy's average is not a float array here")
+    return Emit(f"lib.average({_mean_source(r, NP_TO_TORCH[mean.dtype])}, {r.x.name}, {returned})")
+
+
+def _first(result: AV) -> AV:
+    options = list(result.options())
+    if len(options) != 1 or not isinstance(options[0], TupleV) or options[0].items is None:
+        raise Refuse("returned=True gives no pair")
+    return options[0].items[0]
+
+
+def _ddof(r: _Reduce) -> str:
+    """``ddof=``/``correction=`` as torch's ``correction`` (NumPy's default is 0, torch's 1)."""
+    given = [r.args[name] for name in ("ddof", "correction") if r.args.given(name)]
+    if len(given) > 1:
+        raise Refuse("ddof= and correction= together (NumPy raises unless ddof is 0)")
+    if not given:
+        return "0"
+    op = given[0]
+    if lowering.python_number(op) not in (int, float):
+        raise Refuse("ddof= other than a Python int or float")
+    return lowering.literal_source(op.literal) if op.is_literal else op.name
+
+
+def _lower_variance(impl: Callable[..., Any], fn: str) -> lowering.LowerFn:
+    """``np.var``/``np.std``: torch's with ``correction=ddof``, in float64 where NumPy
+    accumulates in float64 (integers, ``dtype=float64``, float64 data), else float32; over no
+    axis each value alone (a last axis of length 1)."""
+
+    def lower(call: Call) -> Emit:
+        r = _bound_reduction(call, impl, "dtype", "ddof", "correction")
+        result = _float_result(call)
+        computed = torch.float32 if r.x.dtype is result is torch.float32 else torch.float64
+        x = lowering.cast(r.x.name, computed, r.x.dtype)
+        correction = _ddof(r)
+        if not r.dims:
+            return lowering.finish(call, f"{fn}({lowering.atom(x)}.unsqueeze(-1), dim=-1, correction={correction})")
+        if len(r.dims) < r.x.ndim:  # a kept axis may be empty (lib.variance)
+            dims = lowering.literal_source(r.dims)
+            return lowering.finish(call, f"lib.variance({fn}, {x}, {dims}, {correction}, {r.keepdims})")
+        return lowering.finish(call, r.reduce(fn, x, f"correction={correction}"))
+
+    return lower
+
+
+def _lower_extremum(impl: Callable[..., Any], fn: str, nan_ignoring: bool = False) -> lowering.LowerFn:
+    """max/min (``torch.amax``/``amin``, NaN propagating as in NumPy; an empty reduction raises
+    in both); nanmax/nanmin of floats through ``lib.nan_extremum``."""
+
+    def lower(call: Call) -> Emit:
+        r = _bound_reduction(call, impl)
+        if not r.dims:
+            return Emit(_copy(r.x, call.result_dtype))
+        if nan_ignoring and r.x.dtype.is_floating_point:
+            dims = lowering.literal_source(r.dims)
+            return Emit(f"lib.nan_extremum({r.x.name}, {dims}, {r.keepdims}, {fn == 'torch.amax'})")
+        return lowering.finish(call, r.reduce(fn))
+
+    return lower
+
+
+def _lower_ptp(call: Call) -> Emit:
+    r = _bound_reduction(call, _ptp)
+    if not r.dims:
+        return lowering.finish(call, f"{r.x.name} - {r.x.name}")
+    return lowering.finish(call, f"{r.reduce('torch.amax')} - {r.reduce('torch.amin')}")
+
+
+def _lower_position(fn: str, impl: Callable[..., Any]) -> lowering.LowerFn:
+    """argmax/argmin: the first position of the extremum, NaN counting as one (torch's rule too);
+    bool viewed as uint8, which torch accepts."""
+
+    def lower(call: Call) -> Emit:
+        r = _bound_reduction(call, impl, multi=False)
+        x = f"{r.x.name}.view(torch.uint8)" if r.x.dtype is torch.bool else r.x.name
+        if r.literal("axis") is not None:
+            return lowering.finish(call, f"{fn}({x}, dim={r.dims[0]}{', keepdim=True' if r.keepdims else ''})")
+        flat = f"{fn}({x})"
+        return lowering.finish(call, f"{flat}.reshape({lowering.literal_source((1,) * r.x.ndim)})" if r.keepdims
+                               else flat)
+
+    return lower
+
+
+def _lower_logical(impl: Callable[..., Any], fn: str) -> lowering.LowerFn:
+    def lower(call: Call) -> Emit:
+        r = _bound_reduction(call, impl)
+        if not r.dims:
+            return lowering.finish(call, f"{r.x.name} != 0")
+        return lowering.finish(call, r.reduce(fn))
+
+    return lower
+
+
+def _lower_count_nonzero(call: Call) -> Emit:
+    r = _bound_reduction(call, _count_nonzero)
+    if r.literal("axis") is None and not r.keepdims:
+        raise Refuse("count_nonzero(a) returns a Python int (a host value)")
+    if not r.dims:
+        return lowering.finish(call, f"{r.x.name} != 0")
+    return lowering.finish(call, r.reduce("torch.sum", f"{r.x.name} != 0"))
+
+
+def _lower_cumulative(fn: str, impl: Callable[..., Any]) -> lowering.LowerFn:
+    """cumsum/cumprod along one axis; ``axis=None`` flattens first (torch has no such mode)."""
+
+    def lower(call: Call) -> Emit:
+        r = _bound_reduction(call, impl, "dtype", multi=False)
+        axis = r.literal("axis")
+        if axis is None:
+            return _with_dtype(call, lambda extra: f"{fn}({', '.join([f'{r.x.name}.reshape(-1)', '0', *extra])})")
+        dim = r.dims[0]
+        return _with_dtype(call, lambda extra: f"{fn}({', '.join([r.x.name, str(dim), *extra])})")
+
+    return lower
+
+
+def _order_statistic(call: Call, impl: Callable[..., Any]) -> tuple[_Reduce, bool]:
+    """The reduction of a median or quantile, and whether NumPy reshapes its reduced axes (see
+    ``lib.reduced_to_last``)."""
+    r = _bound_reduction(call, impl, "q", "method")  # overwrite_input=True lets NumPy reorder a: NumPy's
+    return r, r.literal("axis") is not None and len(r.dims) != 1
+
+
+def _lower_median(call: Call) -> Emit:
+    r, reshapes = _order_statistic(call, _median)
+    return Emit(f"lib.median({r.x.name}, {lowering.literal_source(r.dims)}, {reshapes}, {r.keepdims}, "
+                f"{lowering.dtype_source(_float_result(call))})")
+
+
+def _lower_quantile(scale: int) -> lowering.LowerFn:
+    """quantile/percentile of a literal ``q``: its index arithmetic is NumPy's, on the host, from
+    ``q`` and the slice length (``lib.quantile``); a ``q`` from array data stays in NumPy."""
+
+    def lower(call: Call) -> Emit:
+        impl = _quantile if scale == 1 else _percentile
+        r, reshapes = _order_statistic(call, impl)
+        q = r.args["q"]
+        if not q.is_literal:
+            raise Refuse("q from array data (its index arithmetic would read the host)")
+        weak = type(q.literal) in (int, float)
+        fraction = np.true_divide(np.asanyarray(q.literal), scale)
+        if fraction.ndim > 1 or not ((fraction >= 0) & (fraction <= 1)).all():
+            raise Refuse("q out of range or of ndim > 1 (NumPy raises)")
+        method = r.literal("method")
+        if method not in lib.VIRTUAL_INDEX:
+            raise Refuse(f"method={method!r}")
+        source = lowering.literal_source(float(fraction) if weak else tuple(fraction.tolist()))
+        return Emit(f"lib.quantile({r.x.name}, {source}, {weak}, {lowering.literal_source(r.dims)}, {reshapes}, "
+                    f"{method!r}, {r.keepdims}, {lowering.dtype_source(call.result_dtype)})")
+
+    return lower
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,31 +675,42 @@ _KEEP = Lit(OMIT, False, True)
 _DTYPE = Lit(OMIT, None, "float64", np.float32, "int64", int, float)
 
 
-def _axis_cases(*more: Case, tolerance: str = "exact", dtypes: tuple[str, ...] = ALL,
+def _axis_cases(*more: Case, tolerance: str = "exact", dtypes: tuple[str, ...] = ALL, large: bool = True,
                 **kwargs: Any) -> tuple[Case, ...]:
-    """The forms every axis-reduction takes: axis positional and keyword, keepdims."""
+    """The forms every axis-reduction takes: axis positional and keyword, keepdims; with
+    ``large``, also arrays of 10^4+ elements (where torch's and NumPy's kernels block sums)."""
     x = Arr(dtypes)
-    return (case(x, Axis(), tolerance=tolerance),
-            case(x, axis=Axis(), keepdims=_KEEP, tolerance=tolerance, **kwargs), *more)
+    forms = (case(x, Axis(), tolerance=tolerance),
+             case(x, axis=Axis(), keepdims=_KEEP, tolerance=tolerance, **kwargs), *more)
+    if large:
+        forms += (case(Arr(tuple(d for d in dtypes if d in _LARGE_DTYPES), ndim=(1, 2), large=True),
+                       axis=Axis(), keepdims=_KEEP, tolerance=tolerance),)
+    return forms
+
+
+#: The dtypes large draws use (the common ones; small draws cover every dtype).
+_LARGE_DTYPES = ("float32", "float64", "int32", "int64", "bool")
 
 
 def _reduction(name: str, impl: Callable[..., Any], torch_name: str, *, method: bool = True,
                cases: tuple[Case, ...], notes: str = "", literals: tuple[str, ...] = _LITERALS,
-               forms: str = "axis None/int/negative/tuple, keepdims") -> None:
+               forms: str = "axis None/int/negative/tuple, keepdims", lower: lowering.LowerFn) -> None:
     register_numpy(name, impl, method=method, torch_name=torch_name, forms=forms, notes=notes,
-                   check=literal_arguments(impl, *literals), cases=cases)
+                   check=literal_arguments(impl, *literals), cases=cases, lower=lower)
 
 
 _reduction("sum", _sum, "torch.sum (in NumPy's accumulation dtype)", forms="axis, dtype=, keepdims",
-           cases=_axis_cases(tolerance="sum", dtype=_DTYPE),
+           cases=_axis_cases(tolerance="sum", dtype=_DTYPE), lower=_lower_sum(_sum),
            notes="out=/initial=/where= go to NumPy; dtypes NumPy accumulates in uint64 go to NumPy")
 _reduction("prod", _prod, "torch.prod, one axis at a time", forms="axis, dtype=, keepdims",
-           cases=_axis_cases(dtype=_DTYPE), notes="out=/initial=/where= go to NumPy")
-_reduction("mean", _mean, "torch.sum / count (float64 division like NumPy)", forms="axis, dtype=, keepdims",
-           cases=_axis_cases(tolerance="sum", dtype=_DTYPE), notes="out=/where= go to NumPy")
+           cases=_axis_cases(dtype=_DTYPE, large=False), lower=_lower_prod,
+           notes="out=/initial=/where= go to NumPy")
+_reduction("mean", _mean, "torch.mean (in NumPy's accumulation dtype)", forms="axis, dtype=, keepdims",
+           cases=_axis_cases(tolerance="mean", dtype=_DTYPE), lower=_lower_mean(_mean),
+           notes="out=/where= and an integer dtype= go to NumPy")
 for _name, _impl in (("var", _var), ("std", _std)):
-    _reduction(_name, _impl, "NumPy's two-pass algorithm on tensors",
-               forms="axis, dtype=, ddof=, correction=, keepdims",
+    _reduction(_name, _impl, f"torch.{_name}(correction=ddof)",
+               forms="axis, dtype=, ddof=, correction=, keepdims", lower=_lower_variance(_impl, f"torch.{_name}"),
                cases=_axis_cases(case(Arr(), Axis(), Lit(None, "float64"), None, Lit(0, 1, 2)), tolerance=_name,
                                  ddof=Lit(OMIT, 0, 1, 2, 0.5), dtype=Lit(OMIT, None, "float64", np.float32)),
                notes="out=/where=/mean= go to NumPy; the division by max(n - ddof, 0) is NumPy's "
@@ -469,53 +718,66 @@ for _name, _impl in (("var", _var), ("std", _std)):
 for _name, _impl, _target in (("max", _max, "amax"), ("min", _min, "amin"), ("amax", _max, "amax"),
                               ("amin", _min, "amin")):
     _reduction(_name, _impl, f"torch.{_target}", method=_name in ("max", "min"), cases=_axis_cases(),
-               notes="empty reductions, out=/initial=/where= go to NumPy (it raises for empty ones)")
+               lower=_lower_extremum(_impl, f"torch.{_target}"),
+               notes="out=/initial=/where= go to NumPy; an empty reduction raises in both")
 for _name, _impl, _target in (("nanmax", _nan_extremum(torch.amax, -math.inf), "amax"),
                               ("nanmin", _nan_extremum(torch.amin, math.inf), "amin")):
     _reduction(_name, _impl, f"torch.{_target} with NaN masked", method=False,
-               cases=_axis_cases(), notes="all-NaN slices give NaN without NumPy's warning; empty "
-                                         "reductions and out=/initial=/where= go to NumPy")
+               lower=_lower_extremum(_impl, f"torch.{_target}", nan_ignoring=True),
+               cases=_axis_cases(), notes="all-NaN slices give NaN without NumPy's warning; "
+                                         "out=/initial=/where= go to NumPy; an empty reduction raises in both")
 for _name, _impl in (("argmax", _position(torch.argmax)), ("argmin", _position(torch.argmin))):
-    _reduction(_name, _impl, f"torch.{_name} (bool via uint8)", forms="axis None/int, keepdims",
+    _reduction(_name, _impl, f"torch.{_name} (bool viewed as uint8)", forms="axis None/int, keepdims",
+               lower=_lower_position(f"torch.{_name}", _impl),
                cases=(case(Arr(), OneOf(None, Axis(none=False, multi=False))),
-                      case(Arr(), axis=OneOf(None, Axis(none=False, multi=False)), keepdims=_KEEP)),
-               notes="out= goes to NumPy; empty input raises in both")
+                      case(Arr(), axis=OneOf(None, Axis(none=False, multi=False)), keepdims=_KEEP),
+                      case(Arr(_LARGE_DTYPES, ndim=(1, 2), large=True), OneOf(None, Axis(none=False, multi=False)))),
+               notes="out= goes to NumPy; the first of equal extrema, NaN counting as one; empty input raises in both")
 for _name, _impl in (("any", _logical(torch.any)), ("all", _logical(torch.all))):
-    _reduction(_name, _impl, f"torch.{_name}", cases=_axis_cases(), notes="out=/where= go to NumPy")
+    _reduction(_name, _impl, f"torch.{_name}", cases=_axis_cases(), lower=_lower_logical(_impl, f"torch.{_name}"),
+               notes="out=/where= go to NumPy")
 for _name, _fn in (("cumsum", torch.cumsum), ("cumprod", torch.cumprod)):
-    _reduction(_name, _cumulative(_fn, getattr(np, _name)), f"torch.{_name} (flattened for axis=None)",
-               forms="axis None/int, dtype=", literals=("axis",),
-               cases=(case(Arr(values="small" if _name == "cumprod" else "any"),
-                           OneOf(None, Axis(none=False, multi=False)),
-                           tolerance="sum"),
-                      case(Arr(values="small" if _name == "cumprod" else "any"),
-                           axis=OneOf(None, Axis(none=False, multi=False)), dtype=_DTYPE, tolerance="sum")),
+    _impl = _cumulative(_fn, getattr(np, _name))
+    _values = "small" if _name == "cumprod" else "any"
+    _reduction(_name, _impl, f"torch.{_name} (flattened for axis=None)",
+               forms="axis None/int, dtype=", literals=("axis",), lower=_lower_cumulative(f"torch.{_name}", _impl),
+               cases=(case(Arr(values=_values), OneOf(None, Axis(none=False, multi=False)), tolerance="sum"),
+                      case(Arr(values=_values), axis=OneOf(None, Axis(none=False, multi=False)), dtype=_DTYPE,
+                           tolerance="sum"))
+               + ((case(Arr(_LARGE_DTYPES, ndim=(1, 2), large=True), OneOf(None, Axis(none=False, multi=False)),
+                        tolerance="sum"),) if _name == "cumsum" else ()),
                notes="out= goes to NumPy")
-_reduction("ptp", _ptp, "torch.amax - torch.amin", method=False, cases=_axis_cases(),
-           notes="bool input and out= go to NumPy (it raises for bool)")
+_reduction("ptp", _ptp, "torch.amax - torch.amin", method=False, cases=_axis_cases(), lower=_lower_ptp,
+           notes="out= goes to NumPy (NumPy raises for bool)")
 _reduction("count_nonzero", _count_nonzero, "sum of x != 0 (int64)", method=False,
-           cases=_axis_cases(), notes="")
-_reduction("nansum", _nansum, "torch.sum with NaN replaced by 0", method=False,
+           cases=_axis_cases(), lower=_lower_count_nonzero,
+           notes="without axis it returns a Python int, which stays in NumPy (a host value)")
+_reduction("nansum", _nansum, "torch.nansum", method=False, lower=_lower_nansum,
            cases=_axis_cases(tolerance="sum", dtype=_DTYPE), notes="out=/initial=/where= go to NumPy")
-_reduction("nanmean", _nanmean, "sum with NaN as 0 / count of non-NaN", method=False,
-           cases=_axis_cases(tolerance="sum", dtype=Lit(OMIT, None, "float64", np.float32)),
+_reduction("nanmean", _nanmean, "torch.nanmean", method=False, lower=_lower_mean(_nanmean, "torch.nanmean"),
+           cases=_axis_cases(tolerance="mean", dtype=Lit(OMIT, None, "float64", np.float32)),
            notes="all-NaN slices give NaN without NumPy's warning; out=/where= go to NumPy")
 _reduction("median", _median, "torch.sort, then the mean of the middle values", method=False,
-           cases=_axis_cases(), notes="empty slices (NumPy warns, returns NaN) and out= go to NumPy")
+           cases=_axis_cases(), lower=_lower_median, notes="out= goes to NumPy; empty slices give NaN")
 _Q = OneOf(Lit(0.5, 0.25, 0, 1, 0.0, 1.0, 0.3), Lit([0.25, 0.75], [0.0, 1.0], np.array([0.1, 0.9])),
            Arr(FLOAT, ndim=(0, 1), values="small"))
 for _name, _impl, _scale in (("quantile", _quantile, 1), ("percentile", _percentile, 100)):
     _q = _Q if _scale == 1 else OneOf(Lit(50, 25, 0, 100, 30.0), Lit([25, 75], [0.0, 100.0]))
     _reduction(_name, _impl, "torch.sort, then NumPy's index arithmetic and lerp", method=False,
                forms="q scalar/list/array, axis, keepdims, method linear/lower/higher/nearest",
+               lower=_lower_quantile(_scale),
                cases=(case(Arr(NUMERIC), _q, Axis()),
                       case(Arr(NUMERIC), _q, axis=Axis(), keepdims=_KEEP,
                            method=Lit(OMIT, "linear", "lower", "higher", "nearest", "midpoint"))),
-               notes="other methods, weights=, out= and empty slices go to NumPy")
-_reduction("average", _average, "weighted sum / sum of weights", method=False,
+               notes="q from array data (its index arithmetic needs q on the host), other methods, weights=, "
+                     "out= and empty slices go to NumPy")
+_reduction("average", _average, "torch.mean; weighted: sum of products / sum of weights", method=False,
            forms="axis, weights of a's shape, returned, keepdims", literals=("axis", "keepdims", "returned"),
-           cases=(case(Arr(), Axis(), tolerance="sum"),
-                  case(Arr(), axis=Axis(), returned=Lit(OMIT, False, True), keepdims=_KEEP, tolerance="sum"),
+           lower=_lower_average,
+           cases=(case(Arr(), Axis(), tolerance="mean"),
+                  case(Arr(), axis=Axis(), returned=Lit(OMIT, False, True), keepdims=_KEEP, tolerance="mean"),
                   case(Arr(), axis=Axis(), weights=Arr(NUMERIC, like=0, values="positive", lifted=None),
-                       returned=Lit(False, True), tolerance="dot")),
-           notes="weights of another shape than a, and weights summing to zero, go to NumPy")
+                       returned=Lit(False, True), tolerance="dot",
+                       numpy_only="NumPy raises where weights sum to zero, which only a host read could tell")),
+           notes="weights= stays in NumPy (it raises where they sum to zero: a host read); the interpreter "
+                 "runs weights of a's shape")

@@ -7,6 +7,10 @@ Axes are validated as NumPy does (torch accepts axis 0/-1 on 0-d tensors), the j
 NumPy's ``result_type`` of the operands, and the 0-d rules follow NumPy: a NumPy scalar's
 ``reshape(())`` or ``transpose()`` is a scalar, but ``np.reshape`` of an array to ``()`` or
 ``np.roll`` of a scalar is a 0-d ndarray, which is never lifted (the tensor path refuses).
+
+The lowerings decide all of this once, from literal shapes, axes and counts (``arguments.py``
+normalizes them); where NumPy builds a new array from a scalar, the lowered code clones the 0-d
+tensor that stands for it.
 """
 from __future__ import annotations
 
@@ -639,6 +643,11 @@ def _roll_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (x, shift), ({} if axis is None and d.integer(0, 1) else {"axis": axis})
 
 
+def _transpose_star_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``a.transpose(2, 0, 1)``: axes as separate arguments (now and then not a permutation)."""
+    return (d.array(d.shape((3, 3))), *d.choice([(2, 0, 1), (1, 2, 0), (0, -1, 1), (1, 1, 0)])), {}
+
+
 def _tile_operands(d: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
     return (d.array(d.shape((0, 3))), d.choice([2, 1, 0, (), (2, 1), (1, 1), (1, 2, 3), [2]])), {}
 
@@ -700,7 +709,7 @@ _shape_entry("transpose", _transpose, "Tensor.permute",
 register(OpEntry(key="ndarray.transpose", reference=method_reference("transpose"), torch_impl=_transpose_method,
                  torch_name="Tensor.permute", forms="a.transpose(), a.transpose(axes), a.transpose(*axes)",
                  check=_literal_axes, lower=_lower_transpose_method, cases=(case(_X), case(Arr(ndim=(2, 2)), Lit((1, 0), (0, 1), None)),
-                                             case(Arr(ndim=(3, 3)), Lit(2, 1), Lit(0, 2), Lit(1, 0)))))
+                                             custom(_transpose_star_operands))))
 register(OpEntry(key="ndarray.T", reference=attribute_reference("T"), torch_impl=_transpose,
                  torch_name="Tensor.permute (reversed axes)", attribute=True, cases=(case(_X),),
                  lower=_lower_T))
@@ -732,14 +741,13 @@ _shape_entry("stack", _stack, "torch.stack (operands cast to np.result_type)",
               case(Seq(Arr(ndim=(0, 2)), kind=tuple), axis=Lit(0, -1), dtype=_JOIN_DTYPE)),
              literals=("axis",), forms="list/tuple of arrays, axis, dtype=, casting=", notes="out= goes to NumPy",
              lower=_lower_stack)
-for _name, _impl, _target in (("vstack", _vstack, "torch.cat on 2-d views"),
-                              ("hstack", _hstack, "torch.cat on 1-d views")):
+for _name, _impl, _target in (("vstack", _vstack, "torch.vstack"), ("hstack", _hstack, "torch.hstack")):
     _shape_entry(_name, _impl, _target, (case(Seq(Arr(ndim=(0, 3)))), case(Seq(Arr(ndim=(0, 2))), dtype=_JOIN_DTYPE)),
                  forms="list/tuple of arrays, dtype=, casting=", lower=_stacking(f"torch.{_name}"))
-_shape_entry("column_stack", _column_stack, "torch.cat of columns", (case(Seq(Arr(ndim=(0, 2)))),),
+_shape_entry("column_stack", _column_stack, "torch.column_stack", (case(Seq(Arr(ndim=(0, 2)))),),
              forms="list/tuple of arrays", lower=_stacking("torch.column_stack"))
 for _name, _impl in (("split", _split), ("array_split", _array_split)):
-    _shape_entry(_name, _impl, "slices of Tensor.movedim (views)", (custom(_split_operands),), infer=_infer_split,
+    _shape_entry(_name, _impl, "torch.tensor_split / Tensor.unflatten(...).unbind (views)", (custom(_split_operands),), infer=_infer_split,
                  literals=("axis",), forms="number of sections or a list of indices, axis",
                  notes="returns a list of tensors", lower=_lower_split(_name == "split"))
 _shape_entry("flip", _flip, "torch.flip", (case(_X), case(_X, Axis())), literals=("axis",),

@@ -11,6 +11,11 @@ order.
 Functions that NumPy writes in Python on top of ufuncs (``isclose``, ``clip``, ``round``,
 ``array_equal``) are mirrored step by step with the ufunc entries' tensor paths
 (``ufuncs.apply``), so every intermediate has NumPy's dtype.
+
+Lowered code cannot look for ties, so it sorts indices only for a stable kind; ``searchsorted``
+searches integer keys of NumPy's sort order (``lib.sort_key``); ``isclose`` and ``unique`` are
+``lib`` helpers that mirror NumPy's code.  ``allclose`` and ``array_equal`` return Python bools, a
+host read, and stay in NumPy.
 """
 from __future__ import annotations
 
@@ -259,10 +264,14 @@ def _nan_to_num(x: Any, copy: Any = True, nan: Any = 0.0, posinf: Any = None, ne
 
 
 def _as_dtype(value: Any, dtype: np.dtype) -> float:
-    """``value`` as NumPy stores it into an array of ``dtype`` (``np.copyto`` rules)."""
+    """``value`` as NumPy stores it into an array of ``dtype`` (``np.copyto`` rules);
+    ``Unsupported`` where that overflows (NumPy warns)."""
     holder = np.zeros((), dtype)
     with np.errstate(all="raise"):
-        np.copyto(holder, to_numpy(value))
+        try:
+            np.copyto(holder, to_numpy(value))
+        except FloatingPointError:
+            raise Unsupported(f"{value!r} overflows {dtype} (NumPy warns)") from None
     return float(holder)
 
 
@@ -508,7 +517,7 @@ def _lower_nan_to_num(args: Args) -> Emit:
         value = args.literal(name)
         try:
             replacements[name] = source(_as_dtype(default if value is None else value, dtype))
-        except (FloatingPointError, TypeError, ValueError):
+        except (Unsupported, TypeError, ValueError):
             raise Refuse(f"{name}={value!r} does not fit {dtype} (NumPy raises or warns)") from None
     return emit(call_source("torch.nan_to_num", x.name, **replacements))
 
@@ -577,6 +586,8 @@ def _sorting(name: str, impl: Callable[..., Any], torch_name: str, cases: tuple[
 
 
 _AXIS = OneOf(Lit(-1, None), Axis(none=True, multi=False))
+#: What the notes of operations whose result size is data say (NumPy's ``nonzero`` family).
+_DATA_SIZE = "the result's size is data: torch reads it on the host (a sync on CUDA), as NumPy's result needs it"
 _sorting("sort", _sort, "torch.sort(stable=True).values",
          (case(Arr(), _AXIS), case(Arr(), kind=Lit(OMIT, "stable", "quicksort"))),
          literals=("axis",), forms="axis int/None, any kind",
@@ -590,49 +601,51 @@ _sorting("argsort", _argsort, "torch.sort(stable=True).indices",
          notes="lowered for kind='stable'/'mergesort' or stable=True only: NumPy's default sort orders equal "
                "values its own way, which no torch sort reproduces (the runtime path takes it where nothing "
                "ties, a check that reads the data); order= goes to NumPy", lower=_lower_argsort)
-_sorting("searchsorted", _searchsorted, "torch.searchsorted", (custom(_searchsorted_operands),), method=True,
+_sorting("searchsorted", _searchsorted, "torch.searchsorted on NumPy's sort order", (custom(_searchsorted_operands),), method=True,
          forms="1-d sorted a, scalar or array v, side",
          notes="a must be sorted, as NumPy requires: the search is NumPy's for a sorted a (NaN last, -0.0 "
                "equal to 0.0, through integer sort keys), while on an unsorted a NumPy's answer depends on its "
                "search order over the keys (only a single key is answered alike); sorter= goes to NumPy",
          lower=_lower_searchsorted)
 _sorting("nonzero", _nonzero, "torch.nonzero(as_tuple=True)", (case(Arr()),), method=True,
-         notes="returns a tuple of tensors; a scalar goes to NumPy (it raises)", lower=_lower_nonzero)
-_sorting("flatnonzero", _flatnonzero, "torch.nonzero of the flattened tensor", (case(Arr()),),
+         notes="returns a tuple of tensors; a scalar goes to NumPy (it raises); " + _DATA_SIZE, lower=_lower_nonzero)
+_sorting("flatnonzero", _flatnonzero, "torch.nonzero of the flattened tensor", (case(Arr()),), notes=_DATA_SIZE,
          lower=_lower_flatnonzero)
-_sorting("argwhere", _argwhere, "torch.argwhere", (case(Arr()),), lower=_lower_argwhere)
+_sorting("argwhere", _argwhere, "torch.argwhere", (case(Arr()),), notes=_DATA_SIZE, lower=_lower_argwhere)
 _UNIQUE_FLAGS = dict(return_index=Lit(OMIT, False, True), return_inverse=Lit(OMIT, False, True),
                      return_counts=Lit(OMIT, False, True), equal_nan=Lit(OMIT, True, False))
 _sorting("unique", _unique, "torch.sort(stable=True), then runs", (case(Arr(), **_UNIQUE_FLAGS),
                                                                    case(Arr(values="small"), **_UNIQUE_FLAGS)),
          literals=("return_index", "return_inverse", "return_counts", "axis"),
          forms="return_index/inverse/counts, equal_nan",
-         notes="axis= and sorted=False go to NumPy; NaNs merge into one as in NumPy 2", lower=_lower_unique)
+         notes="axis= and sorted=False go to NumPy; NaNs merge into one as in NumPy 2; -0.0 and 0.0 are one "
+               "value, which may keep the other sign; " + _DATA_SIZE, lower=_lower_unique)
 _sorting("where", _where, "torch.where (branches cast to np.result_type)",
          (case(Arr(group="w"), Arr(group="w", lifted=None), Arr(group="w", lifted=None)),
           case(Arr(), Py((int, float, bool)), Arr(ndim=(0, 1), lifted=None)),
           case(Arr(), Arr(), Py((int, float))), case(Arr(ndim=(0, 3)))),
          forms="where(c) (nonzero) and where(c, x, y) with broadcasting",
-         notes="a 0-d result is a 0-d ndarray in NumPy and goes to NumPy", lower=_lower_where)
+         notes="a 0-d result is a 0-d ndarray in NumPy and goes to NumPy; where(c): " + _DATA_SIZE,
+         lower=_lower_where)
 _BOUND = OneOf(Py((int, float)), Arr(ndim=(0, 1), lifted=None), Lit(None, 2**40, -2**40))
 _CLIP_NUMPY_WHEN = ("a Python int bound of unknown value on an integer array, when it is at or beyond the "
                     "dtype's range (NumPy then drops it)")
-_sorting("clip", _clip, "torch.minimum(torch.maximum(...)) (NumPy's clip ufunc)",
+_sorting("clip", _clip, "torch.clamp in the dtype of NumPy's clip ufunc",
          (case(Arr(), _BOUND, _BOUND), case(Arr(), min=_BOUND, max=_BOUND), case(Arr(), a_min=_BOUND, a_max=_BOUND)),
          forms="bounds Python scalars, arrays or None",
          notes="dtype as NumPy's clip ufunc resolves it; out=/casting= go to NumPy",
          lower=_lower_clip("a_min", "a_max"), numpy_when=_CLIP_NUMPY_WHEN)
 register(OpEntry(key="ndarray.clip", reference=method_reference("clip"), torch_impl=_clip_method,
-                 torch_name="torch.minimum(torch.maximum(...)) (NumPy's clip ufunc)",
+                 torch_name="torch.clamp in the dtype of NumPy's clip ufunc",
                  forms="bounds Python scalars, arrays or None", notes="out=/casting= go to NumPy",
                  lower=bound(_clip_method, _lower_clip("min", "max")), numpy_when=_CLIP_NUMPY_WHEN,
                  cases=(case(Arr(), _BOUND, _BOUND), case(Arr(), min=_BOUND, max=_BOUND))))
 for _name in ("round", "around"):
-    _sorting(_name, _round, "torch.round via NumPy's rint(x * 10**d) / 10**d",
+    _sorting(_name, _round, "torch.round(x * 10**d) / 10**d, as NumPy rounds",
              (case(Arr(NUMERIC), Lit(OMIT, 0, 1, 2, -1, -2)), case(Arr(ALL), decimals=Lit(0, 3, -1))),
              method=_name == "round", forms="decimals (negative too)",
              notes="bool input goes to NumPy (float16 result, or an error for decimals > 0)", lower=_lower_round)
-_sorting("nan_to_num", _nan_to_num, "torch.where on isnan/isposinf/isneginf",
+_sorting("nan_to_num", _nan_to_num, "torch.nan_to_num (replacements as NumPy stores them)",
          (case(Arr()), case(Arr(), nan=Lit(OMIT, 0.0, 5, -1.5, 1e300), posinf=Lit(OMIT, None, 1.0, 1e300),
                             neginf=Lit(OMIT, None, -2.0), copy=Lit(OMIT, True, False))),
          forms="nan=, posinf=, neginf=", notes="copy=False (writes in place) goes to NumPy",

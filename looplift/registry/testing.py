@@ -41,10 +41,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from ..lattice import AV, BOTTOM, ArrayV, ConstV, ListV, PyScalarV, TopV, TupleV, UnionV, join
+from ..lattice import AV, ArrayV, ListV, TopV, TupleV, UnionV
 from ..dtypes import LIFTABLE_NP_DTYPES, TORCH_TO_NP
 from ..errors import Refusal
 from . import lowering, probe
+from .probe import abstract_form
 from .calling import runtime_callable
 from .cases import (ALL, OMIT, Arr, Axis, Case, Lifted, Lit, OneOf, Py, Seq, Weak)
 from .coerce import to_numpy
@@ -57,9 +58,9 @@ LARGE = 256
 LARGE_SIZE = (10_000, 20_000)
 #: The phrase an entry's notes must contain when it returns a copy where NumPy returns a view.
 VIEW_NOTE = "copy where NumPy returns a view"
-#: The dtypes the coverage measure pins (``Coverage``), and the fewest examples per pinned dtype.
+#: The dtypes the coverage measure pins (``Coverage``); the fewest examples drawn of each case.
 COVERAGE_DTYPES = ("float32", "float64", "int32", "int64", "bool")
-MIN_PER_PIN = 6
+MIN_PER_CASE = 12
 
 # ---------------------------------------------------------------------------------------------
 # Drawing examples
@@ -251,7 +252,10 @@ class _CaseDrawer:
 
     def example(self) -> tuple[tuple[Any, ...], dict[str, Any]]:
         for spec in self.case.args:
-            self.args.append(self.draw(spec))
+            value = self.draw(spec)
+            if value is OMIT:  # a positional argument left out leaves out those after it
+                break
+            self.args.append(value)
         kwargs = {name: self.draw(spec) for name, spec in self.case.kwargs.items()}
         return tuple(self.args), {k: v for k, v in kwargs.items() if v is not OMIT}
 
@@ -295,27 +299,6 @@ def torch_form(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: torch_form(v) for k, v in value.items()}
     return value
-
-
-def abstract_form(value: Any) -> AV:
-    """What static analysis would know about the argument."""
-    if isinstance(value, Lifted):
-        inner = value.value
-        return ArrayV(inner.dtype, np.ndim(inner), scalar=isinstance(inner, np.generic), lifted=True)
-    if isinstance(value, Weak):
-        return PyScalarV(type(value.value))
-    if isinstance(value, np.ndarray):
-        return ArrayV(value.dtype, value.ndim, scalar=False)
-    if isinstance(value, np.generic):
-        return ArrayV(value.dtype, 0, scalar=True)
-    if isinstance(value, list):
-        elem: AV = BOTTOM
-        for item in value:
-            elem = join(elem, abstract_form(item))
-        return ListV(elem)
-    if isinstance(value, tuple) and any(isinstance(v, (Lifted, Weak, np.ndarray, np.generic)) for v in value):
-        return TupleV(tuple(map(abstract_form, value)))
-    return ConstV(value)
 
 
 def _lifted_values(value: Any) -> Iterator[Any]:
@@ -483,9 +466,13 @@ class _Forms:
     examples: Counter[int] = field(default_factory=Counter)
     handled: Counter[int] = field(default_factory=Counter)
 
-    def unreached(self, entry: OpEntry) -> list[int]:
-        """Cases whose examples never reached the tensor path (or never let NumPy succeed)."""
-        return [i for i in range(len(entry.cases)) if not self.handled[i]]
+    def unreached(self, entry: OpEntry, lowered: bool = False) -> list[int]:
+        """Cases whose examples never reached the tensor path (or never let NumPy succeed); for
+        the lowering, leaving out the cases declared NumPy-only."""
+        return [i for i, c in enumerate(entry.cases) if not self.handled[i] and not (lowered and c.numpy_only)]
+
+    def declared_but_lowered(self, entry: OpEntry) -> list[int]:
+        return [i for i, c in enumerate(entry.cases) if c.numpy_only and self.handled[i]]
 
 
 @dataclass
@@ -683,7 +670,10 @@ class LoweringStats:
             return None
         if entry.lower is None:
             return f"{entry.key} has no lowering; declare numpy_only='<reason>' if it must stay in NumPy"
-        unreached = self.forms.unreached(entry)
+        declared = self.forms.declared_but_lowered(entry)
+        if declared:
+            return f"{entry.key}: case(s) {declared} are declared NumPy-only but lowered; drop the declaration"
+        unreached = self.forms.unreached(entry, lowered=True)
         if unreached:
             return (f"{entry.key}: case(s) {unreached} never ran lowered (NumPy-succeeding examples per case: "
                     f"{dict(self.forms.examples)}); refusals: {dict(self.refusals.most_common(4))}")
@@ -812,32 +802,36 @@ Check = Callable[[tuple[Any, ...], dict[str, Any], int, "str | None"], None]
 
 def explore(entry: OpEntry, check: Check, examples: int, *, pins: Sequence[str | None] = (None,),
             derandomize: bool = True) -> None:
-    """Draw ``examples`` examples of the entry's cases (the case and a pinned dtype drawn first)
-    and pass each to ``check(args, kwargs, case_index, pin)``."""
+    """Draw examples of each of the entry's cases in turn (``examples`` shared among them, at
+    least ``MIN_PER_CASE`` each), a pinned dtype drawn first, and pass each to
+    ``check(args, kwargs, case_index, pin)``."""
+    for index, case in enumerate(entry.cases):
+        _explore_case(case, lambda args, kwargs, pin, index=index: check(args, kwargs, index, pin),
+                      max(examples // len(entry.cases), MIN_PER_CASE), pins, derandomize)
 
+
+def _explore_case(case: Case, check: Callable[[tuple[Any, ...], dict[str, Any], "str | None"], None],
+                  examples: int, pins: Sequence[str | None], derandomize: bool) -> None:
     @settings(max_examples=examples, derandomize=derandomize, **SETTINGS)
     @given(st.data())
     def run(data: st.DataObject) -> None:
-        index = data.draw(st.integers(0, len(entry.cases) - 1), label="case")
         pin = data.draw(st.sampled_from(list(pins)), label="dtype")
-        args, kwargs = draw_example(data, entry.cases[index], pin)
-        check(args, kwargs, index, pin)
+        args, kwargs = draw_example(data, case, pin)
+        check(args, kwargs, pin)
 
     run()
 
 
 def lowering_stats(entry: OpEntry, examples: int, *, pins: Sequence[str | None] = (None, *COVERAGE_DTYPES),
                    derandomize: bool = True) -> LoweringStats:
-    """Every check of ``check_lowered`` on ``examples`` examples of the entry, shared evenly among
-    the pinned dtypes (AssertionError on the first failure), with the statistics the verdict and
-    the coverage read."""
+    """Every check of ``check_lowered`` on ``examples`` examples of the entry (AssertionError on
+    the first failure), with the statistics the verdict and the coverage read."""
     stats = LoweringStats()
 
     def check(args: tuple[Any, ...], kwargs: dict[str, Any], index: int, pin: str | None) -> None:
         check_lowered(entry, args, kwargs, entry.cases[index], stats, index, pin)
 
-    for pin in pins:
-        explore(entry, check, max(examples // len(pins), MIN_PER_PIN), pins=(pin,), derandomize=derandomize)
+    explore(entry, check, examples, pins=pins, derandomize=derandomize)
     return stats
 
 

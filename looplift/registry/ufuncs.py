@@ -521,30 +521,32 @@ _NUMPY_WHEN = {
 
 def ufunc_cases(ufunc: np.ufunc) -> tuple[Case, ...]:
     """Arrays of the dtypes NumPy has a loop for (with broadcasting, and NumPy operands), Python
-    scalars and literals on either side."""
+    scalars and the literals NumPy takes with them, on either side."""
     dtypes = _accepted_dtypes(ufunc)
     if ufunc.nin == 1:
         return (case(Arr(dtypes)),)
     scalars = Py((bool, int, float))
+    literals = Lit(*(v for v in _LITERALS if _resolves(ufunc, (np.dtype(dtypes[0]), _PY_DESCRIPTORS[type(v)]))))
     return (case(Arr(dtypes, group="b"), Arr(dtypes, group="b", lifted=None)), case(Arr(dtypes), scalars),
-            case(scalars, Arr(dtypes)), case(Arr(dtypes), _LITERALS), case(_LITERALS, Arr(dtypes)))
+            case(scalars, Arr(dtypes)), case(Arr(dtypes), literals), case(literals, Arr(dtypes)))
+
+
+#: Literal Python operands: the lowering inlines them and decides on their values.
+_LITERALS = (2, 0, -1, 3, 0.5, -0.5, 2.0, -math.inf, True)
+
+
+def _resolves(ufunc: np.ufunc, descriptors: tuple[Any, ...]) -> bool:
+    """NumPy has a loop of ``ufunc`` for these operand descriptors."""
+    try:
+        ufunc.resolve_dtypes((*descriptors, *(None,) * ufunc.nout))
+    except Exception:  # noqa: BLE001 - no loop: NumPy raises for these operands
+        return False
+    return True
 
 
 def _accepted_dtypes(ufunc: np.ufunc) -> tuple[str, ...]:
     """The dtypes of ``cases.ALL`` for which NumPy resolves a loop of ``ufunc``."""
-
-    def accepted(name: str) -> bool:
-        try:
-            ufunc.resolve_dtypes((np.dtype(name),) * ufunc.nin + (None,) * ufunc.nout)
-        except Exception:  # noqa: BLE001 - no loop: NumPy raises for this dtype
-            return False
-        return True
-
-    return tuple(filter(accepted, ALL))
-
-
-#: Literal Python operands: the lowering inlines them and decides on their values.
-_LITERALS = Lit(2, 0, -1, 3, 0.5, -0.5, 2.0, -math.inf, True)
+    return tuple(name for name in ALL if _resolves(ufunc, (np.dtype(name),) * ufunc.nin))
 
 
 def _ufunc_entry(key: str, ufunc: np.ufunc, reference: Callable[..., Any],

@@ -56,10 +56,11 @@ import numpy as np
 import torch
 
 from ..dtypes import LIFTABLE_NP_DTYPES
+from .. import logs
 from ..errors import LoopliftWarning
 from ..registry.coerce import to_numpy
 
-logger = logging.getLogger("looplift")
+logger = logs.compile
 Tensor = torch.Tensor
 _SCALARS = (int, float, bool)
 
@@ -160,11 +161,13 @@ class CompiledRegion:
     """``eager`` with its ``torch.compile``d twin; see the module docstring for the choice."""
 
     def __init__(self, eager: Callable[..., Any], label: str, *, measure: bool = True,
-                 numpy_twin: Callable[..., Any] | None = None):
+                 numpy_twin: Callable[..., Any] | None = None, compile_options: dict[str, Any] | None = None,
+                 preset: str | None = None):
         """``measure=False`` (``compile=True``) compiles at the first call and keeps it;
         ``numpy_twin`` (CPU data: the region calling NumPy's references) is then the side that
         compiled code must beat, on the NumPy values of the arguments."""
         self.eager = eager
+        self.options = dict(compile_options or {})  # torch.compile's keywords (``mode=``, ``backend=``, ...)
         self.numpy_twin = numpy_twin
         self.baseline = self._in_numpy if numpy_twin is not None else eager
         self.label = label
@@ -173,6 +176,11 @@ class CompiledRegion:
         self.static_layout: tuple[Any, ...] | None = None  # ... this layout
         self.dynamic: Callable[..., Any] | None = None  # compile="auto": every other shape
         self.state = ("warming" if measure else "compiling") if compile_available() else "eager"
+        #: A choice an earlier process measured (``diskcache``): "eager" from the start, or
+        #: "compiled" as soon as a compile is ready, without measuring again.
+        self.preset = preset
+        if preset == "eager":
+            self.state = "eager"
         self.eager_spent = 0.0
         self.pending: Future[Any] | None = None
         self.pending_dynamic: Future[Any] | None = None
@@ -201,7 +209,7 @@ class CompiledRegion:
         if state == "compiling":
             with self.lock:
                 if self.compiled is None:
-                    self.compiled = torch.compile(self.eager, dynamic=True)
+                    self.compiled = torch.compile(self.eager, **{"dynamic": True, **self.options})
                     self.state = "compiled"
             return self._run(self.compiled, args, tensors)
         if state == "waiting":
@@ -221,7 +229,7 @@ class CompiledRegion:
         start = time.perf_counter()
         result = self.baseline(*args)
         self.eager_spent += time.perf_counter() - start
-        if self.eager_spent >= COMPILE_AFTER_S:
+        if self.eager_spent >= COMPILE_AFTER_S or self.preset == "compiled":
             with self.lock:
                 if self.state == "warming":
                     self.state = "waiting"
@@ -239,11 +247,12 @@ class CompiledRegion:
         grad = torch.is_grad_enabled()
         threads = torch.get_num_threads()
         eager = self.eager
+        options = {**self.options, "dynamic": dynamic}
 
         def job() -> Callable[..., Any]:
             # the thread count is per thread (OpenMP), and inductor builds it into CPU kernels
             torch.set_num_threads(threads)
-            compiled = torch.compile(eager, dynamic=dynamic)
+            compiled = torch.compile(eager, **options)
             with torch.set_grad_enabled(grad):
                 compiled(*copies)
             return compiled
@@ -259,9 +268,13 @@ class CompiledRegion:
             error = self.pending.exception()
             if error is None:
                 self.static = self.pending.result()
-                self.measure_from = time.monotonic() + QUIET_S
-                self.state = "measuring"
-                logger.debug("region %s: compiled in the background; measuring", self.label)
+                if self.preset == "compiled":
+                    self._settle("compiled")
+                    logger.info("region %s: compiled (measured faster in an earlier process)", self.label)
+                else:
+                    self.measure_from = time.monotonic() + QUIET_S
+                    self.state = "measuring"
+                    logger.debug("region %s: compiled in the background; measuring", self.label)
             else:
                 self._give_up(error)
             self.pending = None

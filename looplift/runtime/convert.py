@@ -35,7 +35,7 @@ _ALIGN = 16
 def _guard(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> bool:
     return (type(x) is Tensor and x.dtype is TORCH_BY_NAME[dtype] and x.dim() == ndim
             and (not x.requires_grad or "detach" in chain)
-            and (x.device.type == "cpu" or "cpu" in chain))
+            and (x.is_cpu or "cpu" in chain))
 
 
 def _steps(x: Any, chain: tuple[str, ...]) -> Any:
@@ -68,7 +68,7 @@ def _lifted(x: Tensor, copies: bool) -> Tensor:
 def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
     """``x.<chain>().numpy()``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
-        return _lifted(x, "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
+        return _lifted(x, "clone" in chain or ("cpu" in chain and not x.is_cpu))
     _missed()
     return _steps(x, chain).numpy()
 
@@ -77,7 +77,7 @@ def lift_call(fn: Callable[[Any], Any], x: Any, dtype: str, ndim: int, chain: tu
               copies: bool) -> Any:
     """``fn(x.<chain>())`` for ``np.asarray``/``np.array``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
-        return _lifted(x, copies or "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
+        return _lifted(x, copies or "clone" in chain or ("cpu" in chain and not x.is_cpu))
     _missed()
     return fn(_steps(x, chain))
 
@@ -129,7 +129,7 @@ def meta(x: Any, name: str) -> Any:
 def materialize(x: Any) -> Any:
     """What the original holds for ``x`` (lists are converted in place); one transfer per device."""
     cls = type(x)
-    if cls is Tensor and x.device.type == "cpu":
+    if cls is Tensor and x.is_cpu:
         return _array(x.detach().numpy() if x.requires_grad else x.numpy())
     if cls in (Tensor, list, tuple, Deferred, Fold):
         transfer = _Transfer()

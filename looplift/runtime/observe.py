@@ -15,14 +15,14 @@ iterations in it, on the same iterator, handing the variables back at the end.
 from __future__ import annotations
 
 import itertools
-import logging
 import threading
 from typing import Any, Callable, Iterator
 
+from .. import logs
 from ..lattice import AV, BOTTOM, join
 from ..signature import abstract_of
 
-logger = logging.getLogger("looplift")
+logger = logs.specialize
 
 #: Iterations of a loop that run instrumented before the rest runs specialized.
 OBSERVED_ITERATIONS = 2

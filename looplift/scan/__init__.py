@@ -15,18 +15,21 @@ from __future__ import annotations
 import ast
 import logging
 import os
+import re
 import time
 import warnings
 from typing import Iterable
 
-from .files import SourceError, decode_source, iter_python_files, noqa_suppresses, read_source, split_lines
+from .files import SourceError, decode_source, iter_python_files, noqa_comments, noqa_suppresses, read_source, split_lines
 from .findings import CODES, CodeInfo, Finding, is_selected, parse_codes
-from .visitor import ConversionVisitor
+from .visitor import LOOP_WORDS, ConversionVisitor
 
 __all__ = ["CODES", "CodeInfo", "Finding", "scan_file", "scan_paths", "scan_source"]
 
 log = logging.getLogger(__name__)
 
+#: A file without it has no ``# noqa`` comment to look for (tokenizing is the slow part).
+_HAS_NOQA = re.compile("noqa", re.IGNORECASE)
 #: A file that contains none of these cannot contain a reportable conversion; it is still
 #: parsed (a syntax error is reported everywhere) but not walked.
 _TRIGGERS = ("torch", "numpy", ".numpy", ".item", ".tolist", ".cpu", ".to(", "asarray", "array(")
@@ -43,9 +46,8 @@ def scan_source(text: str | bytes, path: str = "<string>", select: Iterable[str]
     try:
         source = decode_source(text) if isinstance(text, bytes) else text
     except SourceError as exc:
-        return _filtered([_unparsable(path, str(exc), exc.line)], [], select, ignore)
-    lines = split_lines(source)
-    return _filtered(_analyze(source, path, lines), lines, select, ignore)
+        return _filtered([_unparsable(path, str(exc), exc.line)], "", select, ignore)
+    return _filtered(_analyze(source, path, split_lines(source)), source, select, ignore)
 
 
 def scan_file(path: str, select: Iterable[str] | None = None, ignore: Iterable[str] | None = None) -> list[Finding]:
@@ -53,7 +55,7 @@ def scan_file(path: str, select: Iterable[str] | None = None, ignore: Iterable[s
     try:
         text = read_source(path)
     except SourceError as exc:
-        return _filtered([_unparsable(path, str(exc), exc.line)], [], _codes(select), _codes(ignore))
+        return _filtered([_unparsable(path, str(exc), exc.line)], "", _codes(select), _codes(ignore))
     return scan_source(text, path, select, ignore)
 
 
@@ -89,7 +91,7 @@ def _analyze(source: str, path: str, lines: list[str]) -> list[Finding]:
         return [_unparsable(path, f"{type(exc).__name__}: {exc.msg}", where, exc.offset or 1)]
     except (ValueError, RecursionError, MemoryError) as exc:  # null bytes, absurd nesting
         return [_unparsable(path, f"{type(exc).__name__}: {exc}", 1)]
-    if not any(trigger in source for trigger in _TRIGGERS) or ("for" not in source and "while" not in source):
+    if not any(trigger in source for trigger in _TRIGGERS) or not LOOP_WORDS.search(source):
         return []
     try:
         return ConversionVisitor(path, lines).run(tree)
@@ -101,13 +103,11 @@ def _unparsable(path: str, error: str, line: int, col: int = 1) -> Finding:
     return Finding(path, line, max(col, 1), "LL900", f"{CODES['LL900'].title}: {error}", None, None, error)
 
 
-def _filtered(found: list[Finding], lines: list[str], select: tuple[str, ...] | None,
+def _filtered(found: list[Finding], source: str, select: tuple[str, ...] | None,
               ignore: tuple[str, ...] | None) -> list[Finding]:
-    kept = []
-    for finding in found:
-        if not is_selected(finding.code, select, ignore):
-            continue
-        line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
-        if not noqa_suppresses(line, finding.code):
-            kept.append(finding)
-    return kept
+    """``found`` without the codes ``select``/``ignore`` drop and those a ``# noqa`` silences."""
+    kept = [f for f in found if is_selected(f.code, select, ignore)]
+    if not kept or not _HAS_NOQA.search(source):
+        return kept
+    comments = noqa_comments(source, max(f.line for f in kept))
+    return [f for f in kept if not any(noqa_suppresses(c, f.code) for c in comments.get(f.line, ()))]

@@ -10,18 +10,14 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from .kinds import ARRAYS, KindInference
+from looplift.semantics import (ALIASING_ATTRIBUTES, CONVERSION_STEPS, HOST_READ_BUILTINS, HOST_READ_METHODS,
+                                LEGACY_TENSOR_CONSTRUCTORS, TO_NUMPY_FUNCTIONS, TO_TENSOR_FUNCTIONS)
 
-TO_TENSOR_FUNCTIONS = frozenset({"torch.tensor", "torch.from_numpy", "torch.as_tensor"})
-_TO_NUMPY_FUNCTIONS = frozenset({"numpy.asarray", "numpy.array", "numpy.asanyarray", "numpy.ascontiguousarray"})
-_SCALAR_BUILTINS = frozenset({"float", "int", "bool", "complex"})
-#: Conversions whose result is an immutable Python scalar: sharing one between iterations is fine.
-_IMMUTABLE_RESULTS = frozenset({".item()", "float()", "int()", "bool()", "complex()"})
-#: Tensor methods that do not change what a conversion converts.
-_TRANSPARENT = frozenset({
-    "detach", "cpu", "cuda", "to", "contiguous", "clone", "float", "double", "half", "bfloat16",
-    "long", "int", "bool",
-})
+from .calls import display_name
+from .kinds import ARRAYS, Kind, KindInference
+
+#: Host reads reported as syncs: ``x.item()``, ``x.tolist()`` (``.numpy()`` is a conversion of its own).
+_SYNC_METHODS = frozenset(m for m, kind in HOST_READ_METHODS.items() if kind != "array")
 
 #: direction -> how messages name it
 NOUNS = {
@@ -43,11 +39,8 @@ class Conversion:
     extra: tuple[ast.expr, ...]
     absorbed: tuple[int, ...]
     what: str = ""  # host syncs: ".item()", "float()", named in the python-level reason
-
-    @property
-    def immutable_result(self) -> bool:
-        """The result is a Python scalar (``.item()``, ``float(t)``), not an object one could modify."""
-        return self.what in _IMMUTABLE_RESULTS
+    immutable_result: bool = False
+    """The result is a Python scalar (``.item()``, ``float(t)``), not an object one could modify."""
 
 
 def classify(node: ast.Call, qualified: str, infer: KindInference) -> Conversion | None:
@@ -57,8 +50,9 @@ def classify(node: ast.Call, qualified: str, infer: KindInference) -> Conversion
         method = func.attr
         if method == "numpy":
             return _stripped("to_numpy", func.value)
-        if method in ("item", "tolist") and not node.keywords:
-            sync = _stripped("sync", func.value, (), f".{method}()")
+        if method in _SYNC_METHODS and not node.keywords:
+            scalar = HOST_READ_METHODS[method] == "scalar"
+            sync = _stripped("sync", func.value, (), f".{method}()", scalar)
             # an ndarray's .item() is no sync, but x.numpy().item() is one (of x)
             known_array = not sync.absorbed and infer.kind_of(func.value) in ARRAYS
             return None if known_array else sync
@@ -69,32 +63,38 @@ def classify(node: ast.Call, qualified: str, infer: KindInference) -> Conversion
     if not node.args:
         return None
     source, rest = node.args[0], (*node.args[1:], *(k.value for k in node.keywords))
-    if qualified in _TO_NUMPY_FUNCTIONS and infer.is_tensor(source):
+    if qualified in TO_NUMPY_FUNCTIONS and infer.is_tensor(source):
         return _stripped("to_numpy", source, rest)
-    if qualified in TO_TENSOR_FUNCTIONS:  # a NumPy source: nothing to strip
-        return Conversion("to_tensor", source, rest, ())
-    if qualified in _SCALAR_BUILTINS and len(node.args) == 1 and infer.is_tensor(source):
-        return _stripped("sync", source, (), f"{qualified}()")
+    if qualified in TO_TENSOR_FUNCTIONS or qualified in LEGACY_TENSOR_CONSTRUCTORS and _is_data(node, infer):
+        return Conversion("to_tensor", source, rest, ())  # a NumPy source: nothing to strip
+    if qualified in HOST_READ_BUILTINS and len(node.args) == 1 and infer.is_tensor(source):
+        return _stripped("sync", source, (), f"{display_name(qualified)}()", True)
     return None
 
 
-def _stripped(direction: str, value: ast.expr, extra: tuple[ast.expr, ...] = (), what: str = "") -> Conversion:
-    """Strip transparent calls off ``value`` (``x.detach().cpu()`` -> ``x``): one conversion.
+def _stripped(direction: str, value: ast.expr, extra: tuple[ast.expr, ...] = (), what: str = "",
+              immutable: bool = False) -> Conversion:
+    """Strip transparent calls off ``value`` (``x.detach().cpu()`` -> ``x``, ``x.data`` -> ``x``): one conversion.
 
     Host syncs also absorb a ``.numpy()``: ``x.numpy().tolist()`` is one ``.tolist()``.
     """
     absorbed: list[int] = []
     extras = list(extra)
-    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute):
+    while True:
+        if isinstance(value, ast.Attribute) and value.attr in ALIASING_ATTRIBUTES:  # x.cpu().data.numpy()
+            value = value.value
+            continue
+        if not (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)):
+            break
         method = value.func.attr
         plain = not value.args and not value.keywords
-        if not (method in _TRANSPARENT and (plain or method == "to")
+        if not (method in CONVERSION_STEPS and (plain or method == "to")
                 or direction == "sync" and method == "numpy" and plain):
             break
         absorbed.append(id(value))
         extras.extend((*value.args, *(k.value for k in value.keywords)))
         value = value.func.value
-    return Conversion(direction, value, tuple(extras), tuple(absorbed), what)
+    return Conversion(direction, value, tuple(extras), tuple(absorbed), what, immutable)
 
 
 def _targets_cpu(call: ast.Call) -> bool:
@@ -106,3 +106,17 @@ def _targets_cpu(call: ast.Call) -> bool:
         if isinstance(value, ast.Constant) and value.value == "cpu":
             return True
     return False
+
+
+def _is_data(call: ast.Call, infer: KindInference) -> bool:
+    """``torch.FloatTensor(state)`` copies data; ``torch.FloatTensor(3, 4)``, ``torch.Tensor(n)``
+    with an int, ``torch.Tensor(x.shape)`` and ``torch.Tensor(t)`` of a tensor do not convert."""
+    if len(call.args) != 1:
+        return False
+    arg = call.args[0]
+    if isinstance(arg, ast.Starred) or isinstance(arg, ast.Constant) and not isinstance(arg.value, (list, tuple)):
+        return False
+    if isinstance(arg, ast.Attribute) and arg.attr == "shape" or \
+            isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "size":
+        return False
+    return infer.kind_of(arg) is not Kind.TENSOR

@@ -27,12 +27,12 @@ import ast
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from .calls import (NUMPY_MUTATORS, SAME_OBJECT_FUNCTIONS, SAME_OBJECT_METHODS, is_inplace_method,
-                    may_modify_arguments, modifies_receiver)
+from looplift.semantics import (ELEMENT_SHARING_BUILTINS, INPLACE_KEYWORD, NUMPY_MUTATORS, is_inplace_method,
+                                modifies_receiver, result_may_alias)
+
+from .calls import may_modify_arguments
 from .names import ImportAliases, attr_chain, root_chain
 from .tree import child_nodes
-
-_VIEW_FUNCTIONS = frozenset({"enumerate", "zip", "reversed", "iter", "list", "tuple", "sorted"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,11 @@ class Change:
 
 def _dotted(chain: Sequence[str]) -> str:
     return ".".join(chain)
+
+
+def _is_true(expr: ast.expr) -> bool:
+    """``inplace=True`` (or any value not known to be false: ``inplace=self.inplace``)."""
+    return not (isinstance(expr, ast.Constant) and not expr.value)
 
 
 class LoopEffects:
@@ -182,6 +187,8 @@ class LoopEffects:
         for keyword in node.keywords:
             if keyword.arg == "out":
                 self.writes.extend(Change(chain, line, "out=") for chain in self._view_chains(keyword.value))
+            elif keyword.arg == INPLACE_KEYWORD and node.args and _is_true(keyword.value):
+                self.writes.extend(Change(chain, line, "inplace=True") for chain in self._view_chains(node.args[0]))
         module_function = isinstance(func, ast.Name) or qualified.startswith(("torch.", "numpy."))
         if module_function and (is_inplace_method(name) or qualified in NUMPY_MUTATORS):
             for arg in node.args:  # nn.init.zeros_(w), clip_grad_norm_(model.parameters(), 1)
@@ -230,11 +237,11 @@ class LoopEffects:
             func = expr.func
             qualified = self._aliases.resolve(func) or ""
             if qualified.startswith(("torch.", "numpy.")):
-                if expr.args and qualified.rpartition(".")[2] in SAME_OBJECT_FUNCTIONS:
+                if expr.args and result_may_alias(qualified, None):
                     return self._view_chains(expr.args[0])
-            elif isinstance(func, ast.Attribute) and func.attr in SAME_OBJECT_METHODS:
+            elif isinstance(func, ast.Attribute) and result_may_alias(None, func.attr):
                 return self._view_chains(func.value)
-            elif qualified in _VIEW_FUNCTIONS:
+            elif qualified in ELEMENT_SHARING_BUILTINS:
                 return [c for arg in expr.args for c in self._view_chains(arg)]
         return []
 

@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 SKIPPED_DIRS = frozenset({"__pycache__", "build", "dist", "venv", "node_modules", "site-packages"})
 
 # flake8's syntax: "# noqa" silences every code on the line, "# noqa: LL001,LL003" only those
-# (prefixes allowed); "# noqa:" followed by no valid code is a blanket noqa, as in flake8.
-_NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+# (prefixes allowed).  As in flake8, at most one space may follow the colon, and a colon followed
+# by no code (``# noqa: see the docs``, ``# noqa:  LL001``) is a blanket noqa.
+_NOQA = re.compile(r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 
 
 class SourceError(Exception):
@@ -91,11 +92,41 @@ def split_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def noqa_suppresses(line: str, code: str) -> bool:
-    """Whether a ``# noqa`` comment on ``line`` silences ``code``."""
-    if "noqa" not in line.lower():
-        return False
-    match = _NOQA.search(line)
+def noqa_comments(source: str, last_line: int | None = None) -> dict[int, list[str]]:
+    """Line -> the ``# noqa`` comments that apply to it (up to ``last_line``, when given).
+
+    Only comments count (a ``"# noqa"`` inside a string does not).  As in flake8, a comment
+    applies to its own line and to the other lines of a token that spans several (a
+    triple-quoted string) or of a backslash-continued line; the lines inside brackets are
+    separate lines.  Source that does not tokenize falls back to the comment's physical line.
+    """
+    covered: dict[int, list[str]] = {}
+    first, last, found = 0, 0, []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            kind = token.type
+            if kind in (tokenize.ENDMARKER, tokenize.DEDENT):
+                continue
+            if not first and last_line is not None and token.start[0] > last_line:
+                break  # tokenizing is the slow part: stop after the last line asked about
+            first = first or token.start[0]
+            last = max(last, token.end[0])
+            if kind == tokenize.COMMENT and _NOQA.search(token.string):
+                found.append(token.string)
+            elif kind in (tokenize.NL, tokenize.NEWLINE):
+                for line in range(first, last + 1) if found else ():
+                    covered[line] = found
+                first, last, found = 0, 0, []
+    except (tokenize.TokenError, SyntaxError):
+        covered = {n: [text] for n, text in enumerate(split_lines(source), 1) if _NOQA.search(text)}
+    return covered
+
+
+def noqa_suppresses(comment: str, code: str) -> bool:
+    """Whether a ``# noqa`` in ``comment`` (a comment, or a line of code) silences ``code``.
+
+    ``# noqa: E501`` names only another tool's code: looplift's codes stay reported."""
+    match = _NOQA.search(comment)
     if match is None:
         return False
     codes = match.group("codes")

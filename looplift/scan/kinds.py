@@ -15,6 +15,8 @@ import ast
 import enum
 from typing import Callable, Iterable, Iterator
 
+from looplift.semantics import CONVERSION_STEPS
+
 from .names import ImportAliases
 
 
@@ -41,11 +43,11 @@ _TENSORS_FUNCTIONS = frozenset({
     "split", "chunk", "unbind", "tensor_split", "hsplit", "vsplit", "dsplit", "meshgrid",
     "broadcast_tensors", "unravel_index",
 })
-#: Methods that only tensors have, so the receiver and the result are tensors.
-_TENSOR_METHODS = frozenset({
-    "detach", "cpu", "cuda", "to", "contiguous", "clone", "float", "double", "half", "bfloat16",
-    "long", "int", "short", "bool", "byte", "permute", "unsqueeze", "expand", "expand_as",
-    "softmax", "log_softmax", "sigmoid", "masked_fill", "type_as", "view_as", "pin_memory",
+#: Methods that only tensors have, so the receiver and the result are tensors: the steps of a
+#: conversion chain (``.detach()``, ``.cpu()``, ``.to(...)``, dtype casts) and a few more.
+_TENSOR_METHODS = CONVERSION_STEPS | frozenset({
+    "permute", "unsqueeze", "expand", "expand_as", "softmax", "log_softmax", "sigmoid", "masked_fill",
+    "type_as", "view_as", "pin_memory",
 })
 _TENSOR_SCALAR_METHODS = frozenset({
     "item", "tolist", "numpy", "size", "dim", "ndimension", "numel", "nelement", "element_size",
@@ -224,20 +226,21 @@ class KindInference:
         if isinstance(iterable, ast.Call) and isinstance(target, ast.Tuple) and not iterable.keywords:
             func = self._aliases.resolve(iterable.func)
             elts = target.elts
-            if func == "enumerate" and len(elts) == 2 and iterable.args:
+            if func == "builtins.enumerate" and len(elts) == 2 and iterable.args:
                 yield from self._unknown_or(elts[0], None)
-                yield from self._unknown_or(elts[1], self._element_kind(iterable.args[0]))
+                yield from self._unknown_or(elts[1], self.element_kind(iterable.args[0]))
                 return
-            if func == "zip" and len(elts) == len(iterable.args):
+            if func == "builtins.zip" and len(elts) == len(iterable.args):
                 for sub_target, source in zip(elts, iterable.args):
-                    yield from self._unknown_or(sub_target, self._element_kind(source))
+                    yield from self._unknown_or(sub_target, self.element_kind(source))
                 return
-        element = self._element_kind(iterable)
+        element = self.element_kind(iterable)
         if isinstance(target, ast.Name):
             yield target.id, element
         else:
             yield from self._unknown_or(target, Kind.TENSOR if element is Kind.TENSOR else None)
 
-    def _element_kind(self, iterable: ast.expr) -> Kind | None:
+    def element_kind(self, iterable: ast.expr) -> Kind | None:
+        """The kind of the items of ``iterable`` (a tensor for a ``list[torch.Tensor]``)."""
         kind = self.kind_of(iterable)
         return Kind.TENSOR if kind is Kind.TENSORS else kind

@@ -7,11 +7,15 @@ import statements: every reference is resolved to a qualified name such as ``"to
 from __future__ import annotations
 
 import ast
+import builtins
 
 #: Conventional module names, used when a file refers to them without importing them (code
 #: pasted from a notebook, ``from common import *``).  An explicit import always wins, so
 #: ``import jax.numpy as np`` is *not* NumPy.
 _CONVENTIONAL = {"np": "numpy", "numpy": "numpy", "torch": "torch"}
+#: Names that resolve to ``builtins.<name>`` unless the file imports them (a local variable that
+#: shadows a builtin is not tracked: the scan takes ``len`` to be ``builtins.len``).
+_BUILTINS = frozenset(name for name in dir(builtins) if not name.startswith("_"))
 
 
 def attr_chain(expr: ast.expr) -> tuple[str, ...] | None:
@@ -79,14 +83,22 @@ class ImportAliases:
                 for field in ("body", "orelse", "finalbody", "handlers", "cases"):
                     stack.extend(getattr(stmt, field, ()))
 
+    def is_imported(self, expr: ast.expr) -> bool:
+        """Whether ``expr`` is a name or chain rooted at an imported (or conventional) name:
+        ``np.linalg`` and ``F`` are, ``xs`` and ``self.buf`` are not."""
+        chain = attr_chain(expr)
+        return chain is not None and (chain[0] in self._names or chain[0] in _CONVENTIONAL)
+
     def resolve(self, expr: ast.expr) -> str | None:
         """The qualified name ``expr`` refers to (``np.asarray`` -> ``"numpy.asarray"``).
 
-        Names that no import binds resolve to themselves (``float`` -> ``"float"``), except
-        the conventional ``np``/``torch``.  ``None`` when ``expr`` is not a name or chain.
+        Names that no import binds resolve to the builtin of that name (``float`` ->
+        ``"builtins.float"``), the conventional module (``np`` -> ``"numpy"``), or themselves.
+        ``None`` when ``expr`` is not a name or chain.
         """
         chain = attr_chain(expr)
         if chain is None:
             return None
-        head = self._names.get(chain[0]) or _CONVENTIONAL.get(chain[0], chain[0])
+        name = chain[0]
+        head = self._names.get(name) or _CONVENTIONAL.get(name) or (f"builtins.{name}" if name in _BUILTINS else name)
         return ".".join((head, *chain[1:]))

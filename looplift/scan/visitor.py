@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Iterable, Sequence
 
 from .findings import HOISTABLE, LIFTABLE, PER_ITERATION, PYTHON_LEVEL, Finding
-from .calls import SAME_OBJECT_FUNCTIONS, SAME_OBJECT_METHODS, may_keep_arguments, modifies_receiver
-from .conversions import NOUNS, TO_TENSOR_FUNCTIONS, Conversion, classify
+from looplift.semantics import TO_TENSOR_FUNCTIONS, modifies_receiver, result_may_alias
+
+from .calls import display_name, may_keep_arguments
+from .conversions import NOUNS, Conversion, classify
 from .effects import LoopEffects
 from .kinds import ARRAYS, Kind, KindInference
 from .names import ImportAliases, attr_chain
@@ -41,7 +43,9 @@ _NUMPY_OUTPUT = frozenset({
     "numpy.array_repr", "numpy.array_str",
 })
 _SNIPPET_LENGTH = 60
-_LOOP_KEYWORD = re.compile(r"\b(?:for|while)\b")
+#: Code without any of these words has no loop, comprehension or per-item call to check.
+LOOP_WORDS = re.compile(r"\b(?:for|while|lambda|map|filter|sorted|sort|min|max|reduce|starmap|filterfalse|"
+                        r"takewhile|dropwhile|groupby|accumulate)\b")
 
 
 @dataclass(eq=False)
@@ -81,6 +85,54 @@ class _Scope:
     kinds: dict[str, Kind | None] = field(default_factory=dict)
     values: dict[str, tuple[_Pending, ...]] = field(default_factory=dict)  # name -> converted values it holds
     loops: list[_Loop] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _PerItem:
+    """A callable that calls its function argument once per item of an iterable argument."""
+
+    name: str  # how messages name the call: "map() call at line 12"
+    position: int | None  # where the function argument is: a position, or
+    keyword: str | None  # a keyword (which wins when both are given)
+    items: int | None  # the position of the iterable, or None: the receiver (``xs.sort(key=f)``)
+    item_param: int | None = 0  # the function's parameter that receives the item
+    collects: bool = False  # the function's results are kept (``map``), not just compared
+
+
+_PER_ITEM = {
+    "builtins.map": _PerItem("map", 0, None, 1, collects=True),
+    "builtins.filter": _PerItem("filter", 0, None, 1),
+    "builtins.sorted": _PerItem("sorted", None, "key", 0),
+    "builtins.min": _PerItem("min", None, "key", 0),
+    "builtins.max": _PerItem("max", None, "key", 0),
+    "functools.reduce": _PerItem("reduce", 0, None, 1, item_param=1),
+    "itertools.starmap": _PerItem("starmap", 0, None, 1, item_param=None, collects=True),
+    "itertools.filterfalse": _PerItem("filterfalse", 0, None, 1),
+    "itertools.takewhile": _PerItem("takewhile", 0, None, 1),
+    "itertools.dropwhile": _PerItem("dropwhile", 0, None, 1),
+    "itertools.groupby": _PerItem("groupby", 1, "key", 0),
+    "itertools.accumulate": _PerItem("accumulate", 1, "func", 0, item_param=1, collects=True),
+}
+_SORT = _PerItem("sort", None, "key", None)
+
+
+def _per_item_function(call: ast.Call, qualified: str) -> tuple[ast.expr, ast.expr | None, _PerItem] | None:
+    """The function a per-item call runs (a lambda, or a name), its iterable, and how it calls it."""
+    spec = _PER_ITEM.get(qualified)
+    if spec is None and isinstance(call.func, ast.Attribute) and call.func.attr == "sort":
+        spec = _SORT
+    if spec is None:
+        return None
+    function = next((k.value for k in call.keywords if k.arg == spec.keyword), None)
+    if function is None and spec.position is not None and len(call.args) > spec.position:
+        function = call.args[spec.position]
+    if function is None or isinstance(function, ast.Starred):
+        return None
+    if spec.items is None:
+        items = call.func.value if isinstance(call.func, ast.Attribute) else None
+    else:
+        items = call.args[spec.items] if len(call.args) > spec.items else None
+    return function, None if isinstance(items, ast.Starred) else items, spec
 
 
 def _simple_chains(expr: ast.expr) -> list[tuple[str, ...]] | None:
@@ -203,18 +255,27 @@ class ConversionVisitor:
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
+        """A lambda's body runs when it is called, somewhere else: not in the enclosing loops
+        (unless it is called per item or at once, see `_per_item_call` and `visit_Call`)."""
         self._visit_all([*node.args.defaults, *node.args.kw_defaults])
         self._in_scope(_Scope(), [node.body])
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        """A class body runs once, where the ``class`` statement is: in the enclosing loops."""
         self._visit_all([*node.decorator_list, *node.bases, *(k.value for k in node.keywords)])
-        self._in_scope(_Scope(), node.body)
+        self._in_scope(self._inner_scope(), node.body)
+
+    def _inner_scope(self, *loops: _Loop) -> _Scope:
+        """A scope whose body runs here and now (a class body, a lambda called per item): it
+        sees the enclosing names and is inside the enclosing loops, plus ``loops``."""
+        scope = self._scope
+        return _Scope(dict(scope.kinds), {}, [*scope.loops, *loops])
 
     def _may_loop(self, node: ast.stmt) -> bool:
         """Whether ``node``'s source has a loop keyword: a cheap regex over its lines that
         lets the walk skip loop-free functions, most of a typical code base."""
         text = "\n".join(self._lines[node.lineno - 1:node.end_lineno])
-        return _LOOP_KEYWORD.search(text) is not None
+        return LOOP_WORDS.search(text) is not None
 
     def _in_scope(self, scope: _Scope, body: Iterable[ast.AST]) -> None:
         self._scopes.append(scope)
@@ -441,25 +502,67 @@ class ConversionVisitor:
             self._absorbed.update(conversion.absorbed)
             if self._scope.loops and id(node) not in self._absorbed:
                 self._report(node, conversion)
-        self.generic_visit(node)
+        func = node.func
+        per_item = _per_item_function(node, qualified)
+        if per_item is not None:
+            self._per_item_call(node, *per_item)
+        elif isinstance(func, ast.Lambda):  # (lambda: ...)(): the body runs here
+            self._visit_all([*node.args, *node.keywords, *func.args.defaults, *func.args.kw_defaults])
+            self._in_scope(self._inner_scope(), [func.body])
+        else:
+            self.generic_visit(node)
         self._follow_call(node, qualified)
+
+    def _per_item_call(self, node: ast.Call, function: ast.expr, items: ast.expr | None, spec: _PerItem) -> None:
+        """``map(f, xs)``, ``sorted(xs, key=f)``...: ``f`` runs once per item, a loop of its own
+        (labelled "map() call").  A lambda's body is that loop's body; a conversion function
+        given by name (``map(torch.from_numpy, arrays)``) is a conversion of each item."""
+        others = [a for a in (*node.args, *(k.value for k in node.keywords)) if a is not function]
+        self._visit_all([node.func, *others])
+        element = None if items is None else self._infer.element_kind(items)
+        if isinstance(function, ast.Lambda):
+            params = [*function.args.posonlyargs, *function.args.args]
+            self._visit_all([*function.args.defaults, *function.args.kw_defaults])
+            targets = tuple((ast.Name(p.arg, ast.Store(), lineno=p.lineno, col_offset=p.col_offset), node)
+                            for p in (*params, function.args.vararg) if p is not None)
+            loop = _Loop(f"{spec.name}() call", node.lineno, targets, (function.body,))
+            scope = self._inner_scope(loop)
+            for index, param in enumerate(params):
+                scope.kinds[param.arg] = element if index == spec.item_param else None
+            self._in_scope(scope, [function.body])
+            if spec.collects:
+                self._scopes.append(scope)
+                self._keep(function.body, f"collected by {spec.name}()", function.body)
+                self._scopes.pop()
+            return
+        self.visit(function)
+        if items is None:
+            return
+        item = ast.Subscript(items, ast.Constant(0), ast.Load())  # "an item of xs", for the kinds
+        call = ast.copy_location(ast.Call(function, [ast.copy_location(item, function)], []), function)
+        call.end_lineno, call.end_col_offset = function.end_lineno, function.end_col_offset
+        conversion = classify(call, self._aliases.resolve(function) or "", self._infer)
+        if conversion is not None:
+            loops = self._scope.loops
+            loops.append(_Loop(f"{spec.name}() call", node.lineno, (), ()))
+            self._report(call, conversion)
+            loops.pop()
 
     def _follow_call(self, node: ast.Call, qualified: str) -> None:
         """What the call does with converted values: NumPy work on them, a result that is the
         same object (followed further), or keeping or modifying them."""
         func = node.func
-        receiver = func.value if isinstance(func, ast.Attribute) else None
-        method = func.attr if isinstance(func, ast.Attribute) else None
+        receiver = func.value if isinstance(func, ast.Attribute) and not self._aliases.is_imported(func.value) else None
+        method = func.attr if receiver is not None else None
         arguments = (*node.args, *(k.value for k in node.keywords))
         if qualified.startswith("numpy.") and qualified not in _NUMPY_OUTPUT or qualified in TO_TENSOR_FUNCTIONS:
             for argument in arguments:
                 self._use(argument)
         elif receiver is not None and method not in ("item", "tolist"):
             self._use(receiver)
-        if receiver is not None and method in SAME_OBJECT_METHODS:
+        if receiver is not None and result_may_alias(None, method):
             self._follow(node, receiver)
-        elif node.args and qualified.startswith(("torch.", "numpy.")) and (
-                qualified.rpartition(".")[2] in SAME_OBJECT_FUNCTIONS):
+        elif node.args and result_may_alias(qualified, None):
             self._follow(node, node.args[0])
         if receiver is not None and method is not None and modifies_receiver(method):
             self._keep(receiver, f"modified by .{method}()", node)
@@ -470,7 +573,7 @@ class ConversionVisitor:
             array_receiver = receiver is not None and self._infer.kind_of(receiver) in (Kind.TENSOR, *ARRAYS)
             if may_keep_arguments(qualified, method, array_receiver):
                 for argument in arguments:
-                    self._keep(argument, f"passed to {qualified or 'a call'}()", node)
+                    self._keep(argument, f"passed to {display_name(qualified) or 'a call'}()", node)
 
     def _report(self, node: ast.Call, conversion: Conversion) -> None:
         loops = self._scope.loops

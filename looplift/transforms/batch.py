@@ -22,7 +22,9 @@ import ast
 import copy
 from dataclasses import dataclass
 
+from .. import anno
 from ..analysis.dependence import BatchPlan
+from ..anno import Key
 from .builders import assign, constant, runtime_call
 
 
@@ -36,8 +38,8 @@ class BatchCode:
 
 def body_function(plan: BatchPlan, name: str, lift: "ast.NodeTransformer") -> BatchCode:
     """The body of one iteration as a function of the item and the invariants (lifted by ``lift``)."""
-    statements = [copy.deepcopy(s) for s in plan.statements]
-    values = [copy.deepcopy(o.value) for o in plan.outputs]
+    statements = [_Unhoisted().visit(copy.deepcopy(s)) for s in plan.statements]
+    values = [_Unhoisted().visit(copy.deepcopy(o.value)) for o in plan.outputs]
     body: list[ast.stmt] = []
     for stmt in statements:
         new = lift.statement(stmt)  # type: ignore[attr-defined]
@@ -49,6 +51,16 @@ def body_function(plan: BatchPlan, name: str, lift: "ast.NodeTransformer") -> Ba
     fn.end_lineno = fn.lineno
     kinds = tuple("array" if o.read is None else f"read:{o.read}" for o in plan.outputs)
     return BatchCode(plan, name, ast.fix_missing_locations(fn), kinds)
+
+
+class _Unhoisted(ast.NodeTransformer):
+    """A hoisted conversion's cache (``h if h is not None else (h := conv)``) is the conversion
+    itself in a batch body: the body runs once, for every item."""
+
+    def visit_IfExp(self, node: ast.IfExp) -> ast.AST:
+        if anno.hasanno(node, Key.HOISTED):
+            return node.orelse.value  # type: ignore[attr-defined]
+        return self.generic_visit(node)
 
 
 def replacement(code: BatchCode, loop: ast.For, fallback: ast.For, index: int) -> list[ast.stmt]:

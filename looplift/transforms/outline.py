@@ -89,7 +89,7 @@ class Outliner:
         line = plan.line
         label = f"{self.fn_name}_region{plan.name.removeprefix('__ll_r')}"
         lowered = _function(label, params, body, line)
-        twin = _function(f"{label}_numpy", params, twin_body, line)
+        twin = _function(self.fn_name, params, twin_body, line)  # tracebacks name the user's function
         guard = " and ".join(filter(None, (guard_of(p, v) for p, v in zip(params, _values(inputs))))) or "True"
         return RegionCode(plan, params, lowered, twin, guard, label, self.ops)
 

@@ -1,0 +1,147 @@
+"""Types observed at the first call (``runtime/observe.py``): values from model calls, loaders,
+dicts and attributes get types, the first call continues a long loop in specialized code, and an
+observed type that does not hold later only costs speed."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from looplift import explain, looplift
+from looplift.runtime import observe, paths
+from looplift.testing import compare_calls
+
+
+@pytest.fixture
+def lifting(monkeypatch):
+    monkeypatch.setenv("LOOPLIFT_LIFT", "always")
+
+
+@pytest.fixture
+def counts():
+    paths.ENABLED = True
+    paths.COUNTS.clear()
+    yield paths.COUNTS
+    paths.ENABLED = False
+    paths.COUNTS.clear()
+
+
+class Loader:
+    """A DataLoader-like object: iterable, sized, no list in sight."""
+
+    def __init__(self, n=6, batch=4, dtype=torch.float32, last=None, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        sizes = [batch] * (n - 1) + [last or batch]
+        self.items = [(torch.randn(b, 8, generator=g).to(dtype), torch.randint(0, 3, (b,), generator=g))
+                      for b in sizes]
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self):
+        return len(self.items)
+
+
+NET = torch.nn.Linear(8, 3)
+
+
+def evaluate(model, loader):
+    test_loss, correct, preds = 0.0, 0, []
+    with torch.no_grad():
+        for data, target in loader:
+            output = model(data)
+            test_loss += F.cross_entropy(output, target).item()
+            pred = output.argmax(1)
+            correct += pred.eq(target).sum().item()
+            preds.append(pred.cpu().numpy())
+    return test_loss / len(loader), correct, np.concatenate(preds)
+
+
+def dict_items(samples):
+    out = []
+    for sample in samples:
+        pixels = sample["pixels"].numpy()
+        out.append(pixels.mean())
+    return out
+
+
+def grad_norms(model):
+    norms = {}
+    for name, w in model.named_parameters():
+        if w.grad is not None:
+            norms[name] = np.linalg.norm(w.grad.cpu().numpy())
+    return norms
+
+
+def test_a_loader_loop_is_lifted_after_its_first_call(lifting):
+    decorated = looplift(evaluate, compile=False)
+    loader = Loader()
+    compare_calls(evaluate, decorated, (NET, loader))
+    report = explain(decorated, NET, loader)
+    assert not report.unknown
+    text = str(report)
+    assert ".item() deferred" in text and ".cpu().numpy() kept as a tensor" in text
+    compare_calls(evaluate, decorated, (NET, loader))
+
+
+def test_explain_before_the_first_call_says_what_is_unknown(lifting):
+    report = explain(looplift(evaluate, compile=False), NET, Loader())
+    assert report.unknown  # the loop's values come from the loader and the model
+
+
+def test_the_first_call_continues_a_long_loop_specialized(lifting, counts):
+    decorated = looplift(evaluate, compile=False)
+    loader = Loader(n=30)
+    compare_calls(evaluate, decorated, (NET, loader))
+    # the first iterations ran the original, observed; the rest ran specialized
+    assert counts["read.deferred"] >= 2 * (30 - observe.OBSERVED_ITERATIONS)
+
+
+@pytest.mark.parametrize("loader", [Loader(last=1), Loader(dtype=torch.float64), Loader(n=1), Loader(n=0)],
+                         ids=["short-last-batch", "other-dtype", "one-batch", "empty"])
+def test_guards_that_fail_later_give_the_originals_results(lifting, loader):
+    decorated = looplift(evaluate, compile=False)
+    decorated(NET, Loader())  # observed on float32 batches of 4
+    if len(loader.items) == 0:
+        with pytest.raises(ValueError):  # np.concatenate of nothing: the original's error
+            decorated(NET, loader)
+        return
+    compare_calls(evaluate, decorated, (NET, loader))
+
+
+def test_dict_items_and_attributes(lifting):
+    samples = [{"pixels": torch.rand(3, 4)} for _ in range(5)]
+    compare_calls(dict_items, looplift(dict_items, compile=False), (samples,))
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2))
+    model(torch.randn(2, 4)).sum().backward()
+    model[1].bias.grad = None  # a None gradient among the others
+    decorated = looplift(grad_norms, compile=False)
+    for _ in range(2):
+        compare_calls(grad_norms, decorated, (model,))
+
+
+def test_observer_joins_what_it_sees():
+    seen = observe.Observer()
+    seen(1, torch.zeros(2))
+    seen(1, torch.zeros(3))
+    seen(2, torch.zeros(2))
+    seen(2, np.zeros(2))
+    assert seen.sites[1].dtype is torch.float32 and seen.sites[1].ndim == 1
+    assert len(list(seen.sites[2].options())) == 2
+
+
+def test_a_loop_in_a_try_is_not_resumed(lifting, counts):
+    def guarded(loader):
+        total = 0.0
+        try:
+            for x, _ in loader:
+                total += x.sum().item()
+        except ValueError:
+            pass
+        return total
+
+    decorated = looplift(guarded, compile=False)
+    compare_calls(guarded, decorated, (Loader(n=10),))
+    assert counts["read.deferred"] == 0  # the first call ran the original throughout
+    compare_calls(guarded, decorated, (Loader(n=10),))
