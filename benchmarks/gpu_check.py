@@ -117,10 +117,12 @@ def measure(wl: W.Workload, variants: Sequence[str], args: argparse.Namespace, d
                 with R.time_cap(args.cap if variant in R.COMPILING else 0):
                     calls = 0
                     while True:  # warm-up: at least 2 calls; looplift auto until its regions settled
+                        idle = R.idle_regions(fn)
                         out = fn(*inputs)
                         _sync(device)
                         calls += 1
-                        if calls >= 2 and (variant != R.LL_AUTO or R.settled(fn) or calls >= args.max_warmup):
+                        if calls >= 2 and (variant != R.LL_AUTO or R.warmed_up(fn, calls, idle)
+                                           or calls >= args.max_warmup):
                             break
                     with count_host_reads() as reads:
                         out = fn(*inputs)

@@ -286,6 +286,26 @@ def settled(fn: Any) -> bool:
     return all(getattr(r, "state", "compiled") in ("compiled", "eager") for r in looplift_regions(fn))
 
 
+def idle_regions(fn: Any) -> tuple[Any, ...] | None:
+    """The warm-up clocks of a looplift function's compiled regions while every unsettled one is
+    still warming up (else None): unchanged over a call, those regions did not run in it (a
+    batched loop runs the regions' eager code under ``vmap``), and waiting for them to settle
+    would wait forever.  (A region waiting for its background compile, or measuring, changes
+    nothing per call either, but it will settle.)"""
+    regions = [r for r in looplift_regions(fn) if getattr(r, "state", "compiled") not in ("compiled", "eager")]
+    if any(getattr(r, "state", None) != "warming" for r in regions):
+        return None
+    return tuple(getattr(r, "eager_spent", None) for r in regions)
+
+
+def warmed_up(fn: Any, calls: int, before: tuple[Any, ...] | None) -> bool:
+    """Whether a looplift auto function is ready to be timed after ``calls`` warm-up calls
+    (``before``: ``idle_regions(fn)`` before the last one)."""
+    if calls < WARMUP_CALLS:
+        return False
+    return settled(fn) or (before is not None and idle_regions(fn) == before)
+
+
 def check(expected: Any, actual: Any, scale: float) -> str:
     """'' when ``actual`` is what the original returned, else what differs."""
     from looplift.testing import Mismatch, assert_same
@@ -298,8 +318,9 @@ def check(expected: Any, actual: Any, scale: float) -> str:
     return ""
 
 
-class CapExceeded(Exception):
-    pass
+class CapExceeded(BaseException):
+    """A ``BaseException``, like ``KeyboardInterrupt``: looplift's run-time falls back to the
+    original code on any ``Exception`` raised inside it, which would swallow the cap."""
 
 
 def time_cap(seconds: float) -> Any:
@@ -368,8 +389,9 @@ def child_main(workload: str, variant: str, size: str, device: str, lengths: Seq
         # at the first length, settle first (looplift auto compiles a region in the background,
         # after it has run a while): graphs compiled before the next length do not count
         for i in itertools.count():
+            idle = idle_regions(fn)
             fn(*length_args)
-            if base is not None or (i >= FOLLOW_UP_CALLS and settled(fn)):
+            if base is not None or (i >= FOLLOW_UP_CALLS and warmed_up(fn, i, idle)):
                 break
         now = (_graphs(), specializations(fn))
         if base is None:
@@ -525,9 +547,12 @@ def measure_workload(wl: W.Workload, profile: tuple[Any, ...], device: str, cap:
             logger.info("[%s] warm-up %s", wl.name, name)
             try:
                 with time_cap(2 * cap_here if name in COMPILING else 0), variant_env(name):
+                    began, idle = time.perf_counter(), None
                     for i in itertools.count():
-                        if i >= WARMUP_CALLS and (settled(fn) if name == LL_AUTO else i >= WARMUP_MAX):
+                        if i >= WARMUP_CALLS and (i >= WARMUP_MAX if name != LL_AUTO else warmed_up(fn, i, idle)
+                                                  or time.perf_counter() - began > 2 * cap_here):
                             break
+                        idle = idle_regions(fn)
                         start = time.perf_counter()
                         out = fn(*args)
                         sync()
