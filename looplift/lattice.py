@@ -18,7 +18,6 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from .dtypes import LIFTABLE_NP_DTYPES
 
 class AV:
     """Base class of abstract values."""
@@ -323,6 +322,23 @@ def conflicted(value: AV) -> bool:
     """Lifted tensors and real tensors may meet in this value: materializing it could not tell
     them apart, so the analysis must keep such values apart (it retries without lifting them)."""
     return contains_lifted(value) and may_be_real_tensor(value)
+
+
+def describe(value: AV) -> str:
+    """The value in words, for reasons users read (``?`` is "of a type not known here")."""
+    if isinstance(value, TopV):
+        return "a value of a type not known here (from code looplift does not see into)"
+    if isinstance(value, TensorV):
+        return "a torch tensor"
+    if isinstance(value, UnboundV):
+        return "a name that may not be assigned yet"
+    if isinstance(value, (ListV, TupleV)):
+        return "a list or tuple of values of unknown types"
+    if isinstance(value, ObjV):
+        return f"the object {getattr(value.obj, '__name__', type(value.obj).__name__)}"
+    if isinstance(value, PlainV):
+        return f"a {value.type.__name__}"
+    return repr(value)
 
 
 def from_runtime(value: object) -> AV:

@@ -322,7 +322,7 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
                                              "one step for a CPU tensor without grad, checked at each call"))
         if anno.hasanno(node, Key.LOWER):
             lowered = anno.getanno(node, Key.LOWER)
-            report.rewritten.append(Decision(node.lineno, f"{lowered.entry.key} -> {ast.unparse(lowered.expression)}"))
+            report.rewritten.append(Decision(node.lineno, f"{lowered.entry.key} -> {_lowered_text(node, lowered)}"))
         if anno.hasanno(node, Key.DEFER):
             read = anno.getanno(node, Key.DEFER)
             report.rewritten.append(Decision(node.lineno, f"{read.describe()} deferred",
@@ -345,6 +345,14 @@ def _record(report: Report, tree: ast.FunctionDef, plan: placement.Plan, code: l
                             key=lambda d: d.line)
     for items in (report.rewritten, report.materialized, report.compiled):
         items.sort(key=lambda d: d.line)
+
+
+def _lowered_text(node: ast.AST, lowered: Any) -> str:
+    """A lowering with its operands written out: ``torch.clamp(x @ w, min=0.0)``."""
+    args, kwargs = regions.operand_nodes(node)
+    names = {f"_{i}": a for i, a in enumerate(args)}
+    names.update({f"_k_{k}": v for k, v in kwargs.items()})
+    return _text(outline.substitute(lowered.expression, names), 60)
 
 
 def _render(tree: ast.FunctionDef, code: list[outline.RegionCode], bodies: list[batch.BatchCode]) -> str:

@@ -59,25 +59,21 @@ def test_seed_lifts_conversion_ops_and_materializes_once_at_return():
         assert name in ops
     assert _lines(report.materialized) == {_at(seed, 5)}  # only the return
     assert "__ll.lift_method(t, 'float32', 2, ('detach', 'cpu'))" in report.source
-    assert "return __ll.m(out)" in report.source
+    assert "out = __ll.m(out)\n    return out" in report.source
 
 
-def test_cost_model_lifts_large_items_only_on_the_cpu(monkeypatch):
+def test_cost_model_on_the_cpu_batches_small_items_and_lifts_large_ones(monkeypatch):
     monkeypatch.setenv("LOOPLIFT_LIFT", "auto")
-    for batch in ([torch.zeros(3, 4)], [big()]):  # 16384 elements: NumPy is as fast on a CPU
+    for batch in ([torch.zeros(3, 4)], [big()]):  # independent iterations: one batched computation
         report = explain(seed, batch)
-        # only the per-iteration conversion is shortened (t.numpy() for t.detach().cpu().numpy())
-        assert [d.what for d in report.rewritten] == [".detach().cpu().numpy() -> .numpy()"]
-        assert not report.materialized and "numpy_of" in report.source
-        assert "nothing is lifted" in report.cost
-    report = explain(seed, [torch.zeros(512, 512)])
-    assert report.rewritten and "131072+" in report.cost
+        assert report.batched and "batched" in report.cost
+    report = _explain(lift(seed, compile="auto"), [torch.zeros(512, 512)])
+    assert report.rewritten and ("131072+" in report.cost or not torch_compile_available())
 
 
 def test_no_tensor_arguments_lift_nothing():
     report = explain(seed, [np.zeros(BIG)])
-    assert not report.rewritten
-    assert "no tensor arguments" in report.cost
+    assert not report.rewritten and not report.batched
 
 
 @pytest.mark.parametrize("tensor, reason", [

@@ -5,13 +5,12 @@ from __future__ import annotations
 import ast
 
 import numpy as np
-import pytest
 import torch
 
 from looplift import anno, pipeline, pragmas, source
 from looplift.analysis import dependence, placement, regions, types as types_pass
 from looplift.anno import Key
-from looplift.lattice import TOP, ArrayV, ListV, PyScalarV, TensorV, UNBOUND
+from looplift.lattice import TOP, ArrayV, ListV, PyScalarV, TensorV
 from looplift.transforms import instrument, lift, outline
 
 

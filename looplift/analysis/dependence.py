@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from .. import anno
 from ..anno import Key
-from ..lattice import AV, TOP, ArrayV, ListV, PyScalarV, contains_lifted
+from ..lattice import AV, TOP, ArrayV, ListV, contains_lifted
 from ..report import Decision
 from . import scope as scope_mod
 

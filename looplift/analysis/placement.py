@@ -24,24 +24,20 @@ number of names).
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .. import anno, pragmas, registry, semantics
 from ..anno import Key
-from ..dtypes import LIFTABLE_NP_DTYPES, TORCH_TO_NP
 from ..errors import Refusal
-from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PyScalarV, TensorV, TopV, TupleV, UnionV,
-                       conflicted, contains_lifted, demoted, holds_local_list, join)
+from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, TupleV, conflicted, contains_lifted, demoted, holds_local_list, join)
 from ..pragmas import Mark
-from ..registry import lowering
 from ..report import Decision
-from . import conversions, types as T
+from . import conversions, rules as R
+from .rules import (comprehension_targets, is_tensor, loaded_names, needs_rebind,
+                    writes_in_place)
+from .decisions import Decisions
 from .walker import Env, Use, Walker, join_all
-
-#: Host reads kept on the device: the kind of Python value each gives.
-_READ_TYPES = {"float": float, "int": int, "bool": bool, "complex": complex}
-
 
 @dataclass
 class Plan:
@@ -56,7 +52,7 @@ class Plan:
     pinned: set[str] = field(default_factory=set)
 
 
-class Placement(Walker):
+class Placement(Decisions, Walker):
     """One walk of the placement pass (``place`` runs it to its fixpoint)."""
 
     def __init__(self, fn: ast.FunctionDef, globals_: Mapping[str, Any], marks: Mapping[ast.AST, Mark], *,
@@ -88,7 +84,7 @@ class Placement(Walker):
                 self.pending = set()
                 env_in = dict(env)
                 for name in forced:
-                    env_in[name] = T.non_local(demoted(env_in[name]))
+                    env_in[name] = R.non_local(demoted(env_in[name]))
                 self.forget(node, decisions=False)  # why a name was demoted stays in the report
                 out = super().stmt(node, env_in)
                 new = self.pending - forced
@@ -124,7 +120,7 @@ class Placement(Walker):
 
     def augassign(self, node: ast.AugAssign, env: Env) -> None:
         target = node.target
-        op = T.BINOPS.get(type(node.op))
+        op = R.BINOPS.get(type(node.op))
         if not (isinstance(target, ast.Name) and target.id in self.scope.locals and target.id not in self.pinned):
             value = self.expr(node.value, env, Use.RETAIN)
             self.store_target(target, env)
@@ -132,45 +128,27 @@ class Placement(Walker):
         current = env.get(target.id, UNBOUND)
         anno.setanno(target, Key.REP, current)
         value = self.expr(node.value, env, Use.OPERAND)
-        if all(T.is_immutable_scalar(o) for o in current.options()):
+        if all(R.is_immutable_scalar(o) for o in current.options()):
             env[target.id] = self.scalar_update(node, target, op, current, value, env)
             return
         if contains_lifted(current):
             self.pending.add(target.id)  # in place on a lifted array: NumPy does it, on the NumPy form
         self.use(node.value, value, Use.READ, env)
         env[target.id] = demoted(anno.getanno(target, Key.TYPE, TOP)) if not contains_lifted(current) else \
-            T.non_local(demoted(current))
-
-    def scalar_update(self, node: ast.AugAssign, target: ast.Name, op: str | None, current: AV, value: AV,
-                      env: Env) -> AV:
-        """``x op= y`` where ``x`` is a number: an ordinary binary operation that rebinds ``x``."""
-        if op in ("add", "sub") and self.deferrable(value) and is_python_number(current):
-            anno.setanno(node, Key.FOLD, op)  # reads added up where x leaves
-            return PyScalarV(fold_type(current, value), lifted=True)
-        if contains_lifted(current) and not any(isinstance(o, ArrayV) for o in current.options()):
-            self.pending.add(target.id)  # a deferred number updated by something else: read it first
-            current = demoted(current)
-        if contains_lifted(current) or contains_lifted(value):
-            lowered = self.lower(node, registry.for_operator(op) if op else None, [current, value], {})
-            if lowered is not None:
-                return lowered
-            if contains_lifted(current):
-                self.pending.add(target.id)
-        self.use(node.value, value, Use.READ, env)
-        return demoted(self.type_of(node))
+            R.non_local(demoted(current))
 
     def assign(self, target: ast.expr, value_node: ast.expr | None, value: AV, env: Env) -> None:
         if isinstance(target, ast.Name):
             if target.id in self.pinned or target.id not in self.scope.locals:
                 if value_node is not None:
                     value = self.use(value_node, value, Use.RETAIN, env)
-                value = T.non_local(demoted(value))
+                value = R.non_local(demoted(value))
             elif holds_local_list(value) and value_node is not None and not isinstance(value_node, (ast.List, ast.ListComp)):
-                value = T.non_local(self.use(value_node, value, Use.RETAIN, env))  # a second name for a list
+                value = R.non_local(self.use(value_node, value, Use.RETAIN, env))  # a second name for a list
             anno.setanno(target, Key.REP, value)
             env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
-            items = T.unpack(value, len(target.elts))
+            items = R.unpack(value, len(target.elts))
             if items is None or any(isinstance(e, ast.Starred) for e in target.elts):
                 if value_node is not None:
                     self.use(value_node, value, Use.RETAIN, env)
@@ -188,9 +166,9 @@ class Placement(Walker):
         elif isinstance(target, ast.Subscript):
             base = self.expr(target.value, env, Use.OPERAND)
             self.expr(target.slice, env, Use.READ)
-            local_list = T.is_local_list(base)
+            local_list = R.is_local_list(base)
             if local_list and isinstance(target.value, ast.Name):
-                env[target.value.id] = ListV(join(T.list_elem(base), value), local=True)
+                env[target.value.id] = ListV(join(R.list_elem(base), value), local=True)
             elif value_node is not None:
                 arrays = all(isinstance(o, ArrayV) for o in base.options())
                 self.use(value_node, value, Use.READ if arrays else Use.RETAIN, env)
@@ -228,8 +206,8 @@ class Placement(Walker):
         return element
 
     def element_of(self, iter_node: ast.expr, value: AV, env: Env) -> AV:
-        element = T.element_of(value)
-        if contains_lifted(value) and not T.is_local_list(value):
+        element = R.element_of(value)
+        if contains_lifted(value) and not R.is_local_list(value):
             self.use(iter_node, value, Use.RETAIN, env)  # rows of an array are views: NumPy iterates
             element = demoted(element)
         return element
@@ -280,7 +258,7 @@ class Placement(Walker):
         if isinstance(node, ast.Name) and node.id in self.scope.locals:
             if use is Use.RETAIN and needs_rebind(value):
                 self.pending.add(node.id)
-                return T.non_local(demoted(value))
+                return R.non_local(demoted(value))
             if any(isinstance(o, ListV) for o in value.options()):
                 env[node.id] = demoted(value)  # the list is made NumPy in place
         anno.setanno(node, Key.MATERIALIZE, True)
@@ -358,12 +336,12 @@ class Placement(Walker):
         if values is not None and obj is range:
             self.release(node, values, Use.READ, env)
         elif values is not None and obj in (enumerate, zip) and not values[1]:
-            return T.iterator_result(obj, values[0], {})  # elements keep their placement
+            return R.iterator_result(obj, values[0], {})  # elements keep their placement
         elif values is not None and obj is pragmas.loop and len(values[0]) == 1:
             return values[0][0]
-        elif values is not None and obj is len and len(values[0]) == 1 and T.is_local_list(values[0][0]):
+        elif values is not None and obj is len and len(values[0]) == 1 and R.is_local_list(values[0][0]):
             pass  # the length of a list the function made: its items stay as they are
-        elif values is not None and T.hashable(obj) and obj in T.READ_BUILTIN_RESULTS:
+        elif values is not None and R.hashable(obj) and obj in R.READ_BUILTIN_RESULTS:
             self.release(node, values, Use.READ, env)
         else:
             self.release(node, values, Use.RETAIN, env)
@@ -378,7 +356,7 @@ class Placement(Walker):
             lowered = self.lower(node, entry, [receiver, *values[0]], values[1]) if entry is not None else None
             if lowered is not None:
                 return lowered
-        if values is not None and T.is_local_list(receiver) and isinstance(func.value, ast.Name):
+        if values is not None and R.is_local_list(receiver) and isinstance(func.value, ast.Name):
             return self.list_method(node, func, receiver, values, env)
         self.use(func.value, receiver, Use.RETAIN, env)
         self.release(node, values, Use.RETAIN, env)
@@ -389,7 +367,7 @@ class Placement(Walker):
         """Methods of a list the function made: appends may keep lifted elements."""
         args, kwargs = values
         name = func.attr
-        elem = T.list_elem(receiver)
+        elem = R.list_elem(receiver)
         list_name = func.value.id  # type: ignore[attr-defined]
         if name == "append" and len(args) == 1 and not kwargs:
             item = args[0]
@@ -407,97 +385,11 @@ class Placement(Walker):
         self.release(node, values, Use.RETAIN, env)
         return demoted(self.type_of(node))
 
-    # ------------------------------------------------------------ decisions
-    def lower(self, node: ast.AST, entry: registry.OpEntry | None, args: list[AV], kwargs: dict[str, AV]) -> AV | None:
-        """The lifted result of a NumPy operation run as lowered torch (annotated), or None."""
-        if entry is None or not self.lifting:
-            return None
-        if self.writes_in_place and entry.copies_views is not None and entry.copies_views(args):
-            self.skip(node, f"{entry.key} runs in NumPy",
-                      "NumPy returns a view where torch copies, and this function writes into arrays in place")
-            return None
-        try:
-            lowered = lowering.lower(entry, args, kwargs)
-        except Refusal as refusal:
-            self.skip(node, f"{entry.key} runs in NumPy", refusal.reason)
-            return None
-        anno.setanno(node, Key.LOWER, lowered)
-        return lowered.result
-
-    def conversion(self, conv: conversions.Conversion, env: Env) -> AV:
-        """A conversion between torch and NumPy: kept as a tensor when the types allow."""
-        source = self.expr(conv.source, env, Use.OPERAND)
-        node = conv.node
-        if conv.direction == "to_numpy":
-            if not is_tensor(source):
-                self.use(conv.source, source, Use.RETAIN, env)
-                return demoted(self.type_of(node))
-            tensor = next(iter(source.options()))
-            assert isinstance(tensor, TensorV)
-            reason = unliftable(tensor, conv)
-            if reason is None and anno.getanno(node, Key.SITE) in self.kept:
-                reason = self.kept[anno.getanno(node, Key.SITE)]
-            if reason is None and self.lifting:
-                anno.setanno(node, Key.LIFT, (conv, tensor))
-                return replace(self.type_of(node), lifted=True)  # type: ignore[arg-type]
-            if self.lifting and reason:
-                self.skip(node, f"{conv.describe()} kept", reason)
-            elif not self.lifting and self.loops:
-                self.plan.switched_off[node] = Decision(node.lineno, f"{conv.describe()} kept",
-                                                        "lifting is off here (cost model or marker)")
-            if self.shortening and conv.how == "numpy" and conv.chain and set(conv.chain) <= SHORTCUT_STEPS \
-                    and tensor.device == "cpu" and tensor.requires_grad is False:
-                anno.setanno(node, Key.SHORTEN, conv)
-            return self.type_of(node)
-        if contains_lifted(source) and self.lifting and isinstance(source, ArrayV) \
-                and not (source.scalar and conv.how == "from_numpy"):
-            anno.setanno(node, Key.LIFT, (conv, source))
-            return self.type_of(node)
-        self.use(conv.source, source, Use.READ, env)
-        return self.type_of(node)
-
-    def host_read(self, read: conversions.HostRead, env: Env) -> AV:
-        """``t.item()``/``float(t)``: deferred (kept on the device) while only names, lists,
-        accumulators and returns see it; ``use`` puts the read back where Python needs it."""
-        source = self.expr(read.source, env, Use.OPERAND)
-        result = self.type_of(read.node)
-        if read.how == "tolist" or not self.lifting or not self.loops or not isinstance(result, PyScalarV):
-            self.use(read.source, source, Use.RETAIN, env)
-            if self.loops and not self.lifting:
-                self.plan.switched_off[read.node] = Decision(read.node.lineno, f"{read.describe()} read on the host",
-                                                             "lifting is off here (cost model or marker)")
-            elif self.loops:
-                self.keep_read(read.node, "only numbers are deferred" if read.how == "tolist" else "not deferred")
-            return demoted(result)
-        why = self.kept.get(anno.getanno(read.node, Key.SITE))
-        if why is not None:
-            self.use(read.source, source, Use.RETAIN, env)
-            self.keep_read(read.node, why)
-            return demoted(result)
-        if not (is_tensor(source) or (contains_lifted(source) and
-                                      all(isinstance(o, ArrayV) and o.scalar for o in source.options()))):
-            self.use(read.source, source, Use.RETAIN, env)  # a NumPy value: nothing to defer
-            return demoted(result)
-        anno.setanno(read.node, Key.DEFER, read)
-        return replace(result, lifted=True)
-
-    def deferrable(self, value: AV) -> bool:
-        return self.lifting and bool(self.loops) and all(
-            isinstance(o, PyScalarV) and o.lifted and o.type in (int, float, bool) for o in value.options())
-
-    def keep_read(self, node: ast.AST, why: str) -> None:
-        read = conversions.host_read(node, self.resolve)
-        what = read.describe() if read is not None else "host read"
-        self.plan.kept_reads[node] = Decision(getattr(node, "lineno", 0), f"{what} read on the host here", why)
-
-    def skip(self, node: ast.AST, what: str, reason: str) -> None:
-        self.plan.skipped[node] = Decision(getattr(node, "lineno", 0), what, reason)
-
     # ----------------------------------------------------------- operators
     def _expr_BinOp(self, node: ast.BinOp, env: Env) -> AV:
         left = self.expr(node.left, env, Use.OPERAND)
         right = self.expr(node.right, env, Use.OPERAND)
-        return self.operator(node, T.BINOPS.get(type(node.op)), [(node.left, left), (node.right, right)], env)
+        return self.operator(node, R.BINOPS.get(type(node.op)), [(node.left, left), (node.right, right)], env)
 
     def operator(self, node: ast.expr, op: str | None, operands: list[tuple[ast.expr, AV]], env: Env) -> AV:
         values = [v for _, v in operands]
@@ -514,13 +406,13 @@ class Placement(Walker):
             self.expr(node.operand, env, Use.READ)
             return self.type_of(node)
         operand = self.expr(node.operand, env, Use.OPERAND)
-        return self.operator(node, T.UNARYOPS[type(node.op)], [(node.operand, operand)], env)
+        return self.operator(node, R.UNARYOPS[type(node.op)], [(node.operand, operand)], env)
 
     def _expr_Compare(self, node: ast.Compare, env: Env) -> AV:
-        if len(node.ops) == 1 and type(node.ops[0]) in T.COMPARES:
+        if len(node.ops) == 1 and type(node.ops[0]) in R.COMPARES:
             left = self.expr(node.left, env, Use.OPERAND)
             right = self.expr(node.comparators[0], env, Use.OPERAND)
-            return self.operator(node, T.COMPARES[type(node.ops[0])],
+            return self.operator(node, R.COMPARES[type(node.ops[0])],
                                  [(node.left, left), (node.comparators[0], right)], env)
         identity = all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops)
         for part in (node.left, *node.comparators):
@@ -550,9 +442,9 @@ class Placement(Walker):
 
     def _expr_Subscript(self, node: ast.Subscript, env: Env) -> AV:
         base = self.expr(node.value, env, Use.OPERAND)
-        if T.is_local_list(base):
+        if R.is_local_list(base):
             self.expr(node.slice, env, Use.READ)
-            return T.list_elem(base) if not isinstance(node.slice, ast.Slice) else base
+            return R.list_elem(base) if not isinstance(node.slice, ast.Slice) else base
         index = self.expr(node.slice, env, Use.OPERAND)
         if contains_lifted(base):
             lowered = self.lower(node, registry.for_operator("getitem"), [base, index], {})
@@ -587,7 +479,7 @@ class Placement(Walker):
         out = []
         for element, item in zip(node.elts, items):
             if holds_local_list(item) or (mixed and contains_lifted(item)):
-                item = T.non_local(self.use(element, item, Use.RETAIN, env))
+                item = R.non_local(self.use(element, item, Use.RETAIN, env))
             out.append(item)
         return out
 
@@ -725,70 +617,3 @@ def _blocks(fn: ast.FunctionDef) -> list[list[ast.stmt]]:
 
 # ---------------------------------------------------------------------------------------------
 # Facts placement relies on
-
-#: Steps of a conversion that return the tensor itself or an alias for a CPU tensor without grad.
-SHORTCUT_STEPS = frozenset({"detach", "cpu"})
-
-
-def unliftable(source: TensorV, conv: conversions.Conversion) -> str | None:
-    """Why converting this tensor cannot be lifted, or None."""
-    if source.dtype is None or source.ndim is None:
-        return "tensor dtype or rank unknown here"
-    if TORCH_TO_NP.get(source.dtype) not in LIFTABLE_NP_DTYPES:
-        return f"dtype {source.dtype} is not lifted"
-    if source.ndim == 0:
-        return "0-d tensor (NumPy gives a 0-d array)"
-    if source.requires_grad is not False and "detach" not in conv.chain:
-        return "tensor may require grad (the original raises)"
-    if source.device != "cpu" and "cpu" not in conv.chain and conv.how == "numpy":
-        return "tensor may not be on the CPU (the original raises)"
-    return None
-
-
-def is_tensor(value: AV) -> bool:
-    options = list(value.options())
-    return len(options) == 1 and isinstance(options[0], TensorV)
-
-
-def is_python_number(value: AV) -> bool:
-    return all(isinstance(o, PyScalarV) and o.type in (int, float, bool) or
-               isinstance(o, ConstV) and type(o.value) in (int, float, bool) for o in value.options())
-
-
-def fold_type(current: AV, value: AV) -> type:
-    """The Python type ``x + read`` ends with: float if either is a float, else int."""
-    kinds = {o.type if isinstance(o, PyScalarV) else type(o.value) for v in (current, value)
-             for o in v.options()}  # type: ignore[union-attr]
-    return float if float in kinds else int
-
-
-def needs_rebind(value: AV) -> bool:
-    """A retained value that can be modified: lifted arrays (not scalars) and lists holding lifted values."""
-    for option in value.options():
-        if isinstance(option, ArrayV) and option.lifted and option.ndim != 0:
-            return True
-        if isinstance(option, TopV) and option.lifted:
-            return True
-        if isinstance(option, (ListV, TupleV)) and contains_lifted(option):
-            return True
-    return False
-
-
-def writes_in_place(fn: ast.FunctionDef) -> bool:
-    """The function may write into an array in place (a syntactic, conservative check)."""
-    for node in ast.walk(fn):
-        if isinstance(node, ast.AugAssign) or (isinstance(node, (ast.Subscript, ast.Attribute))
-                                               and isinstance(node.ctx, (ast.Store, ast.Del))):
-            return True
-        if isinstance(node, ast.Call) and (any(k.arg == "out" for k in node.keywords) or (
-                isinstance(node.func, ast.Attribute) and node.func.attr.endswith("_"))):
-            return True
-    return False
-
-
-def loaded_names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-
-
-def comprehension_targets(node: ast.AST) -> set[str]:
-    return {n.id for gen in getattr(node, "generators", []) for n in ast.walk(gen.target) if isinstance(n, ast.Name)}

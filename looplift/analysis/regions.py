@@ -69,6 +69,13 @@ def operand_nodes(node: ast.AST) -> tuple[list[ast.expr], dict[str, ast.expr]]:
     raise AssertionError(f"no operands for {type(node).__name__}")
 
 
+def is_literal(node: ast.expr) -> bool:
+    """A constant, or a negated one (``-1``): written into lowered code as it is."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        node = node.operand
+    return isinstance(node, ast.Constant)
+
+
 def is_lowered(node: ast.AST) -> bool:
     return anno.hasanno(node, Key.LOWER)
 
@@ -135,7 +142,7 @@ class Planner:
             elif is_lowered(operand):
                 self.expression(operand)  # its own region, evaluated before the impure operand
                 plan.inputs.append(operand)
-            elif isinstance(operand, ast.Constant):
+            elif is_literal(operand):
                 continue  # written into the lowered code as it is
             else:
                 self.visit(operand)  # regions inside an input (a call's arguments) are their own

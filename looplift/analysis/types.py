@@ -20,7 +20,6 @@ import ast
 import builtins
 import operator
 import types
-from dataclasses import replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -29,31 +28,17 @@ from .. import anno, pragmas, registry, semantics
 from ..anno import Key
 from ..dtypes import LIFTABLE_NP_DTYPES, NP_TO_TORCH, TORCH_TO_NP
 from ..errors import Refusal
-from ..lattice import (AV, BOTTOM, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PlainV, PyScalarV, RangeV,
-                       TensorV, TopV, TupleV, UnionV, demoted, holds_local_list, join)
-from ..registry import probe
+from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PlainV, PyScalarV, RangeV,
+                       TensorV, TopV, TupleV, holds_local_list, join)
 from . import conversions, typing_torch
+from .rules import (BINOPS, COMPARES, READ_BUILTIN_RESULTS, UNARYOPS, element_of, hashable, is_immutable_scalar,
+                    is_int, is_local_list, iterator_result, list_elem, module_attribute, non_local, numpy_result,
+                    python_binop, tensor_index, tensor_operator, unpack)
 from .walker import Env, Use, Walker, join_all
 
 _MISSING = object()
 #: Guard value for a builtin: the name must stay absent from the function's globals.
 ABSENT = object()
-
-#: Builtins that only read their arguments and keep nothing, with their results' types.
-READ_BUILTIN_RESULTS: dict[Any, AV] = {
-    print: ConstV(None), float: PyScalarV(float), int: PyScalarV(int), bool: PyScalarV(bool),
-    complex: PyScalarV(complex), str: PlainV(str), repr: PlainV(str), format: PlainV(str),
-    isinstance: PyScalarV(bool), issubclass: PyScalarV(bool), type: TOP, hash: PyScalarV(int),
-    callable: PyScalarV(bool), round: TOP, min: TOP, max: TOP, sum: TOP, any: PyScalarV(bool),
-    all: PyScalarV(bool), len: PyScalarV(int), abs: TOP,
-}
-
-BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "truediv", ast.FloorDiv: "floordiv",
-          ast.Mod: "mod", ast.Pow: "pow", ast.LShift: "lshift", ast.RShift: "rshift",
-          ast.BitAnd: "and_", ast.BitOr: "or_", ast.BitXor: "xor", ast.MatMult: "matmul"}
-UNARYOPS = {ast.USub: "neg", ast.UAdd: "pos", ast.Invert: "invert"}
-COMPARES = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
-
 
 class TypesPass(Walker):
     """One run of the types pass (see the module docstring)."""
@@ -494,151 +479,3 @@ class TypesPass(Walker):
 
     _expr_Yield = _expr_Await
     _expr_YieldFrom = _expr_Await
-
-
-# ---------------------------------------------------------------------------------------------
-# Rules shared with the placement pass
-
-
-def module_attribute(module: types.ModuleType, name: str) -> AV:
-    """``np.exp`` is the function itself; ``np.pi``/``np.newaxis`` are constants."""
-    obj = getattr(module, name, _MISSING)
-    if obj is None or isinstance(obj, (bool, int, float)):
-        return ConstV(obj)
-    if isinstance(obj, types.ModuleType) or callable(obj) or isinstance(obj, np.dtype):
-        return ObjV(obj)
-    if type(obj).__module__ == "torch" and type(obj).__name__ in ("dtype", "device"):
-        return ObjV(obj)
-    return TOP
-
-
-def numpy_result(entry: registry.OpEntry, args: list[AV], kwargs: dict[str, AV]) -> AV:
-    """What NumPy returns for this registry operation on these (plain) operands."""
-    try:
-        return demoted(probe.infer(entry, [demoted(a) for a in args], {k: demoted(v) for k, v in kwargs.items()}))
-    except Refusal:
-        return TOP
-
-
-def tensor_operator(op: str, left: AV, right: AV) -> AV:
-    """A Python operator with a tensor operand, typed by torch (meta tensors)."""
-    fn = getattr(operator, op, None)
-    if fn is None:
-        return TOP
-    for value in (left, right):  # a NumPy operand: torch converts it (or the array wins): unknown
-        if any(isinstance(o, (ArrayV, TopV, ListV)) for o in value.options()):
-            return TOP
-    return typing_torch.probe_call(fn, [left, right], {})
-
-
-def tensor_index(base: TensorV, index: AV) -> AV:
-    """``t[i]``: torch's own answer for literal indices, else a tensor of unknown rank."""
-    result = typing_torch.probe_call(operator.getitem, [base, index], {})
-    if isinstance(result, TensorV):
-        return result
-    return TensorV(base.dtype, None, base.device, base.requires_grad)
-
-
-def iterator_result(obj: Any, args: list[AV], kwargs: dict[str, AV]) -> AV:
-    if kwargs:
-        return TOP
-    items = [element_of(a) for a in args]
-    if obj is enumerate:
-        return RangeV(TupleV((PyScalarV(int), items[0]))) if len(items) == 1 else TOP
-    return RangeV(TupleV(tuple(items)))
-
-
-def element_of(value: AV) -> AV:
-    """The abstract value of one element produced by iterating over ``value``."""
-    element: AV = BOTTOM
-    for option in value.options():
-        if isinstance(option, ListV):
-            item = option.elem
-        elif isinstance(option, TupleV):
-            item = join_all(option.item_types())
-        elif isinstance(option, RangeV):
-            item = option.elem
-        elif isinstance(option, TensorV) and option.ndim:
-            item = replace(option, ndim=option.ndim - 1)
-        elif isinstance(option, ArrayV) and not option.scalar and option.ndim:
-            item = ArrayV(option.dtype, option.ndim - 1, scalar=option.ndim == 1, lifted=option.lifted)
-        else:
-            item = TOP
-        element = join(element, item)
-    return element
-
-
-def python_binop(left: AV, right: AV, op: str) -> AV:
-    """An operator on Python numbers: the result's Python type."""
-    kinds = []
-    for value in (left, right):
-        if isinstance(value, ConstV) and type(value.value) in (bool, int, float):
-            kinds.append(type(value.value))
-        elif isinstance(value, PyScalarV) and value.type in (bool, int, float):
-            kinds.append(value.type)
-        else:
-            return TOP
-    if op in ("eq", "ne", "lt", "le", "gt", "ge"):
-        return PyScalarV(bool)
-    if op == "truediv" or float in kinds:
-        return PyScalarV(float)
-    if op in ("and_", "or_", "xor") and kinds == [bool, bool]:
-        return PyScalarV(bool)
-    if op == "pow":
-        return TOP  # int ** negative int is a float
-    return PyScalarV(int)
-
-
-def unpack(value: AV, count: int) -> list[AV] | None:
-    if isinstance(value, TupleV):
-        if value.items is not None:
-            return list(value.items) if len(value.items) == count else None
-        return [value.elem] * count
-    if isinstance(value, ConstV) and isinstance(value.value, tuple):
-        return [ConstV(v) for v in value.value] if len(value.value) == count else None
-    if isinstance(value, ListV):
-        return [value.elem] * count
-    if isinstance(value, TensorV) and value.ndim:
-        return [replace(value, ndim=value.ndim - 1)] * count
-    if isinstance(value, ArrayV) and value.ndim:
-        return [ArrayV(value.dtype, value.ndim - 1, scalar=value.ndim == 1, lifted=value.lifted)] * count
-    return None
-
-
-def is_local_list(value: AV) -> bool:
-    return all(isinstance(o, ListV) and o.local for o in value.options())
-
-
-def list_elem(value: AV) -> AV:
-    return join_all(o.elem for o in value.options() if isinstance(o, ListV))
-
-
-def non_local(value: AV) -> AV:
-    """The value once a list in it may be seen elsewhere."""
-    if isinstance(value, ListV):
-        return ListV(value.elem, local=False)
-    if isinstance(value, TupleV):
-        return replace(value, items=tuple(map(non_local, value.items)) if value.items is not None else None,
-                       elem=non_local(value.elem))
-    if isinstance(value, UnionV):
-        return join_all(non_local(o) for o in value.alts)
-    return value
-
-
-def is_immutable_scalar(value: AV) -> bool:
-    if isinstance(value, ConstV):
-        return isinstance(value.value, (bool, int, float, complex))
-    return isinstance(value, PyScalarV) or (isinstance(value, ArrayV) and value.scalar)
-
-
-def is_int(value: AV) -> bool:
-    return any(isinstance(o, PyScalarV) and o.type is int or isinstance(o, ConstV) and type(o.value) is int
-               for o in value.options())
-
-
-def hashable(obj: Any) -> bool:
-    try:
-        hash(obj)
-    except TypeError:
-        return False
-    return True

@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..lattice import AV, BOTTOM, ArrayV, ConstV, ListV, ObjV, PyScalarV, TOP, TupleV, join
+from ..lattice import AV, BOTTOM, ArrayV, ConstV, ListV, ObjV, PyScalarV, TOP, TupleV, describe, join
 from ..dtypes import LIFTABLE_NP_DTYPES
 from ..errors import Refusal
 from .cases import Lifted, Weak
@@ -58,7 +58,7 @@ def probe_values(value: AV, size: int = PROBE_SIZE) -> list[Any]:
             else:
                 out.extend(map(tuple, _mixtures(probe_values(option.elem, size))))
         else:
-            raise Refusal(f"operand {option!r} is not a NumPy value, a number or a literal")
+            raise Refusal(f"an operand is {describe(option)}, not a NumPy value, a number or a literal")
     return out
 
 

@@ -42,7 +42,6 @@ compiled call that fails sends the region to eager for good, with one ``Looplift
 """
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import statistics

@@ -63,25 +63,35 @@ class _Unhoisted(ast.NodeTransformer):
         return self.generic_visit(node)
 
 
+def _first_line(loop: ast.For) -> ast.AST:
+    """A location on the loop's first line only (a statement spanning the whole loop would be
+    reported at its last line)."""
+    here = ast.Pass()
+    here.lineno = here.end_lineno = loop.lineno
+    here.col_offset, here.end_col_offset = loop.col_offset, loop.col_offset
+    return here
+
+
 def replacement(code: BatchCode, loop: ast.For, fallback: ast.For, index: int) -> list[ast.stmt]:
     """The statements that replace ``loop``: the batched run, else ``fallback`` (the lifted loop)."""
     items, result = f"__ll_items{index}", f"__ll_batch{index}"
-    take = assign(items, loop.iter, loop)
+    at = _first_line(loop)
+    take = assign(items, loop.iter, at)
     fallback.iter = ast.Name(items, ast.Load())
     run = assign(result, runtime_call(("batched",), [
         ast.Name(code.name, ast.Load()), ast.Name(items, ast.Load()),
-        ast.Tuple([ast.Name(n, ast.Load()) for n in code.plan.invariants], ast.Load()), constant(code.kinds)]), loop)
+        ast.Tuple([ast.Name(n, ast.Load()) for n in code.plan.invariants], ast.Load()), constant(code.kinds)]), at)
     hand_out: list[ast.stmt] = []
     for position, output in enumerate(code.plan.outputs):
         values = ast.Subscript(ast.Name(result, ast.Load()), ast.Constant(position), ast.Load())
         if output.kind == "append":
             call = ast.Call(ast.Attribute(ast.Name(output.target, ast.Load()), "extend", ast.Load()), [values], [])
-            hand_out.append(ast.copy_location(ast.Expr(call), loop))
+            hand_out.append(ast.copy_location(ast.Expr(call), at))
         else:
             fold = runtime_call(("fold_all",), [ast.Name(output.target, ast.Load()), constant(output.op), values])
-            hand_out.append(assign(output.target, fold, loop))
+            hand_out.append(assign(output.target, fold, at))
     check = ast.Compare(ast.Name(result, ast.Load()), [ast.IsNot()], [ast.Constant(None)])
-    branch = ast.copy_location(ast.If(check, hand_out, [fallback]), loop)
+    branch = ast.copy_location(ast.If(check, hand_out, [fallback]), at)
     return [take, run, ast.fix_missing_locations(branch)]
 
 

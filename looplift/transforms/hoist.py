@@ -16,7 +16,6 @@ from __future__ import annotations
 import ast
 from typing import Any, Iterator, Mapping
 
-import numpy as np
 
 from .. import anno, semantics
 from ..analysis import conversions, effects, scope as scope_mod

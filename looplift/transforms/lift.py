@@ -72,6 +72,9 @@ class Lift(ast.NodeTransformer):
                        and contains_lifted(anno.getanno(n, Key.REP, TOP)) and not _inside_region(n, node.value)]
             for name in leaving:
                 anno.delanno(name, Key.MATERIALIZE)
+            if all(not contains_lifted(anno.getanno(n, Key.REP, TOP)) or n in leaving
+                   for n in ast.walk(node.value) if n is not node.value and isinstance(n, ast.expr)):
+                anno.delanno(node.value, Key.MATERIALIZE)  # nothing lifted is left in it
             node.value = self.visit(node.value)
             names = [*anno.getanno(node, Key.DEMOTE, []), *dict.fromkeys(n.id for n in leaving)]
             return [*self.rebinds(node, names), node]

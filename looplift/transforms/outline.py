@@ -24,7 +24,7 @@ from ..anno import Key
 from ..dtypes import NP_TO_TORCH, torch_name
 from ..lattice import AV, ArrayV, ConstV, ListV, PyScalarV, TupleV
 from ..registry.lowering import Lowered
-from ..analysis.regions import RegionPlan, operand_nodes
+from ..analysis.regions import RegionPlan, is_literal, operand_nodes
 from .builders import runtime_call
 from .lift import unique_inputs
 
@@ -102,7 +102,7 @@ class Outliner:
             return ast.Name(node.id, ast.Load())
         if anno.hasanno(node, Key.LOWER):
             return self.render_node(node, requires)
-        if isinstance(node, ast.Constant):
+        if is_literal(node):
             return copy.deepcopy(node)
         raise AssertionError(f"region input not found: {ast.unparse(node)}")
 
@@ -132,6 +132,11 @@ class Outliner:
                 return self.generic_visit(sub)
 
         return Replace().visit(twin)
+
+
+def substitute(template: ast.expr, names: dict[str, ast.expr]) -> ast.expr:
+    """A copy of a lowering's template with its placeholders replaced by ``names``."""
+    return _Substitute(names).visit(copy.deepcopy(template))
 
 
 def _at_line(template: ast.expr, line: int) -> ast.expr:

@@ -1,0 +1,125 @@
+"""The decisions placement makes where a value meets torch or NumPy: conversions, host reads,
+NumPy operations and updates of numbers (``analysis/placement.py`` walks the code and calls
+these; each decision is an annotation, and each refusal a reason in the report)."""
+from __future__ import annotations
+
+import ast
+from dataclasses import replace
+
+from .. import anno, registry, semantics
+from ..anno import Key
+from ..errors import Refusal
+from ..lattice import AV, ArrayV, PyScalarV, TensorV, contains_lifted, demoted
+from ..registry import lowering
+from ..report import Decision
+from . import conversions
+from .rules import fold_type, is_python_number, is_tensor, unliftable
+from .walker import Env, Use
+
+
+class Decisions:
+    """The deciding half of ``Placement`` (a mixin: it reads the walk's state)."""
+
+    def scalar_update(self, node: ast.AugAssign, target: ast.Name, op: str | None, current: AV, value: AV,
+                      env: Env) -> AV:
+        """``x op= y`` where ``x`` is a number: an ordinary binary operation that rebinds ``x``."""
+        if op in ("add", "sub") and self.deferrable(value) and is_python_number(current):
+            anno.setanno(node, Key.FOLD, op)  # reads added up where x leaves
+            return PyScalarV(fold_type(current, value), lifted=True)
+        if contains_lifted(current) and not any(isinstance(o, ArrayV) for o in current.options()):
+            self.pending.add(target.id)  # a deferred number updated by something else: read it first
+            current = demoted(current)
+        if contains_lifted(current) or contains_lifted(value):
+            lowered = self.lower(node, registry.for_operator(op) if op else None, [current, value], {})
+            if lowered is not None:
+                return lowered
+            if contains_lifted(current):
+                self.pending.add(target.id)
+        self.use(node.value, value, Use.READ, env)
+        return demoted(self.type_of(node))
+
+    def lower(self, node: ast.AST, entry: registry.OpEntry | None, args: list[AV], kwargs: dict[str, AV]) -> AV | None:
+        """The lifted result of a NumPy operation run as lowered torch (annotated), or None."""
+        if entry is None or not self.lifting:
+            return None
+        if self.writes_in_place and entry.copies_views is not None and entry.copies_views(args):
+            self.skip(node, f"{entry.key} runs in NumPy",
+                      "NumPy returns a view where torch copies, and this function writes into arrays in place")
+            return None
+        try:
+            lowered = lowering.lower(entry, args, kwargs)
+        except Refusal as refusal:
+            self.skip(node, f"{entry.key} runs in NumPy", refusal.reason)
+            return None
+        anno.setanno(node, Key.LOWER, lowered)
+        return lowered.result
+
+    def conversion(self, conv: conversions.Conversion, env: Env) -> AV:
+        """A conversion between torch and NumPy: kept as a tensor when the types allow."""
+        source = self.expr(conv.source, env, Use.OPERAND)
+        node = conv.node
+        if conv.direction == "to_numpy":
+            if not is_tensor(source):
+                self.use(conv.source, source, Use.RETAIN, env)
+                return demoted(self.type_of(node))
+            tensor = next(iter(source.options()))
+            assert isinstance(tensor, TensorV)
+            reason = unliftable(tensor, conv)
+            if reason is None and anno.getanno(node, Key.SITE) in self.kept:
+                reason = self.kept[anno.getanno(node, Key.SITE)]
+            if reason is None and self.lifting:
+                anno.setanno(node, Key.LIFT, (conv, tensor))
+                return replace(self.type_of(node), lifted=True)  # type: ignore[arg-type]
+            if self.lifting and reason:
+                self.skip(node, f"{conv.describe()} kept", reason)
+            elif not self.lifting and self.loops:
+                self.plan.switched_off[node] = Decision(node.lineno, f"{conv.describe()} kept",
+                                                        "lifting is off here (cost model or marker)")
+            if self.shortening and conv.how == "numpy" and conv.chain and set(conv.chain) <= semantics.ALIASING_STEPS \
+                    and tensor.device == "cpu" and tensor.requires_grad is False:
+                anno.setanno(node, Key.SHORTEN, conv)
+            return self.type_of(node)
+        if contains_lifted(source) and self.lifting and isinstance(source, ArrayV) \
+                and not (source.scalar and conv.how == "from_numpy"):
+            anno.setanno(node, Key.LIFT, (conv, source))
+            return self.type_of(node)
+        self.use(conv.source, source, Use.READ, env)
+        return self.type_of(node)
+
+    def host_read(self, read: conversions.HostRead, env: Env) -> AV:
+        """``t.item()``/``float(t)``: deferred (kept on the device) while only names, lists,
+        accumulators and returns see it; ``use`` puts the read back where Python needs it."""
+        source = self.expr(read.source, env, Use.OPERAND)
+        result = self.type_of(read.node)
+        if read.how == "tolist" or not self.lifting or not self.loops or not isinstance(result, PyScalarV):
+            self.use(read.source, source, Use.RETAIN, env)
+            if self.loops and not self.lifting:
+                self.plan.switched_off[read.node] = Decision(read.node.lineno, f"{read.describe()} read on the host",
+                                                             "lifting is off here (cost model or marker)")
+            elif self.loops:
+                self.keep_read(read.node, "only numbers are deferred" if read.how == "tolist" else "not deferred")
+            return demoted(result)
+        why = self.kept.get(anno.getanno(read.node, Key.SITE))
+        if why is not None:
+            self.use(read.source, source, Use.RETAIN, env)
+            self.keep_read(read.node, why)
+            return demoted(result)
+        if not (is_tensor(source) or (contains_lifted(source) and
+                                      all(isinstance(o, ArrayV) and o.scalar for o in source.options()))):
+            self.use(read.source, source, Use.RETAIN, env)  # a NumPy value: nothing to defer
+            return demoted(result)
+        anno.setanno(read.node, Key.DEFER, read)
+        return replace(result, lifted=True)
+
+    def deferrable(self, value: AV) -> bool:
+        return self.lifting and bool(self.loops) and all(
+            isinstance(o, PyScalarV) and o.lifted and o.type in (int, float, bool) for o in value.options())
+
+    def keep_read(self, node: ast.AST, why: str) -> None:
+        read = conversions.host_read(node, self.resolve)
+        what = read.describe() if read is not None else "host read"
+        self.plan.kept_reads[node] = Decision(getattr(node, "lineno", 0), f"{what} read on the host here", why)
+
+    def skip(self, node: ast.AST, what: str, reason: str) -> None:
+        self.plan.skipped[node] = Decision(getattr(node, "lineno", 0), what, reason)
+
