@@ -35,7 +35,7 @@ class Key(enum.Enum):
     LOWER = "a NumPy operation run as lowered torch: registry.lowering.Lowered (placement)"
     METADATA = "an attribute that only describes an array (shape, dtype, ...), read from its lifted tensor"
     DEFER = "a host read kept on the device until its value leaves: the read's kind (placement)"
-    FOLD = "an accumulation ``x += read`` whose reads are folded where x leaves: the fold op (placement)"
+    FOLD = "Python arithmetic on a deferred read (``x += read``, ``read * n``), done on the host later: the op (placement)"
     MATERIALIZE = "this expression's value is made what the original holds where it is used (placement)"
     DEMOTE = "names rebound to what the original holds just before this statement (placement)"
     REGION = "this node is computed by an outlined region: the region's name (regions)"

@@ -47,6 +47,10 @@ class Report:
     compiled: list[Decision] = field(default_factory=list)
     batched: list[Decision] = field(default_factory=list)
     skipped: list[Decision] = _section("left as NumPy / original")
+    host_reads: list[Decision] = _section("host reads in loops (each one waits for the device)")
+    """Every read of tensor data by the host in a loop of the original, with what the rewrite does."""
+    reads: str = field(default="", metadata={"title": "host reads"})
+    """The ledger's totals: reads per iteration in the original and the rewrite, exits."""
     cost: str = field(default="", metadata={"title": "cost model", "first": True})
     unknown: list[int] = _section("types observed at the first call, for the lines")
     """Lines in loops whose values' types the code alone does not give: observed at the first call."""

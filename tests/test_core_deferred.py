@@ -144,8 +144,8 @@ def test_defer_reads_at_once_what_it_cannot_keep():
 
 
 def test_materialize_turns_every_kind_back():
-    fold = deferred.fold(1, "add", deferred.defer(torch.tensor(2), "item"))
-    fold = deferred.fold(fold, "sub", deferred.defer(torch.tensor(0.5), "float"))
+    fold = deferred.later("add", 1, deferred.defer(torch.tensor(2), "item"))
+    fold = deferred.later("sub", fold, deferred.defer(torch.tensor(0.5), "float"))
     values = [deferred.defer(torch.tensor(True), "bool"), torch.tensor(3.0), torch.ones(2, dtype=torch.int32),
               deferred.defer(torch.tensor([1.0, 2.0]), "tolist"), fold]
     out = materialize(values)
@@ -154,3 +154,13 @@ def test_materialize_turns_every_kind_back():
     assert out[3] == [1.0, 2.0] and out[4] == 2.5 and type(out[4]) is float
     assert math.isclose(materialize(deferred.defer(torch.tensor(0.1, dtype=torch.float32), "item")),
                         torch.tensor(0.1, dtype=torch.float32).item(), rel_tol=0, abs_tol=0)
+
+
+def test_the_ledger_lists_every_read_in_a_loop_with_its_fate(lifting):
+    report = explain(looplift(read_used_in_condition, compile=False), data())
+    assert report.reads.startswith("per iteration: 1 in the original, 1 in the rewrite")
+    (read,) = report.host_reads
+    assert ".item() of x.sum()" in read.what and "read every iteration" in read.reason and "line" in read.reason
+    report = explain(looplift(loss_sum, compile=False), data(), torch.randn(3, 2))
+    assert report.reads.startswith("per iteration: 2 in the original, 0 in the rewrite")
+    assert all("read once" in d.reason for d in report.host_reads)

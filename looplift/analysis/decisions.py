@@ -16,6 +16,9 @@ from . import conversions
 from .rules import fold_type, is_python_number, is_tensor, unliftable
 from .walker import Env, Use
 
+#: Python operations on deferred numbers done later, on the host (``runtime/deferred.LATER_OPS``).
+LATER_OPS = ("add", "sub", "mul")
+
 
 class Decisions:
     """The deciding half of ``Placement`` (a mixin: it reads the walk's state)."""
@@ -23,9 +26,10 @@ class Decisions:
     def scalar_update(self, node: ast.AugAssign, target: ast.Name, op: str | None, current: AV, value: AV,
                       env: Env) -> AV:
         """``x op= y`` where ``x`` is a number: an ordinary binary operation that rebinds ``x``."""
-        if op in ("add", "sub") and self.deferrable(value) and is_python_number(current):
-            anno.setanno(node, Key.FOLD, op)  # reads added up where x leaves
-            return PyScalarV(fold_type(current, value), lifted=True)
+        later = self.later(op, current, value)
+        if later is not None:
+            anno.setanno(node, Key.FOLD, op)  # x op= read: computed on the host where x leaves
+            return later
         if contains_lifted(current) and not any(isinstance(o, ArrayV) for o in current.options()):
             self.pending.add(target.id)  # a deferred number updated by something else: read it first
             current = demoted(current)
@@ -73,8 +77,7 @@ class Decisions:
             if self.lifting and reason:
                 self.skip(node, f"{conv.describe()} kept", reason)
             elif not self.lifting and self.loops:
-                self.plan.switched_off[node] = Decision(node.lineno, f"{conv.describe()} kept",
-                                                        "lifting is off here (cost model or marker)")
+                self.plan.switched_off[node] = Decision(node.lineno, f"{conv.describe()} kept", self.off_reason())
             if self.shortening and conv.how == "numpy" and conv.chain and set(conv.chain) <= semantics.ALIASING_STEPS \
                     and tensor.device == "cpu" and tensor.requires_grad is False:
                 anno.setanno(node, Key.SHORTEN, conv)
@@ -95,7 +98,7 @@ class Decisions:
             self.use(read.source, source, Use.RETAIN, env)
             if self.loops and not self.lifting:
                 self.plan.switched_off[read.node] = Decision(read.node.lineno, f"{read.describe()} read on the host",
-                                                             "lifting is off here (cost model or marker)")
+                                                             self.off_reason())
             elif self.loops:
                 self.keep_read(read.node, "only numbers are deferred" if read.how == "tolist" else "not deferred")
             return demoted(result)
@@ -104,12 +107,36 @@ class Decisions:
             self.use(read.source, source, Use.RETAIN, env)
             self.keep_read(read.node, why)
             return demoted(result)
+        if read.how == "int" and any(isinstance(o, (TensorV, ArrayV)) and o.dtype is not None and
+                                     _floating(o.dtype) for o in source.options()):
+            self.use(read.source, source, Use.RETAIN, env)
+            self.keep_read(read.node, "int() of a float raises for NaN and infinities: it runs in its iteration")
+            return demoted(result)
         if not (is_tensor(source) or (contains_lifted(source) and
                                       all(isinstance(o, ArrayV) and o.scalar for o in source.options()))):
             self.use(read.source, source, Use.RETAIN, env)  # a NumPy value: nothing to defer
             return demoted(result)
         anno.setanno(read.node, Key.DEFER, read)
         return replace(result, lifted=True)
+
+    def later(self, op: str | None, left: AV, right: AV) -> AV | None:
+        """``left op right`` on Python numbers of which one is a deferred read: kept to compute
+        on the host where the value leaves (``runtime/deferred.Later``); None if not that."""
+        if op not in LATER_OPS or not self.lifting or not self.loops:
+            return None
+        deferred = [v for v in (left, right) if contains_lifted(v)]
+        if not deferred or not all(self.deferrable(v) for v in deferred):
+            return None
+        if not (is_python_number(left) or self.deferrable(left)) or not (is_python_number(right) or self.deferrable(right)):
+            return None
+        return PyScalarV(fold_type(left, right), lifted=True)
+
+    def off_reason(self) -> str:
+        """Why lifting is off in the innermost enclosing loop."""
+        for loop in reversed(self.loop_nodes):
+            if loop in self.loops_off:
+                return self.loops_off[loop]
+        return "lifting is off here (cost model or marker)"
 
     def deferrable(self, value: AV) -> bool:
         return self.lifting and bool(self.loops) and all(
@@ -123,3 +150,6 @@ class Decisions:
     def skip(self, node: ast.AST, what: str, reason: str) -> None:
         self.plan.skipped[node] = Decision(getattr(node, "lineno", 0), what, reason)
 
+
+def _floating(dtype: object) -> bool:
+    return bool(getattr(dtype, "is_floating_point", False)) or getattr(dtype, "kind", "") in "fc"

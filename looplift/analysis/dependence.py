@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .. import anno
+from .. import anno, semantics
 from ..anno import Key
 from ..lattice import AV, TOP, ArrayV, ListV, contains_lifted
 from ..report import Decision
@@ -214,8 +214,18 @@ def _local_list(value: AV | None) -> bool:
 
 
 def _lifted(node: ast.expr) -> bool:
+    """A lifted array in new memory: computed by lowered code whose last operation is not a view
+    (a batch hands out slices of one stacked result, where the loop would hand out views of its
+    items: ``out.append(x.numpy())`` shares the item's memory, ``out.append(x.numpy() * 2)`` does not)."""
     value = anno.getanno(node, Key.REP, TOP)
-    return contains_lifted(value) and all(isinstance(o, ArrayV) and o.lifted for o in value.options())
+    if not (contains_lifted(value) and all(isinstance(o, ArrayV) and o.lifted for o in value.options())):
+        return False
+    lowered = anno.getanno(node, Key.LOWER)
+    if lowered is None:
+        return False
+    name = lowered.entry.name
+    return not (semantics.result_may_alias(f"numpy.{name}", None) or semantics.result_may_alias(None, name)
+                or lowered.entry.key in ("operator.getitem", "operator.pos"))
 
 
 def _text(node: ast.AST) -> str:

@@ -30,10 +30,11 @@ from typing import Any, Mapping
 from .. import anno, pragmas, registry, semantics
 from ..anno import Key
 from ..errors import Refusal
-from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, TupleV, conflicted, contains_lifted, demoted, holds_local_list, join)
+from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, TopV, TupleV, conflicted, contains_lifted, demoted,
+                       holds_local_list, join)
 from ..pragmas import Mark
 from ..report import Decision
-from . import conversions, rules as R
+from . import conversions, reads, rules as R
 from .rules import (comprehension_targets, is_tensor, loaded_names, needs_rebind,
                     writes_in_place)
 from .decisions import Decisions
@@ -57,8 +58,10 @@ class Placement(Decisions, Walker):
 
     def __init__(self, fn: ast.FunctionDef, globals_: Mapping[str, Any], marks: Mapping[ast.AST, Mark], *,
                  lift: bool, opt_in: bool, pinned: set[str], lift_loops: set[ast.AST] | None = None,
-                 kept: Mapping[int, str] | None = None) -> None:
+                 kept: Mapping[int, str] | None = None, loops_off: Mapping[ast.AST, str] | None = None) -> None:
         super().__init__(fn)
+        self.loops_off = loops_off or {}  # loops that would read more often lifted: why
+        self.loop_nodes: list[ast.AST] = []  # the loops (and comprehensions) the walk is inside
         self.kept = kept or {}  # conversions and reads (SITE ids) not worth lifting, and why
         self.marks = marks
         self.lift_loops = lift_loops or set()
@@ -138,6 +141,8 @@ class Placement(Decisions, Walker):
             R.non_local(demoted(current))
 
     def assign(self, target: ast.expr, value_node: ast.expr | None, value: AV, env: Env) -> None:
+        if isinstance(target, ast.Name) and isinstance(value, TopV) and not value.lifted:
+            value = demoted(self.type_of(target))  # what the types pass knows of it (observed, say)
         if isinstance(target, ast.Name):
             if target.id in self.pinned or target.id not in self.scope.locals:
                 if value_node is not None:
@@ -184,8 +189,9 @@ class Placement(Decisions, Walker):
     # ------------------------------------------------------------------ loops
     def entering_loop(self, node: ast.For | ast.While, env: Env) -> Any:
         token = (self.lifting, self.shortening)
+        self.loop_nodes.append(node)
         mark = self.marks.get(node, Mark.NONE)
-        inner = False if mark is Mark.OFF else self.lift_allowed if mark is Mark.ON else \
+        inner = False if mark is Mark.OFF or node in self.loops_off else self.lift_allowed if mark is Mark.ON else \
             (self.lifting or node in self.lift_loops)
         if self.lifting and not inner:  # values entering a loop that must not lift are made NumPy
             for name in loaded_names(node):
@@ -198,6 +204,7 @@ class Placement(Decisions, Walker):
 
     def leaving_loop(self, node: ast.For | ast.While, token: Any) -> None:
         self.lifting, self.shortening = token
+        self.loop_nodes.pop()
 
     def loop_target(self, node: ast.For, iter_value: AV, element: AV, env: Env) -> AV:
         if contains_lifted(element) and not self.holds_lifted(node.target):
@@ -243,6 +250,8 @@ class Placement(Decisions, Walker):
 
     def use(self, node: ast.expr, value: AV, use: Use, env: Env) -> AV:
         """Apply a use to an evaluated expression (see the module docstring)."""
+        if use is Use.RETAIN and isinstance(node, ast.Name) and node.id in env and holds_local_list(value):
+            env[node.id] = R.non_local(env[node.id])  # kept or aliased elsewhere: no longer only ours
         if use is Use.OPERAND or not contains_lifted(value):
             return value
         if conflicted(value):  # materializing would also convert real tensors
@@ -369,10 +378,12 @@ class Placement(Decisions, Walker):
         name = func.attr
         elem = R.list_elem(receiver)
         list_name = func.value.id  # type: ignore[attr-defined]
-        if name == "append" and len(args) == 1 and not kwargs:
-            item = args[0]
+        if (name, len(args)) in (("append", 1), ("insert", 2)) and not kwargs:
+            if name == "insert":
+                self.use(node.args[0], args[0], Use.READ, env)
+            item = args[-1]
             if holds_local_list(item):
-                item = self.use(node.args[0], item, Use.RETAIN, env)
+                item = self.use(node.args[-1], item, Use.RETAIN, env)
             joined = join(elem, item)
             if conflicted(joined):  # lifted and real tensors in one list: keep this list plain
                 self.conflicts.add(list_name)
@@ -393,6 +404,10 @@ class Placement(Decisions, Walker):
 
     def operator(self, node: ast.expr, op: str | None, operands: list[tuple[ast.expr, AV]], env: Env) -> AV:
         values = [v for _, v in operands]
+        later = self.later(op, *values) if len(values) == 2 else None
+        if later is not None:
+            anno.setanno(node, Key.FOLD, op)  # Python arithmetic on a deferred read: done later, on the host
+            return later
         if any(isinstance(o, ArrayV) and o.lifted for v in values for o in v.options()):
             lowered = self.lower(node, registry.for_operator(op) if op else None, values, {})
             if lowered is not None:
@@ -505,10 +520,16 @@ class Placement(Decisions, Walker):
             self.expr(node.format_spec, env, Use.READ)
         return self.type_of(node)
 
+    def bind(self, target: ast.expr, value: AV) -> dict[ast.Name, AV] | None:
+        """The names a comprehension's target binds and their values (None where a lifted value
+        would go to a part of the target that cannot hold it)."""
+        return _bind(target, value)
+
     def comprehension(self, node: ast.expr, env: Env) -> AV:
         """A comprehension runs in its own scope.  A list comprehension is placed like a loop
         that appends (its elements may stay lifted); the others read NumPy values."""
-        lifting_inside = isinstance(node, ast.ListComp) and (self.lifting or node in self.lift_loops)
+        lifting_inside = isinstance(node, ast.ListComp) and (self.lifting or node in self.lift_loops) and \
+            node not in self.loops_off
         if not lifting_inside:
             for name in loaded_names(node) - comprehension_targets(node):
                 if name in self.scope.locals and contains_lifted(env.get(name, UNBOUND)) and name not in self.pinned:
@@ -517,14 +538,18 @@ class Placement(Decisions, Walker):
         outer_lifting = self.lifting
         self.lifting = lifting_inside
         self.loops.append(_ComprehensionFrame())
+        self.loop_nodes.append(node)
         try:
             for generator in node.generators:  # type: ignore[attr-defined]
                 iterable = self.expr(generator.iter, inner, Use.OPERAND)
                 element = self.element_of(generator.iter, iterable, inner)
-                for target in ast.walk(generator.target):
-                    if isinstance(target, ast.Name):
-                        inner[target.id] = element if target is generator.target else TOP
-                        anno.setanno(target, Key.REP, inner[target.id])
+                items = self.bind(generator.target, element)
+                if items is None:  # a target the items cannot be split over: iterate NumPy values
+                    self.use(generator.iter, iterable, Use.RETAIN, inner)
+                    items = self.bind(generator.target, demoted(element)) or {}
+                for target, value in items.items():
+                    inner[target.id] = value
+                    anno.setanno(target, Key.REP, value)
                 for condition in generator.ifs:
                     self.expr(condition, inner, Use.READ)
             if isinstance(node, ast.ListComp):
@@ -538,6 +563,7 @@ class Placement(Decisions, Walker):
             return demoted(self.type_of(node))
         finally:
             self.loops.pop()
+            self.loop_nodes.pop()
             self.lifting = outer_lifting
 
     _expr_ListComp = comprehension
@@ -550,6 +576,24 @@ class Placement(Decisions, Walker):
 
     _expr_Yield = _expr_Await
     _expr_YieldFrom = _expr_Await
+
+
+def _bind(target: ast.expr, value: AV) -> dict[ast.Name, AV] | None:
+    if isinstance(target, ast.Name):
+        return {target: value}
+    if isinstance(target, (ast.Tuple, ast.List)) and not any(isinstance(e, ast.Starred) for e in target.elts):
+        items = R.unpack(value, len(target.elts))
+        if items is not None:
+            out: dict[ast.Name, AV] = {}
+            for element, item in zip(target.elts, items):
+                bound = _bind(element, item)
+                if bound is None:
+                    return None
+                out.update(bound)
+            return out
+    if contains_lifted(value):
+        return None
+    return {n: TOP for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
 class _ComprehensionFrame:
@@ -565,15 +609,17 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
     ``lift_loops``: loops (and comprehensions) that lift even where ``lift`` is off."""
     pinned: set[str] = set()
     kept: dict[int, str] = {}
+    loops_off: dict[ast.AST, str] = {}  # loops whose rewrite would read the host more often, and why
     earlier: dict[ast.AST, Decision] = {}  # why operations stayed in NumPy, from walks that lifted more
     while True:
         walk = Placement(fn, globals_, marks, lift=lift, opt_in=opt_in, pinned=pinned, lift_loops=lift_loops,
-                         kept=kept)
+                         kept=kept, loops_off=loops_off)
         anno.clear(fn, Key.LIFT, Key.SHORTEN, Key.LOWER, Key.DEFER, Key.FOLD, Key.MATERIALIZE, Key.DEMOTE, Key.REP,
                    Key.METADATA)
         walk.run({name: demoted(value) for name, value in params.items()})
         round_trips = {site: why for site, why in _round_trips(fn).items() if site not in kept}
-        if not walk.conflicts - pinned and not round_trips:
+        worse = {} if round_trips or walk.conflicts - pinned else _reading_more(fn, walk.resolve, loops_off)
+        if not walk.conflicts - pinned and not round_trips and not worse:
             for node, decision in earlier.items():
                 if not anno.hasanno(node, Key.LOWER):
                     walk.plan.skipped.setdefault(node, decision)
@@ -581,6 +627,23 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
         earlier.update(walk.plan.skipped)
         pinned |= walk.conflicts
         kept.update(round_trips)
+        loops_off.update(worse)
+
+
+def _reading_more(fn: ast.FunctionDef, resolve: Any, off: Mapping[ast.AST, str]) -> dict[ast.AST, str]:
+    """Loops whose rewrite reads tensor data on the host more often per iteration than the
+    original (a lifted value Python then needs, say: one read per use, where the original read
+    once): lifting stays off there, so no loop ever reads more often than it did."""
+    worse: dict[ast.AST, str] = {}
+    for loop in ast.walk(fn):
+        if not isinstance(loop, reads.LOOPS) or loop in off:
+            continue
+        original = len(reads.sites(loop, resolve, inner=False))
+        rewrite = reads.per_iteration(loop, resolve)
+        if rewrite > original:
+            worse[loop] = (f"lifting this loop would read the host {rewrite} times per iteration where the "
+                           f"original reads {original}")
+    return worse
 
 
 def _round_trips(fn: ast.FunctionDef) -> dict[int, str]:

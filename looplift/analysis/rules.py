@@ -212,7 +212,7 @@ def is_python_number(value: AV) -> bool:
 
 
 def fold_type(current: AV, value: AV) -> type:
-    """The Python type ``x + read`` ends with: float if either is a float, else int."""
+    """The Python type ``x + read`` (or ``-``, ``*``) ends with: float if either is a float, else int."""
     kinds = {o.type if isinstance(o, PyScalarV) else type(o.value) for v in (current, value)
              for o in v.options()}  # type: ignore[union-attr]
     return float if float in kinds else int

@@ -55,9 +55,10 @@ class TypesPass(Walker):
 
     # ------------------------------------------------------------- facts
     def known(self, node: ast.AST, value: AV) -> AV:
-        """What is known about the value at ``node``: ``value`` as the program says, or what was
-        observed there when the program says nothing."""
-        if isinstance(value, TopV) and self.observed:
+        """What is known about the value at ``node``: what was observed there, where the program
+        says nothing or only what torch's probes guess (a rank can depend on sizes the probes do
+        not have: ``squeeze``); else ``value`` as the program says."""
+        if self.observed and (isinstance(value, (TopV, TensorV))):
             seen = self.observed.get(anno.getanno(node, Key.SITE))
             if seen is not None:
                 return seen
@@ -228,6 +229,8 @@ class TypesPass(Walker):
             return numpy_result(entry, args, kwargs)
         if obj in (enumerate, zip):
             return iterator_result(obj, args, kwargs)
+        if obj is reversed and len(args) == 1 and not kwargs:
+            return RangeV(element_of(args[0]))
         if obj is range:
             return RangeV(PyScalarV(int))
         if obj is pragmas.loop and len(args) == 1 and not kwargs:
@@ -268,8 +271,8 @@ class TypesPass(Walker):
         elem = list_elem(receiver)
         if not isinstance(func.value, ast.Name):
             return TOP
-        if name == "append" and len(args) == 1 and not kwargs:
-            env[func.value.id] = ListV(join(elem, non_local(args[0])), local=True)
+        if (name, len(args)) in (("append", 1), ("insert", 2)) and not kwargs:
+            env[func.value.id] = ListV(join(elem, non_local(args[-1])), local=True)
             return ConstV(None)
         if name == "extend" and len(args) == 1 and not kwargs:
             env[func.value.id] = ListV(join(elem, element_of(args[0])), local=True)

@@ -9,7 +9,6 @@ lifted array) raises ``Refuse``: the call stays in NumPy.
 """
 from __future__ import annotations
 
-import ast
 import inspect
 import operator
 from typing import Any, Callable
@@ -210,14 +209,6 @@ def source(value: Any) -> str:
     if value is Ellipsis:
         return "..."
     return literal_source(value)
-
-
-def emit(template: str, requires: tuple[str, ...] = ()) -> Emit:
-    """An ``Emit`` whose ``helpers`` are the ``lib.<name>`` functions the template calls."""
-    tree = ast.parse(template, mode="eval")
-    helpers = sorted({node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-                      and isinstance(node.value, ast.Name) and node.value.id == "lib"})
-    return Emit(template, requires, tuple(helpers))
 
 
 def call_source(function: str, *args: str, **kwargs: str) -> str:

@@ -163,8 +163,9 @@ def case(*args: Any, tolerance: str = "exact", numpy_only: str = "", **kwargs: A
     return Case(args, kwargs, tolerance, numpy_only=numpy_only)
 
 
-def custom(build: Callable[[Drawer], tuple[tuple[Any, ...], dict[str, Any]]], *, tolerance: str = "exact") -> Case:
+def custom(build: Callable[[Drawer], tuple[tuple[Any, ...], dict[str, Any]]], *, tolerance: str = "exact",
+           numpy_only: str = "") -> Case:
     if tolerance not in TOLERANCES:
         raise ValueError(f"unknown tolerance {tolerance}")
-    return Case(tolerance=tolerance, custom=Custom(build))
+    return Case(tolerance=tolerance, custom=Custom(build), numpy_only=numpy_only)
 

@@ -29,7 +29,7 @@ from .cases import ALL, OMIT, Arr, Lifted, Lit, OneOf, Py, Weak, case, custom
 from .coerce import dtype_arg, probe_dtype, shape_arg, tensor_of, to_numpy, torch_dtype
 from .declare import argument, not_given, register_numpy
 from .entry import Unsupported
-from .arguments import Args, array_value, bound, call_source, dtype_literal, emit, int_tuple, source
+from .arguments import Args, array_value, bound, call_source, dtype_literal, int_tuple, source
 from .lowering import Call, Emit, Operand, Refuse, dtype_source, operand_source, python_number
 from .ufuncs import apply
 
@@ -273,11 +273,11 @@ def _fill_emit(call: Call, empty: str, like: str, fill: Operand, dtype: torch.dt
     (broadcast, cast as NumPy's unsafe ``copyto`` casts), a number through ``like``
     (a ``torch.full``-style template taking the value)."""
     if array_value(fill) is not None:
-        return emit(f"{empty}.copy_({operand_source(call, fill, NP_TO_TORCH[array_value(fill).dtype])})")
+        return Emit(f"{empty}.copy_({operand_source(call, fill, NP_TO_TORCH[array_value(fill).dtype])})")
     if python_number(fill) is None:
         raise Refuse("fill_value must be an array or a Python number")
     value, requires = _python_fill(call, fill, dtype)
-    return emit(like.format(value), requires)
+    return Emit(like.format(value), requires)
 
 
 def _lower_constant_like(function: str) -> Callable[[Args], Emit]:
@@ -289,8 +289,8 @@ def _lower_constant_like(function: str) -> Callable[[Args], Emit]:
         a, dtype = args.array("a"), dtype_source(args.call.result_dtype)
         layout = _layout(args.literal("order"))
         if args.given("shape") and not (args["shape"].is_literal and args["shape"].literal is None):
-            return emit(f"torch.{function}({_shape_source(args['shape'])}, dtype={dtype}, device={a.name}.device)")
-        return emit(f"torch.{function}_like({a.name}, dtype={dtype}, memory_format={layout})")
+            return Emit(f"torch.{function}({_shape_source(args['shape'])}, dtype={dtype}, device={a.name}.device)")
+        return Emit(f"torch.{function}_like({a.name}, dtype={dtype}, memory_format={layout})")
 
     lower.__name__ = f"_lower_{function}_like"
     return lower
@@ -317,7 +317,7 @@ def _lower_full(args: Args) -> Emit:
     if fill.array is None:
         raise Refuse("fill_value is not lifted (sizes that are tensor data need a host read)")
     shape = _shape_source(args["shape"])
-    return emit(f"torch.empty({shape}, dtype={dtype_source(dtype)}, device={fill.name}.device).copy_({fill.name})")
+    return Emit(f"torch.empty({shape}, dtype={dtype_source(dtype)}, device={fill.name}.device).copy_({fill.name})")
 
 
 def _lower_linspace(args: Args) -> Emit:
@@ -334,7 +334,7 @@ def _lower_linspace(args: Args) -> Emit:
     working = np.result_type(*(_probe(op) for op in (start, stop)), 1.0)
     out = dtype_literal(args.literal("dtype")) or NP_TO_TORCH[working]
     bounds = (operand_source(args.call, op, NP_TO_TORCH[working], tensor=True) for op in (start, stop))
-    return emit(call_source("lib.linspace", *bounds, str(num), repr(endpoint), repr(retstep), dtype_source(out)))
+    return Emit(call_source("lib.linspace", *bounds, str(num), repr(endpoint), repr(retstep), dtype_source(out)))
 
 
 def _probe(op: Operand) -> Any:
@@ -357,6 +357,10 @@ def _size_operands(d: Any) -> Any:
     """A shape holding a lifted integer (the only way a tensor reaches these)."""
     size = Lifted(np.int64(d.integer(0, 3)))
     return d.choice([size, (size,), (2, size), [size, 1], ()])
+
+
+def _fill_operands(d: Any) -> Any:
+    return d.choice([2.5, -1, True, 1e10, np.float32(0.1), 300]) if d.integer(0, 1) else d.array((), ALL, "any")
 
 
 def _python_shape(d: Any) -> Any:
@@ -417,6 +421,7 @@ register_numpy("full", _full, torch_name="torch.empty(...).copy_(fill) (dtype of
                notes=_SIZE_NOTE + "; lowered for a lifted fill value (lifted sizes need a host read)",
                lower=bound(_full, _lower_full),
                cases=(custom(lambda d: ((_python_shape(d), d.array((), ALL, "any")), {})),
+                      custom(lambda d: ((_size_operands(d), _fill_operands(d)), {}), numpy_only=_DATA_SIZES),
                       custom(lambda d: (((2, 3), d.array((), ALL, "any")),
                                         {"dtype": d.choice([None, "float32", "int64"])}))))
 register_numpy("arange", _arange, torch_name="start + torch.arange(n) * delta (NumPy's fill)",

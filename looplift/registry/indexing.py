@@ -34,7 +34,7 @@ from .cases import ALL, Lifted, custom
 from .coerce import tensor_of, to_numpy
 from .entry import OpEntry, Unsupported
 from .probe import probe_values, result_value
-from .arguments import emit, lifted, source
+from .arguments import lifted, source
 from .lowering import Call, Emit, Operand, Refuse
 from .table import register
 
@@ -306,12 +306,12 @@ def _lower_getitem(call: Call) -> Emit:
     helper = "advanced_index" if kinds & set(_ADVANCED) else "scalar_index" if "scalar" in kinds else None
     subscript = ", ".join(i.source for i in items) if items else "()"
     if helper is not None:
-        return emit(f"lib.{helper}({operand})[{subscript}]")
+        return Emit(f"lib.{helper}({operand})[{subscript}]")
     template = f"{operand}[{subscript}]"
     result = next(iter(call.result.options()))
     if isinstance(result, ArrayV) and (result.ndim == 0 or a.ndim == 0):  # a scalar, or built from one
         template = f"{template}.clone()"
-    return emit(template)
+    return Emit(template)
 
 
 # ---------------------------------------------------------------------------------------------

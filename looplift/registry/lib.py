@@ -110,13 +110,15 @@ def nan_extremum(x: Tensor, dims: tuple[int, ...], keepdim: bool, largest: bool)
     return torch.where(nan.all(dim=dims, keepdim=keepdim), math.nan, result)
 
 
-def variance(fn: Callable[..., Tensor], x: Tensor, dims: tuple[int, ...], correction: float,
-             keepdim: bool) -> Tensor:
-    """``torch.var``/``torch.std`` over ``dims``; an empty result is made without them (torch
-    warns "degrees of freedom <= 0" there, where NumPy is silent)."""
-    if not math.prod(side for d, side in enumerate(x.shape) if d not in dims):
-        shape = kept_shape(x, dims) if keepdim else [side for d, side in enumerate(x.shape) if d not in dims]
-        return x.new_empty(shape)
+def variance(fn: Callable[..., Tensor], x: Tensor, dims: tuple[int, ...], kept: tuple[int, ...],
+             correction: float, keepdim: bool) -> Tensor:
+    """``torch.var``/``torch.std`` over ``dims``; where a ``kept`` axis is empty, so is the
+    result, made without them (torch warns "degrees of freedom <= 0" there, where NumPy is
+    silent)."""
+    shape = x.shape
+    for d in kept:
+        if not shape[d]:
+            return x.new_empty(kept_shape(x, dims) if keepdim else [shape[k] for k in kept])
     return fn(x, dim=dims, correction=correction, keepdim=keepdim)
 
 

@@ -37,7 +37,7 @@ from ..errors import Refusal
 from .cases import ALL, FLOAT, NUMERIC, Arr, Lifted, case, custom
 from .coerce import array_result, normalize_axis, probe_dtype, require_finite, tensor_of
 from .declare import flag, literal_arguments, not_given, operand, register_numpy
-from .arguments import Args, array_value, axes, axis, bound, call_source, emit, int_tuple, lifted, source
+from .arguments import Args, array_value, axes, axis, bound, call_source, int_tuple, lifted, source
 from .lowering import Call, Emit, Operand, Refuse, atom, cast, dtype_source, operand_source, python_number
 from . import lib
 from .probe import result_value
@@ -371,9 +371,9 @@ def _lower_dot(args: Args) -> Emit:
     elif q == 1 or p == 1 or (p, q) == (2, 2):
         product = "torch.matmul({}, {})".format
     else:
-        return emit(_in_result_dtype(args.call, (a, b),
+        return Emit(_in_result_dtype(args.call, (a, b),
                                      lambda x, y: f"lib.tensordot({x}, {y}, ([{p - 1}], [{q - 2}]))"))
-    return emit(_in_result_dtype(args.call, (a, b), product))
+    return Emit(_in_result_dtype(args.call, (a, b), product))
 
 
 def _product_operands_of(args: Args) -> tuple[Operand, Operand]:
@@ -386,21 +386,21 @@ def _product_operands_of(args: Args) -> tuple[Operand, Operand]:
 
 def _lower_vdot(args: Args) -> Emit:
     a, b = _product_operands_of(args)
-    return emit(_in_result_dtype(args.call, (a, b),
+    return Emit(_in_result_dtype(args.call, (a, b),
                                  lambda x, y: f"torch.dot({x}.reshape(-1), {y}.reshape(-1))"))
 
 
 def _lower_inner(args: Args) -> Emit:
     """``torch.inner`` sums over the last axes as NumPy does (and multiplies by a scalar)."""
     a, b = _product_operands_of(args)
-    return emit(_in_result_dtype(args.call, (a, b), "torch.inner({}, {})".format))
+    return Emit(_in_result_dtype(args.call, (a, b), "torch.inner({}, {})".format))
 
 
 def _lower_outer(args: Args) -> Emit:
     """NumPy's ``multiply`` of the flattened operands: no sum, so bools multiply as bools."""
     a, b = _product_operands_of(args)
     x, y = (atom(operand_source(args.call, op, args.call.result_dtype)) for op in (a, b))
-    return emit(f"torch.outer({x}.reshape(-1), {y}.reshape(-1))")
+    return Emit(f"torch.outer({x}.reshape(-1), {y}.reshape(-1))")
 
 
 def _lower_tensordot(args: Args) -> Emit:
@@ -418,7 +418,7 @@ def _lower_tensordot(args: Args) -> Emit:
         if not 0 <= count <= min(ranks):
             raise Refuse("axes out of range (NumPy raises)")
         dims = [list(range(ranks[0] - count, ranks[0])), list(range(count))]
-    return emit(_in_result_dtype(args.call, (a, b),
+    return Emit(_in_result_dtype(args.call, (a, b),
                                  lambda x, y: f"lib.tensordot({x}, {y}, ({dims[0]}, {dims[1]}))"))
 
 
@@ -434,7 +434,7 @@ def _lower_einsum(call: Call) -> Emit:
     if not all(array_value(op) for op in operands) or not any(op.array for op in operands):
         raise Refuse("operands must be arrays, one of them lifted")
     subscripts = source(call.args[0].literal)
-    return emit(_in_result_dtype(call, operands,
+    return Emit(_in_result_dtype(call, operands,
                                  lambda *xs: call_source("torch.einsum", subscripts, *xs)))
 
 
@@ -451,7 +451,7 @@ def _lower_trace(args: Args) -> Emit:
         raise Refuse("axis1 and axis2 are the same (NumPy raises)")
     offset = _int_argument(args["offset"]) if args.given("offset") else "0"
     dtype = dtype_source(args.call.result_dtype)
-    return emit(f"torch.diagonal({a.name}, {offset}, {first}, {second}).sum(-1, dtype={dtype})")
+    return Emit(f"torch.diagonal({a.name}, {offset}, {first}, {second}).sum(-1, dtype={dtype})")
 
 
 def _int_argument(op: Operand) -> str:
@@ -469,9 +469,9 @@ def _lower_diag(args: Args) -> Emit:
     v = args.array("v")
     k = _int_argument(args["k"]) if args.given("k") else "0"
     if v.ndim == 1:
-        return emit(f"torch.diag({v.name}, {k})")
+        return Emit(f"torch.diag({v.name}, {k})")
     if v.ndim == 2:
-        return emit(f"torch.diagonal({v.name}, {k})")
+        return Emit(f"torch.diagonal({v.name}, {k})")
     raise Refuse("diag of ndim other than 1 or 2 (NumPy raises)")
 
 
@@ -486,17 +486,17 @@ def _lower_norm(args: Args) -> Emit:
     t = x.name if x.dtype.is_floating_point else cast(x.name, torch.float64)
     if where is None and (order is None or (order in ("f", "fro") and x.ndim == 2) or (order == 2 and x.ndim == 1)):
         total = f"torch.sqrt(torch.sum(torch.square({t})))"
-        return emit(f"{total}.reshape({source((1,) * x.ndim)})" if keep else total)
+        return Emit(f"{total}.reshape({source((1,) * x.ndim)})" if keep else total)
     dims = axes(tuple(range(x.ndim)) if where is None else where if isinstance(where, tuple) else (where,), x.ndim)
     if len(dims) == 1:
-        return emit(_vector_norm_source(t, order, dims[0], keep, TORCH_TO_NP[x.dtype] if x.dtype.is_floating_point
+        return Emit(_vector_norm_source(t, order, dims[0], keep, TORCH_TO_NP[x.dtype] if x.dtype.is_floating_point
                                  else np.dtype(np.float64)))
     if len(dims) != 2:
         raise Refuse("improper number of dimensions to norm (NumPy raises)")
     result = _matrix_norm_source(t, order, *dims, dtype_source(args.call.result_dtype))
     if keep:
         result += "".join(f".unsqueeze({d})" for d in sorted(dims))
-    return emit(result)
+    return Emit(result)
 
 
 def _vector_norm_source(t: str, order: Any, d: int, keep: bool, dtype: np.dtype) -> str:
@@ -539,7 +539,7 @@ def _float64_linalg(function: str, *options: str) -> Callable[[Args], Emit]:
     def lower(args: Args) -> Emit:
         a = lifted(next(iter(args.operands.values())))
         settings = {name: source(args.literal(name)) for name in options}
-        return emit(cast(call_source(function, cast(a.name, torch.float64, a.dtype), **settings),
+        return Emit(cast(call_source(function, cast(a.name, torch.float64, a.dtype), **settings),
                          args.call.result_dtype, torch.float64))
 
     lower.__name__ = f"_lower_{function.rsplit('.', 1)[1]}"
@@ -550,7 +550,7 @@ def _lower_det(args: Args) -> Emit:
     """NumPy's ``sign * exp(logdet)`` of an LU factorization, 0 where LAPACK meets a zero pivot
     (``lib.det``: no status read on the host)."""
     a = args.array("a")
-    return emit(cast(f"lib.det({cast(a.name, torch.float64, a.dtype)})", args.call.result_dtype, torch.float64))
+    return Emit(cast(f"lib.det({cast(a.name, torch.float64, a.dtype)})", args.call.result_dtype, torch.float64))
 
 
 def _lower_svd(args: Args) -> Emit:

@@ -550,9 +550,10 @@ def _lower_variance(impl: Callable[..., Any], fn: str) -> lowering.LowerFn:
         correction = _ddof(r)
         if not r.dims:
             return lowering.finish(call, f"{fn}({lowering.atom(x)}.unsqueeze(-1), dim=-1, correction={correction})")
-        if len(r.dims) < r.x.ndim:  # a kept axis may be empty (lib.variance)
-            dims = lowering.literal_source(r.dims)
-            return lowering.finish(call, f"lib.variance({fn}, {x}, {dims}, {correction}, {r.keepdims})")
+        kept = tuple(d for d in range(r.x.ndim) if d not in r.dims)
+        if kept:  # a kept axis may be empty (lib.variance)
+            dims, kept_source = lowering.literal_source(r.dims), lowering.literal_source(kept)
+            return lowering.finish(call, f"lib.variance({fn}, {x}, {dims}, {kept_source}, {correction}, {r.keepdims})")
         return lowering.finish(call, r.reduce(fn, x, f"correction={correction}"))
 
     return lower

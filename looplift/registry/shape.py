@@ -30,7 +30,7 @@ from .coerce import (array_result, copy_if_aliased, dtype_arg, normalize_axes, n
 from .declare import (argument, array_of, attribute_reference, length_of, literal_arguments,
                       method_reference, not_given, operand, register_numpy)
 from .entry import OpEntry, Unsupported, always
-from .arguments import Args, array_sequence, axes, axis, bound, each_item, emit, int_tuple, lifted, source
+from .arguments import Args, array_sequence, axes, axis, bound, each_item, int_tuple, lifted, source
 from .lowering import Call, Emit, Operand, Refuse, atom, cast, python_number
 from .table import register
 
@@ -372,8 +372,8 @@ def _reshape_emit(a: Operand, shape: Any, order: Any, copy: Any) -> Emit:
     if sum(s == -1 for s in sizes) > 1 or any(s < -1 for s in sizes):
         raise Refuse("invalid shape (NumPy raises)")
     if copy:
-        return emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape({source(sizes)})")
-    return emit(_fresh_from_scalar(f"{a.name}.reshape({source(sizes)})", a))
+        return Emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape({source(sizes)})")
+    return Emit(_fresh_from_scalar(f"{a.name}.reshape({source(sizes)})", a))
 
 
 def _lower_reshape(args: Args) -> Emit:
@@ -395,7 +395,7 @@ def _lower_ravel(args: Args) -> Emit:
     a = args.array("a")
     if args.literal("order") != "C":
         raise Refuse("order other than 'C'")
-    return emit(_fresh_from_scalar(f"{a.name}.reshape(-1)", a))
+    return Emit(_fresh_from_scalar(f"{a.name}.reshape(-1)", a))
 
 
 def _lower_flatten(args: Args) -> Emit:
@@ -403,7 +403,7 @@ def _lower_flatten(args: Args) -> Emit:
     a = args.array("a")
     if args.literal("order") != "C":
         raise Refuse("order other than 'C'")
-    return emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape(-1)")
+    return Emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape(-1)")
 
 
 def _permutation(a: Operand, order: Any) -> Emit:
@@ -411,7 +411,7 @@ def _permutation(a: Operand, order: Any) -> Emit:
     perm = tuple(reversed(range(ndim))) if order is None else axes(order, ndim)
     if len(perm) != ndim:
         raise Refuse("axes is not a permutation (NumPy raises)")
-    return emit(_fresh_from_scalar(f"{a.name}.permute({source(perm)})", a))
+    return Emit(_fresh_from_scalar(f"{a.name}.permute({source(perm)})", a))
 
 
 def _lower_transpose(args: Args) -> Emit:
@@ -433,7 +433,7 @@ def _lower_T(call: Call) -> Emit:
 def _lower_swapaxes(args: Args) -> Emit:
     a = args.array("a")
     first, second = (axis(args.literal(n), a.ndim) for n in ("axis1", "axis2"))
-    return emit(f"{a.name}.transpose({first}, {second})")
+    return Emit(f"{a.name}.transpose({first}, {second})")
 
 
 def _lower_moveaxis(args: Args) -> Emit:
@@ -441,7 +441,7 @@ def _lower_moveaxis(args: Args) -> Emit:
     src, dst = (axes(args.literal(n), a.ndim) for n in ("source", "destination"))
     if len(src) != len(dst):
         raise Refuse("source and destination of different lengths (NumPy raises)")
-    return emit(f"torch.movedim({a.name}, {source(src)}, {source(dst)})")
+    return Emit(f"torch.movedim({a.name}, {source(src)}, {source(dst)})")
 
 
 def _lower_expand_dims(args: Args) -> Emit:
@@ -450,16 +450,16 @@ def _lower_expand_dims(args: Args) -> Emit:
     a, value = args.array("a"), args.literal("axis")
     count = len(value) if isinstance(value, (tuple, list)) else 1
     template = a.name + "".join(f".unsqueeze({d})" for d in sorted(axes(value, a.ndim + count)))
-    return emit(_fresh_from_scalar(template, a))
+    return Emit(_fresh_from_scalar(template, a))
 
 
 def _lower_squeeze(args: Args) -> Emit:
     a, value = args.array("a"), args.literal("axis")
     if a.ndim == 0:
-        return emit(f"{a.name}.clone()")
+        return Emit(f"{a.name}.clone()")
     if value is None:
         raise Refuse("squeeze without axis: the result's ndim depends on the runtime shape")
-    return emit(f"lib.squeeze({a.name}, {source(axes(value, a.ndim))})")
+    return Emit(f"lib.squeeze({a.name}, {source(axes(value, a.ndim))})")
 
 
 def _joined(args: Args, join: Callable[[str], str], items: Operand, flat: bool = False) -> Emit:
@@ -470,8 +470,8 @@ def _joined(args: Args, join: Callable[[str], str], items: Operand, flat: bool =
     result = args.call.result_dtype
     if len(dtypes) == 1:
         sequence = each_item(items, "_item.reshape(-1)") if flat else items.name
-        return emit(cast(join(sequence), result, dtypes.pop()))
-    return emit(join(each_item(items, cast("_item.reshape(-1)" if flat else "_item", result))))
+        return Emit(cast(join(sequence), result, dtypes.pop()))
+    return Emit(join(each_item(items, cast("_item.reshape(-1)" if flat else "_item", result))))
 
 
 def _lower_concatenate(args: Args) -> Emit:
@@ -517,8 +517,8 @@ def _lower_split(equal: bool) -> Callable[[Args], Emit]:
         else:
             raise Refuse("indices_or_sections must be an int or a list of ints")
         if equal and sections:
-            return emit(f"[*{a.name}.unflatten({d}, ({parts_source}, -1)).unbind({d})]")
-        return emit(f"[*torch.tensor_split({a.name}, {parts_source}, dim={d})]")
+            return Emit(f"[*{a.name}.unflatten({d}, ({parts_source}, -1)).unbind({d})]")
+        return Emit(f"[*torch.tensor_split({a.name}, {parts_source}, dim={d})]")
 
     lower.__name__ = "_lower_split" if equal else "_lower_array_split"
     return lower
@@ -532,7 +532,7 @@ def _int_list(op: Operand) -> bool:
 
 def _lower_flip(args: Args) -> Emit:
     a = args.array("m")
-    return emit(f"torch.flip({a.name}, {source(axes(args.literal('axis'), a.ndim))})")
+    return Emit(f"torch.flip({a.name}, {source(axes(args.literal('axis'), a.ndim))})")
 
 
 def _lower_roll(args: Args) -> Emit:
@@ -543,10 +543,10 @@ def _lower_roll(args: Args) -> Emit:
         if python_number(shift) is not int or isinstance(where, (tuple, list)):
             raise Refuse("a shift of unknown value must be an int, with at most one axis")
         dims = "" if where is None else f", {axis(where, a.ndim)}"
-        return emit(f"torch.roll({a.name}, {shift.name}{dims})")
+        return Emit(f"torch.roll({a.name}, {shift.name}{dims})")
     shifts = int_tuple(shift.literal)
     if where is None:
-        return emit(f"torch.roll({a.name}, {sum(shifts)})")
+        return Emit(f"torch.roll({a.name}, {sum(shifts)})")
     try:
         pairs = np.broadcast(shifts if isinstance(shift.literal, (tuple, list)) else shifts[0], where)
     except ValueError:
@@ -559,7 +559,7 @@ def _lower_roll(args: Args) -> Emit:
         totals[d] = totals.get(d, 0) + int(amount)
     if not totals:
         raise Refuse("no axis to roll")
-    return emit(f"torch.roll({a.name}, {source(tuple(totals.values()))}, {source(tuple(totals))})")
+    return Emit(f"torch.roll({a.name}, {source(tuple(totals.values()))}, {source(tuple(totals))})")
 
 
 def _lower_tile(args: Args) -> Emit:
@@ -567,7 +567,7 @@ def _lower_tile(args: Args) -> Emit:
     a, counts = args.array("A"), int_tuple(args.literal("reps"))
     if any(c < 0 for c in counts):
         raise Refuse("negative repetitions (NumPy raises)")
-    return emit(f"torch.tile({a.name}, {source(counts)})")
+    return Emit(f"torch.tile({a.name}, {source(counts)})")
 
 
 def _lower_repeat(args: Args) -> Emit:
@@ -585,7 +585,7 @@ def _lower_repeat(args: Args) -> Emit:
         raise Refuse("repeats given as an array: the result's length is data (a host read)")
     where = args.literal("axis")
     dim = "" if where is None else f", dim={axis(where, a.ndim)}"
-    return emit(f"torch.repeat_interleave({a.name}, {repeats_source}{dim})")
+    return Emit(f"torch.repeat_interleave({a.name}, {repeats_source}{dim})")
 
 
 def _lower_broadcast_to(args: Args) -> Emit:
@@ -593,7 +593,7 @@ def _lower_broadcast_to(args: Args) -> Emit:
     if any(s < 0 for s in shape):
         raise Refuse("negative dimensions (NumPy raises; torch reads -1 as 'keep this size')")
     operand = f"{a.name}.clone()" if a.ndim == 0 else a.name  # a view of a new 0-d value, as in NumPy
-    return emit(f"torch.broadcast_to({operand}, {source(shape)})")
+    return Emit(f"torch.broadcast_to({operand}, {source(shape)})")
 
 
 # ---------------------------------------------------------------------------------------------

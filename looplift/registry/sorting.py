@@ -27,11 +27,12 @@ import numpy as np
 import torch
 
 from ..dtypes import NP_TO_TORCH, TORCH_TO_NP
+from ..lattice import ArrayV
 from .cases import ALL, NUMERIC, OMIT, Arr, Axis, Lifted, Lit, OneOf, Py, case, custom
 from .coerce import array_result, check_int_fits, normalize_axis, tensor_of, to_numpy, torch_dtype
 from .declare import NO_VALUE, flag, literal_arguments, method_reference, not_given, register_numpy
 from .entry import OpEntry, Unsupported
-from .arguments import Args, array_value, axis, bound, call_source, emit, source
+from .arguments import Args, array_value, axis, bound, call_source, source
 from .lowering import Call, Emit, Operand, Refuse, cast, dtype_source, operand_source, python_number
 from .table import register
 from .ufuncs import apply, ufunc_path
@@ -344,7 +345,7 @@ def _lower_sort(args: Args) -> Emit:
     """Values do not depend on the order among ties (but for -0.0 and 0.0, which are equal)."""
     args.only("a", "axis", "kind", "stable")
     operand, dim = _sorted_operand(args.array("a"), args.literal("axis"))
-    return emit(f"torch.sort({operand}, dim={dim}, stable=True).values")
+    return Emit(f"torch.sort({operand}, dim={dim}, stable=True).values")
 
 
 def _lower_argsort(args: Args) -> Emit:
@@ -358,7 +359,7 @@ def _lower_argsort(args: Args) -> Emit:
                      "stable=True is exact")
     a = args.array("a")
     operand, dim = _sorted_operand(a, None if a.ndim == 0 else args.literal("axis"))
-    return emit(f"torch.argsort({operand}, dim={dim}, stable=True)")
+    return Emit(f"torch.argsort({operand}, dim={dim}, stable=True)")
 
 
 def _comparison_dtype(a: Operand, v: Operand) -> np.dtype:
@@ -376,17 +377,31 @@ def _comparison_dtype(a: Operand, v: Operand) -> np.dtype:
 
 def _lower_searchsorted(args: Args) -> Emit:
     """torch's binary search on NumPy's sort order: floats as integer keys (``lib.sort_key``,
-    NaN last, -0.0 equal to 0.0), bools as uint8.  ``a`` must be sorted, as NumPy requires."""
+    NaN last, -0.0 equal to 0.0), bools as uint8.
+
+    One key only: both libraries then run the same lower-bound search, so they agree even on an
+    unsorted ``a``.  With several keys NumPy narrows each search by the previous key, which
+    answers differently when ``a`` is not sorted, and whether it is sorted is data."""
     args.only("a", "v", "side")
     a, v, side = args.array("a"), args["v"], args.literal("side")
     if side not in ("left", "right") or a.ndim != 1:
         raise Refuse("side other than 'left'/'right', or a not 1-d (NumPy raises)")
+    if _key_count_unknown(v):
+        raise Refuse("more than one key: NumPy's search depends on a being sorted, which is data")
     common = _comparison_dtype(a, v)
     dtype = torch.uint8 if common == np.bool_ else NP_TO_TORCH[common]
     seq, values = cast(a.name, dtype, a.dtype), operand_source(args.call, v, dtype, tensor=True)
     if dtype.is_floating_point:
         seq, values = f"lib.sort_key({seq})", f"lib.sort_key({values})"
-    return emit(f"torch.searchsorted({seq}, {values}, right={side == 'right'})")
+    return Emit(f"torch.searchsorted({seq}, {values}, right={side == 'right'})")
+
+
+def _key_count_unknown(v: Operand) -> bool:
+    """Whether ``v`` may hold more than one key (anything but a number or a 0-d array)."""
+    if v.is_literal or v.python_type is not None:
+        return False
+    options = list(v.value.options())
+    return not all(isinstance(o, ArrayV) and o.ndim == 0 for o in options)
 
 
 def _number_source(op: Operand) -> str:
@@ -395,19 +410,19 @@ def _number_source(op: Operand) -> str:
 
 
 def _lower_nonzero(args: Args) -> Emit:
-    return emit(f"torch.nonzero({args.array('a').name}, as_tuple=True)")
+    return Emit(f"torch.nonzero({args.array('a').name}, as_tuple=True)")
 
 
 def _lower_flatnonzero(args: Args) -> Emit:
-    return emit(f"torch.nonzero({args.array('a').name}.reshape(-1)).reshape(-1)")
+    return Emit(f"torch.nonzero({args.array('a').name}.reshape(-1)).reshape(-1)")
 
 
 def _lower_argwhere(args: Args) -> Emit:
     """A scalar counts as one element, and its index has no coordinates: shape (N, 0)."""
     a = args.array("a")
     if a.ndim == 0:
-        return emit(f"torch.argwhere({a.name}.reshape(1))[:, :0]")
-    return emit(f"torch.argwhere({a.name})")
+        return Emit(f"torch.argwhere({a.name}.reshape(1))[:, :0]")
+    return Emit(f"torch.argwhere({a.name})")
 
 
 def _lower_unique(args: Args) -> Emit:
@@ -417,7 +432,7 @@ def _lower_unique(args: Args) -> Emit:
     flags = [args.literal(n) for n in ("return_index", "return_inverse", "return_counts", "equal_nan")]
     if args.literal("sorted") is not True or not all(isinstance(f, bool) for f in flags):
         raise Refuse("sorted=False, or flags that are not literal bools")
-    return emit(call_source("lib.unique", a.name, *map(repr, flags)))
+    return Emit(call_source("lib.unique", a.name, *map(repr, flags)))
 
 
 def _lower_where(args: Args) -> Emit:
@@ -426,13 +441,13 @@ def _lower_where(args: Args) -> Emit:
     would pick its default float32)."""
     condition = args.array("condition")
     if not args.given("x") and not args.given("y"):
-        return emit(f"torch.nonzero({condition.name}, as_tuple=True)")
+        return Emit(f"torch.nonzero({condition.name}, as_tuple=True)")
     call, dtype = args.call, args.call.result_dtype
     x, y = args["x"], args["y"]
     numbers = not (array_value(x) or array_value(y))
     branches = (operand_source(call, x, dtype, tensor=numbers), operand_source(call, y, dtype))
     test = condition.name if condition.dtype is torch.bool else f"{condition.name} != 0"
-    return emit(f"torch.where({test}, {branches[0]}, {branches[1]})")
+    return Emit(f"torch.where({test}, {branches[0]}, {branches[1]})")
 
 
 def _clip_bound(call: Call, op: Operand | None, x: Operand, low: bool) -> tuple[str | None, tuple[str, ...]]:
@@ -471,9 +486,9 @@ def _lower_clip(low: str, high: str) -> Callable[[Args], Emit]:
         lo, lo_requires = _clip_bound(args.call, first, x, low=True)
         hi, hi_requires = _clip_bound(args.call, second, x, low=False)
         if lo is None and hi is None:
-            return emit(f"{cast(x.name, dtype, x.dtype)}.clone()")
+            return Emit(f"{cast(x.name, dtype, x.dtype)}.clone()")
         bounds = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
-        return emit(call_source("torch.clamp", cast(x.name, dtype, x.dtype), **bounds),
+        return Emit(call_source("torch.clamp", cast(x.name, dtype, x.dtype), **bounds),
                     requires=lo_requires + hi_requires)
 
     lower.__name__ = "_lower_clip"
@@ -489,13 +504,13 @@ def _lower_round(args: Args) -> Emit:
         raise Refuse("decimals must be a literal int")
     integer = not a.dtype.is_floating_point
     if integer and decimals >= 0:
-        return emit(f"{a.name}.clone()")
+        return Emit(f"{a.name}.clone()")
     if decimals == 0:
-        return emit(f"torch.round({a.name})")
+        return Emit(f"torch.round({a.name})")
     scale = repr(10.0 ** abs(decimals))
     work = cast(a.name, torch.float64) if integer else a.name
     rounded = f"torch.round({work} * {scale}) / {scale}" if decimals > 0 else f"torch.round({work} / {scale}) * {scale}"
-    return emit(cast(rounded, a.dtype, torch.float64) if integer else rounded)
+    return Emit(cast(rounded, a.dtype, torch.float64) if integer else rounded)
 
 
 def _lower_nan_to_num(args: Args) -> Emit:
@@ -505,7 +520,7 @@ def _lower_nan_to_num(args: Args) -> Emit:
     if args.literal("copy") is not True:
         raise Refuse("copy=False writes into the array")
     if not x.dtype.is_floating_point:
-        return emit(f"{x.name}.clone()")
+        return Emit(f"{x.name}.clone()")
     dtype = TORCH_TO_NP[x.dtype]
     info = np.finfo(dtype)
     replacements = {}
@@ -519,7 +534,7 @@ def _lower_nan_to_num(args: Args) -> Emit:
             replacements[name] = source(_as_dtype(default if value is None else value, dtype))
         except (Unsupported, TypeError, ValueError):
             raise Refuse(f"{name}={value!r} does not fit {dtype} (NumPy raises or warns)") from None
-    return emit(call_source("torch.nan_to_num", x.name, **replacements))
+    return Emit(call_source("torch.nan_to_num", x.name, **replacements))
 
 
 def _lower_isclose(args: Args) -> Emit:
@@ -536,7 +551,7 @@ def _lower_isclose(args: Args) -> Emit:
     if common not in NP_TO_TORCH or inexact not in NP_TO_TORCH:
         raise Refuse("no torch dtype for NumPy's intermediate results")
     operands = [_isclose_operand(args.call, op) for op in (x, y)]
-    return emit(call_source("lib.isclose", *operands, *map(repr, tolerances), repr(equal_nan),
+    return Emit(call_source("lib.isclose", *operands, *map(repr, tolerances), repr(equal_nan),
                             dtype_source(NP_TO_TORCH[inexact]), dtype_source(NP_TO_TORCH[common])))
 
 
@@ -595,6 +610,7 @@ _sorting("sort", _sort, "torch.sort(stable=True).values",
          lower=_lower_sort)
 _sorting("argsort", _argsort, "torch.sort(stable=True).indices",
          (case(Arr(), _AXIS, kind=Lit("stable", "mergesort")),
+          case(Arr(), _AXIS, numpy_only="NumPy's default sort orders equal values its own way"),
           case(Arr(values="small"), axis=_AXIS, kind=Lit(OMIT, "stable", "mergesort", "quicksort")),
           case(Arr(values="small"), stable=Lit(True, False))),
          method=True, literals=("axis",), forms="axis int/None, kind, stable",

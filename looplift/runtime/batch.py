@@ -14,13 +14,14 @@ proved it) and iterating a list or tuple twice is the same.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Sequence
 
 import torch
 
 from . import paths
 from .convert import _Transfer
-from .deferred import READS, Fold
+from .deferred import DEFERRED_KINDS, LATER_OPS, READS, Later
 from .state import batch_running
 
 Tensor = torch.Tensor
@@ -78,9 +79,11 @@ def _values(host: Any, kind: str) -> list[Any]:
 
 def fold_all(acc: Any, op: str, values: Sequence[Any]) -> Any:
     """``acc`` updated by ``op`` with each value, in order (``x += v`` over a batch's reads)."""
-    fold = acc if type(acc) is Fold else Fold(acc)
-    fold.steps.extend((op, v) for v in values)
-    return fold
+    if type(acc) not in DEFERRED_KINDS:
+        return functools.reduce(LATER_OPS[op], values, acc)  # host numbers: add them up now, in order
+    for value in values:
+        acc = Later(op, acc, value)
+    return acc
 
 
 def batched_or(body: Callable[..., Any], items: Any, invariants: Sequence[Any], kinds: Sequence[str],

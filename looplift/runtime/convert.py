@@ -8,13 +8,14 @@ raise, behaves exactly as before (everything downstream accepts NumPy values too
 
 ``materialize`` turns what the rewritten program holds back into what the original held: a lifted
 n-d tensor into an ndarray, a lifted 0-d tensor into a NumPy scalar, a ``Deferred`` read into its
-Python value, a ``Fold`` into its sum; lists in place, tuples into new tuples.  Everything that
+Python value, a ``Later`` into the number it computes; lists in place, tuples into new tuples.  Everything that
 leaves at one point crosses from each device in *one* transfer: tensors off the CPU are packed
 into one byte buffer, copied once, and unpacked on the host.  Lifted CPU tensors become arrays
 that share their memory, as ``t.numpy()`` does.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -22,18 +23,28 @@ import torch
 
 from ..dtypes import TORCH_BY_NAME, TORCH_TO_NP
 from . import paths
-from .deferred import READS, Deferred, Fold
+from .deferred import LATER_OPS, READS, Deferred, Later
 from .state import NotBatchable, batching
 
 Tensor = torch.Tensor
+Parameter = torch.nn.Parameter
 #: The functions that turn an array into a tensor, by object: how each is named.
 TO_TENSOR_FUNCTIONS: dict[Any, str] = {torch.from_numpy: "from_numpy", torch.tensor: "tensor",
                                        torch.as_tensor: "as_tensor", torch.asarray: "asarray"}
 _ALIGN = 16
 
 
+#: Lifted tensors whose memory the user's own tensors share (a lift without a copy): each is made
+#: NumPy by ``.numpy()`` on its own, so the array shares that memory as the original's did.  Every
+#: other small CPU tensor (results of lowered code, snapshots) crosses in one packed copy.
+SHARED: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
+#: CPU tensors up to this many bytes are packed when they leave (one host read for all); larger
+#: ones are made NumPy in place (no copy: on the CPU that is free).
+PACK_CPU_BYTES = 1 << 16
+
+
 def _guard(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> bool:
-    return (type(x) is Tensor and x.dtype is TORCH_BY_NAME[dtype] and x.dim() == ndim
+    return ((type(x) is Tensor or type(x) is Parameter) and x.dtype is TORCH_BY_NAME[dtype] and x.dim() == ndim
             and (not x.requires_grad or "detach" in chain)
             and (x.is_cpu or "cpu" in chain))
 
@@ -60,9 +71,12 @@ def _lifted(x: Tensor, copies: bool) -> Tensor:
     tensor must not reach the value)."""
     if paths.ENABLED:
         paths.note("lift.hit")
+    if copies:
+        return x.detach().clone()
     if x.requires_grad:
         x = x.detach()
-    return x.clone() if copies else x
+    SHARED[id(x)] = x  # the user's memory: made NumPy on its own, sharing it, as the original's array did
+    return x
 
 
 def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
@@ -129,9 +143,9 @@ def meta(x: Any, name: str) -> Any:
 def materialize(x: Any) -> Any:
     """What the original holds for ``x`` (lists are converted in place); one transfer per device."""
     cls = type(x)
-    if cls is Tensor and x.is_cpu:
+    if cls is Tensor and x.is_cpu and not _packed_on_cpu(x):
         return _array(x.detach().numpy() if x.requires_grad else x.numpy())
-    if cls in (Tensor, list, tuple, Deferred, Fold):
+    if cls in (Tensor, list, tuple, Deferred, Later):
         transfer = _Transfer()
         transfer.collect(x)
         transfer.run()
@@ -151,21 +165,28 @@ class _Transfer:
         self.pending: dict[torch.device, list[Tensor]] = {}
         self.host: dict[int, np.ndarray] = {}  # id(tensor) -> its bytes on the host
         self.seen: set[int] = set()
+        self.totals: dict[int, Any] = {}  # id(Later) -> its value
 
     def collect(self, x: Any) -> None:
         cls = type(x)
         if cls is Tensor:
-            if x.device.type != "cpu" and id(x) not in self.seen:
+            if id(x) not in self.seen and (not x.is_cpu or _packed_on_cpu(x)):
                 self.seen.add(id(x))
                 self.pending.setdefault(x.device, []).append(x)
         elif cls is Deferred:
             if id(x.tensor) not in self.seen:
                 self.seen.add(id(x.tensor))
                 self.pending.setdefault(x.tensor.device, []).append(x.tensor)
-        elif cls is Fold:
-            self.collect(x.start)
-            for _, step in x.steps:
-                self.collect(step)
+        elif cls is Later:
+            stack = [x]  # a chain of computations: walked, not recursed
+            while stack:
+                node = stack.pop()
+                if type(node) is Later:
+                    if id(node) not in self.seen:
+                        self.seen.add(id(node))
+                        stack += [node.b, node.a]
+                else:
+                    self.collect(node)
         elif cls in (list, tuple):
             for item in x:
                 self.collect(item)
@@ -195,22 +216,42 @@ class _Transfer:
             return found
         return t.detach().numpy() if t.requires_grad else t.numpy()
 
+    def value_of(self, later: Later) -> Any:
+        """The number a ``Later`` computes: its operands first (iteratively, in order), each
+        node once (a value kept mid-way is reused)."""
+        stack: list[tuple[Later, bool]] = [(later, False)]
+        while stack:
+            node, ready = stack.pop()
+            if id(node) in self.totals:
+                continue
+            if ready:
+                a, b = (self.totals[id(v)] if type(v) is Later else self.rebuild(v) for v in (node.a, node.b))
+                self.totals[id(node)] = LATER_OPS[node.op](a, b)
+                continue
+            stack.append((node, True))
+            stack += [(v, False) for v in (node.b, node.a) if type(v) is Later and id(v) not in self.totals]
+        return self.totals[id(later)]
+
     def rebuild(self, x: Any) -> Any:
         cls = type(x)
         if cls is Tensor:
             return _array(self.tensor_value(x))
         if cls is Deferred:
             return _read(self.tensor_value(x.tensor), x.how)
-        if cls is Fold:
-            return x.value(self.rebuild)
+        if cls is Later:
+            return self.value_of(x)
         if cls is list:
             for i, item in enumerate(x):
-                if type(item) in (Tensor, list, tuple, Deferred, Fold):
+                if type(item) in (Tensor, list, tuple, Deferred, Later):
                     x[i] = self.rebuild(item)
             return x
-        if cls is tuple and any(type(i) in (Tensor, list, tuple, Deferred, Fold) for i in x):
+        if cls is tuple and any(type(i) in (Tensor, list, tuple, Deferred, Later) for i in x):
             return tuple(self.rebuild(i) for i in x)
         return x
+
+
+def _packed_on_cpu(x: Tensor) -> bool:
+    return SHARED.get(id(x)) is not x and x.numel() * x.element_size() <= PACK_CPU_BYTES
 
 
 def _unpack(buffer: np.ndarray, start: int, t: Tensor) -> np.ndarray:

@@ -2,9 +2,10 @@
 
 On an accelerator ``loss.item()`` waits for the device to finish everything queued before it.
 Where the value only flows into a list, an accumulator or a return, the rewritten code keeps the
-tensor instead (``Deferred``), and accumulations keep their reads in order (``Fold``); both are
-turned into exactly what the original computed by ``convert.materialize``, in one transfer for
-everything that leaves at that point.
+tensor instead (``Deferred``), and Python arithmetic on such values (``total += loss.item()``,
+``loss.item() * n``) is kept as a computation to do later (``Later``); both are turned into
+exactly what the original computed by ``convert.materialize``, in one transfer for everything
+that leaves at that point.
 
 Exactness:
 
@@ -12,8 +13,9 @@ Exactness:
   without waiting): the original read the value *then*, and the tensor may change in place later;
 * the value is made on the host by the original operation itself (``float``, ``int``, ``.item()``,
   ``.tolist()``) applied to a CPU copy of the same tensor;
-* a ``Fold`` adds the values up on the host in the original's order with Python's own ``+`` and
-  ``-``: the same IEEE double additions, and unbounded Python ints.
+* a ``Later`` is computed on the host with Python's own ``+``, ``-`` and ``*``, in the original's
+  order: the same IEEE double operations, and unbounded Python ints (none of the three raises
+  for numbers, so doing it later moves no exception).
 
 Anything that is not a plain tensor the read applies to (a NumPy scalar a guard kept in NumPy, a
 tensor of several elements for ``.item()``) is read at once, exactly as the original does it.
@@ -35,7 +37,8 @@ READS: dict[str, Callable[[Any], Any]] = {
     "item": lambda t: t.item(), "tolist": lambda t: t.tolist(), "float": builtins.float,
     "int": builtins.int, "bool": builtins.bool, "complex": builtins.complex,
 }
-_FOLD_OPS: dict[str, Callable[[Any, Any], Any]] = {"add": operator.add, "sub": operator.sub}
+#: The Python operations a ``Later`` may do (none raises for numbers).
+LATER_OPS: dict[str, Callable[[Any, Any], Any]] = {"add": operator.add, "sub": operator.sub, "mul": operator.mul}
 
 
 class Deferred:
@@ -51,25 +54,24 @@ class Deferred:
         return f"Deferred({self.how} of a {self.tensor.dtype} tensor on {self.tensor.device})"
 
 
-class Fold:
-    """``start`` updated by ``op`` with each value in ``steps`` (Deferred reads or host numbers),
-    in order: what ``x += read`` in a loop computes."""
+class Later:
+    """``a op b`` for Python numbers of which one or both are deferred (``Deferred`` or ``Later``):
+    computed on the host where the value leaves.  Nodes never change, so a value kept from the
+    middle of an accumulation (``prev = total``, ``curve.append(total)``) keeps its own total;
+    ``convert._Transfer.value_of`` computes a chain of them iteratively, in order."""
 
-    __slots__ = ("start", "steps")
+    __slots__ = ("op", "a", "b")
 
-    def __init__(self, start: Any) -> None:
-        self.start = start
-        self.steps: list[tuple[str, Any]] = []
+    def __init__(self, op: str, a: Any, b: Any) -> None:
+        self.op = op
+        self.a = a
+        self.b = b
 
     def __repr__(self) -> str:
-        return f"Fold({self.start!r} and {len(self.steps)} deferred steps)"
+        return f"Later({self.op} of a deferred value)"
 
-    def value(self, resolve: Callable[[Any], Any]) -> Any:
-        """The host value, with ``resolve`` giving each deferred step's host value."""
-        total = resolve(self.start)
-        for op, step in self.steps:
-            total = _FOLD_OPS[op](total, resolve(step))
-        return total
+
+DEFERRED_KINDS = (Deferred, Later)
 
 
 def _deferrable(x: Any, how: str) -> bool:
@@ -89,11 +91,8 @@ def defer(x: Any, how: str) -> Any:
     return Deferred(x.detach().clone(), how)
 
 
-def fold(acc: Any, op: str, x: Any) -> Any:
-    """``acc op x`` where ``x`` is a deferred read: the step is kept (on the device) in order."""
-    if type(acc) is not Fold:
-        if not isinstance(x, Deferred) and not type(acc) is Deferred:
-            return _FOLD_OPS[op](acc, x)  # nothing deferred: the original operation, now
-        acc = Fold(acc)
-    acc.steps.append((op, x))
-    return acc
+def later(op: str, a: Any, b: Any) -> Any:
+    """``a op b`` (``op`` in ``LATER_OPS``), kept for later where an operand is deferred."""
+    if type(a) not in DEFERRED_KINDS and type(b) not in DEFERRED_KINDS:
+        return LATER_OPS[op](a, b)  # nothing deferred: the original operation, now
+    return Later(op, a, b)

@@ -57,8 +57,11 @@ class Instrument(ast.NodeTransformer):
         self.scope = scope_mod.analyze(fn)
         self.resolve = conversions.make_resolver(self.scope.locals, globals_)
         self.resumable: list[int] = []
-        self.uses_locals = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
-                               and n.func.id in ("locals", "vars") for n in ast.walk(fn))
+        # a function whose variables closures capture, or that reads locals(), keeps its loops:
+        # a resumed loop runs in another frame, with cells of its own
+        self.uses_locals = bool(self.scope.captured) or any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("locals", "vars")
+            for n in ast.walk(fn))
 
     # ------------------------------------------------------------------ observing
     def observed(self, node: ast.expr) -> bool:

@@ -4,8 +4,8 @@
 * ``t.detach().cpu().numpy()`` left in NumPy becomes ``__ll.numpy_of`` (one step when it can);
 * a region's root (a lowered tree, or a run of assignments of lowered trees) becomes a call of
   the region on its inputs: ``__ll_r0(a)``, ``x, y = __ll_r1(a, b)`` (``outline`` builds them);
-* a deferred host read becomes ``__ll.defer(t, 'item')``, an accumulation of reads
-  ``x = __ll.fold(x, 'add', read)``;
+* a deferred host read becomes ``__ll.defer(t, 'item')``, Python arithmetic on it
+  ``x = __ll.later('add', x, read)``;
 * a materialized expression is wrapped in ``__ll.m(...)``; demoted names are rebound just before
   the statement that needs them (``x = __ll.m(x)``).
 """
@@ -63,13 +63,15 @@ class Lift(ast.NodeTransformer):
         elif isinstance(node, ast.AugAssign) and anno.hasanno(node, Key.FOLD):
             target = node.target
             assert isinstance(target, ast.Name)
-            value = runtime_call(("fold",), [ast.Name(target.id, ast.Load()), constant(anno.getanno(node, Key.FOLD)),
-                                             self.visit(node.value)])
+            value = runtime_call(("later",), [constant(anno.getanno(node, Key.FOLD)), ast.Name(target.id, ast.Load()),
+                                              self.visit(node.value)])
             new = assign(target.id, value, node)
         elif isinstance(node, ast.Return) and node.value is not None:
             # every name whose value leaves here is made NumPy in one call, just before the return
+            inner = {id(n) for c in ast.walk(node.value) if isinstance(c, COMPREHENSIONS) for n in ast.walk(c)}
             leaving = [n for n in ast.walk(node.value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-                       and contains_lifted(anno.getanno(n, Key.REP, TOP)) and not _inside_region(n, node.value)]
+                       and id(n) not in inner and contains_lifted(anno.getanno(n, Key.REP, TOP))
+                       and not anno.getanno(n, Key.REP, TOP).may_be_unbound and not _inside_region(n, node.value)]
             for name in leaving:
                 anno.delanno(name, Key.MATERIALIZE)
             if all(not contains_lifted(anno.getanno(n, Key.REP, TOP)) or n in leaving
@@ -135,6 +137,9 @@ class Lift(ast.NodeTransformer):
         elif anno.hasanno(node, Key.SHORTEN):
             conv: Conversion = anno.getanno(node, Key.SHORTEN)
             new = runtime_call(("numpy_of",), [self.visit(conv.source), constant(conv.chain)])
+        elif isinstance(node, ast.BinOp) and anno.hasanno(node, Key.FOLD):
+            new = runtime_call(("later",), [constant(anno.getanno(node, Key.FOLD)), self.visit(node.left),
+                                            self.visit(node.right)])
         elif anno.hasanno(node, Key.METADATA):
             new = runtime_call(("meta",), [self.visit(node.value), constant(anno.getanno(node, Key.METADATA))])
         elif anno.hasanno(node, Key.DEFER):
@@ -170,6 +175,9 @@ class Lift(ast.NodeTransformer):
         if conv.how == "numpy":
             return runtime_call(("lift_method",), [source, *guard])
         return runtime_call(("lift_call",), [self.visit(node.func), source, *guard, constant(conv.copies_on_cpu)])
+
+
+COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 def _inside_region(name: ast.Name, root: ast.expr) -> bool:

@@ -1,0 +1,1 @@
+"""Realistic PyTorch + NumPy loops (``loops.py``) and the harness that judges them (``harness.py``)."""
