@@ -1,14 +1,20 @@
 """Run the benchmark suite: ``python benchmarks/run.py`` or ``python -m looplift bench``.
 
-For each workload (``benchmarks/workloads.py``) it measures, in one interleaved run, the
-original loop, the hand-optimised eager torch version, the hand version with its loop body
-``torch.compile``d, ``torch.compile(original)``, and ``looplift`` with ``compile=False`` and
-``compile="auto"``:
+Three suites of workloads (``benchmarks/workloads.py``, ``--suite``): ``core`` (issue 6's six
+loops), ``batch`` (loops over many small tensors with independent iterations, issue 15) and
+``eval`` (evaluation loops with a model call, issue 13).  For each workload it measures, in one
+interleaved run, the original loop and the variants of its suite (``SUITE_VARIANTS``): the
+hand-written version (eager torch that keeps the loop in ``core``; an expert's hand-batched
+version in ``batch``; device accumulators and one transfer in ``eval``), the hand version with
+its loop body ``torch.compile``d (``core``), ``torch.compile(original)``, and ``looplift`` with
+``compile=False``, ``compile="auto"`` and ``compile=False`` specialized under
+``LOOPLIFT_LIFT=always`` (what looplift does with tensors on an accelerator):
 
 * steady-state time: warm-up calls first (compiles happen there), then ``--rounds`` rounds; each
   round runs every variant once (a few calls averaged when one call is short), starting at a
-  different variant each round; the median over rounds is reported, as milliseconds for the
-  original and as speedups (higher is better) over the original and over the hand version;
+  different variant each round; reported are the median over rounds, in milliseconds, of the
+  original (and of the hand version), and speedups (higher is better) over them: the median over
+  rounds of the ratio of the two samples taken in the same round;
 * correctness: every variant's results (warm-up and last timed call) are compared with the
   original's by ``looplift.testing.assert_same``; a variant that differs is marked
   "wrong result" and never counts as the fastest;
@@ -18,6 +24,9 @@ original loop, the hand-optimised eager torch version, the hand version with its
 * recompiles when the list length (or trip count) goes 4, 8, 16, 32, 64, in the same process:
   graphs compiled by dynamo (``torch._dynamo.utils.counters``) plus new looplift
   specializations, after the first length;
+* host reads of tensor data per call (``.item()``, ``float()``, ``.tolist()``, ``.numpy()``, ...,
+  ``benchmarks/hostreads.py``), counted in one steady-state call after the warm-up, outside
+  the timing; with the looplift run-time paths taken in that call (batched or not);
 * dispatch overhead of a decorated trivial function against the plain function (ns per call).
 
 Progress goes to stderr (logging); the tables to stdout, and to ``--markdown FILE``.
@@ -25,6 +34,8 @@ Progress goes to stderr (logging); the tables to stdout, and to ``--markdown FIL
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import dataclasses
 import gc
 import itertools
@@ -46,7 +57,7 @@ import timeit
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 if __package__ in (None, ""):  # run as a script: make ``benchmarks`` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -58,15 +69,38 @@ logger = logging.getLogger("looplift.bench")
 
 ORIGINAL = "original"
 HAND = "hand eager"
+HAND_BATCHED = "hand batched"
 HAND_COMPILED = "hand compiled"
 TORCH_COMPILE = "torch.compile(orig)"
 LL_EAGER = "looplift eager"
 LL_AUTO = "looplift auto"
-VARIANTS = (ORIGINAL, HAND, HAND_COMPILED, TORCH_COMPILE, LL_EAGER, LL_AUTO)
+LL_ALWAYS = "looplift eager, lift=always"
+VARIANTS = (ORIGINAL, HAND, HAND_BATCHED, HAND_COMPILED, TORCH_COMPILE, LL_EAGER, LL_AUTO, LL_ALWAYS)
+SUITES = ("core", "batch", "eval")
+#: the variants each suite runs (``--variant`` selects among them)
+SUITE_VARIANTS = {
+    "core": (ORIGINAL, HAND, HAND_COMPILED, TORCH_COMPILE, LL_EAGER, LL_AUTO, LL_ALWAYS),
+    "batch": (ORIGINAL, HAND_BATCHED, TORCH_COMPILE, LL_EAGER, LL_AUTO),
+    "eval": (ORIGINAL, HAND, TORCH_COMPILE, LL_EAGER, LL_AUTO, LL_ALWAYS),
+}
 #: the alternatives issue 6's targets compare looplift auto with
 ALTERNATIVES = (ORIGINAL, HAND, HAND_COMPILED, TORCH_COMPILE)
 FIRST_CALL = (TORCH_COMPILE, LL_EAGER, LL_AUTO)
+#: the variants whose first call is measured in a fresh process, per suite (in ``batch`` and
+#: ``eval`` only to learn whether ``torch.compile(original)`` finishes within ``--batch-cap``)
+SUITE_FIRST_CALL = {"core": FIRST_CALL, "batch": (TORCH_COMPILE,), "eval": (TORCH_COMPILE,)}
 COMPILING = (HAND_COMPILED, TORCH_COMPILE, LL_AUTO)
+#: environment variables a variant is specialized under (read when a specialization is built)
+VARIANT_ENV = {LL_ALWAYS: {"LOOPLIFT_LIFT": "always"}}
+#: variants whose host reads are not counted: under a ``TorchFunctionMode`` dynamo recompiles
+#: (its guards cover the mode stack), which would cost a whole compile for one count
+NOT_COUNTED = (HAND_COMPILED, TORCH_COMPILE)
+#: the key of ``WorkloadResult.explain_variants`` for ``explain()`` under ``LOOPLIFT_LIFT=always``
+#: of a batch-suite loop (measured or not): what stops batching where the cost model does not
+WHY_ALWAYS = "explain, lift=always"
+#: issue targets
+BATCH_GEOMEAN_TARGET, BATCH_VS_HAND_TARGET = 5.0, 0.8  # issue 15
+EAGER_VS_HAND_TARGET = 1 / 1.1  # issue 14: compile=False within 10% of hand eager's time
 
 PROFILES = {  # size, rounds, target seconds per timing sample, lengths for the recompile check
     "full": ("full", 30, 0.005, (4, 8, 16, 32, 64)),
@@ -95,6 +129,11 @@ class VariantResult:
     first_call_status: str = ""  # "" | "> cap" | "error: ..." | "wrong result"
     first_call_deferred: float | None = None  # part of first_call spent in calls 2..9 (deferred compiles)
     regions: str = ""  # looplift: the state of each compiled region after warm-up
+    host_reads: int | None = None  # reads of tensor data by the host in one steady-state call
+    reads_looplift: int | None = None  # of which inside looplift's own code (its exits included)
+    reads_detail: str = ""
+    paths: dict[str, int] = field(default_factory=dict)  # looplift run-time paths in that call
+    respecialized: int = 0  # new looplift specializations while timing (should stay 0)
     recompiles: int | None = None
     recompile_detail: str = ""
 
@@ -115,13 +154,25 @@ class WorkloadResult:
     variants: dict[str, VariantResult] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     explain: str = ""
+    suite: str = "core"
+    explain_variants: dict[str, str] = field(default_factory=dict)  # looplift variant -> explain() text
 
     def median(self, variant: str) -> float | None:
         v = self.variants.get(variant)
         return v.median if v is not None else None
 
     def speedup(self, variant: str, over: str = ORIGINAL) -> float | None:
-        base, this = self.median(over), self.median(variant)
+        """How many times faster ``variant`` ran than ``over``: the median over rounds of the two
+        samples' ratio within each round (both ran moments apart, under the same load: on a shared
+        machine the load moves between rounds more than within one), or, when the rounds do not
+        pair up, the ratio of the medians."""
+        a, b = self.variants.get(over), self.variants.get(variant)
+        if a is None or b is None or not a.samples or not b.samples:
+            return None
+        if len(a.samples) == len(b.samples):
+            ratios = [x / y for x, y in zip(a.samples, b.samples) if y > 0]
+            return statistics.median(ratios) if ratios else None
+        base, this = a.median, b.median
         if base is None or this is None or this <= 0:
             return None
         return base / this
@@ -160,9 +211,11 @@ def make_variant(wl: W.Workload, name: str) -> Callable[..., Any]:
 
     if name == ORIGINAL:
         return wl.original
-    if name == HAND:
+    if name in (HAND, HAND_BATCHED):
         return wl.hand
     if name == HAND_COMPILED:
+        if wl.hand_compiled is None:
+            raise KeyError(f"{wl.name} has no {HAND_COMPILED} version")
         return wl.hand_compiled
     if name == TORCH_COMPILE:
         return torch.compile(wl.original)
@@ -170,13 +223,42 @@ def make_variant(wl: W.Workload, name: str) -> Callable[..., Any]:
         return looplift(compile=False)(wl.original)
     if name == LL_AUTO:
         return looplift(compile="auto")(wl.original)
+    if name == LL_ALWAYS:  # specialized under VARIANT_ENV (see ``variant_env``)
+        return looplift(compile=False)(wl.original)
     if name in wl.extra:
         return wl.extra[name]
     raise KeyError(name)
 
 
+def suite_variants(wl: W.Workload, selected: Sequence[str] | None = None) -> list[str]:
+    """The variants measured for ``wl``: its suite's (those in ``selected``, when given; the
+    original always), then its extras."""
+    chosen = set(selected or ())
+    if chosen & {HAND, HAND_BATCHED}:  # either name selects the suite's hand-written version
+        chosen |= {HAND, HAND_BATCHED}
+    names = [v for v in SUITE_VARIANTS[wl.suite] if v == ORIGINAL or not selected or v in chosen]
+    return names + [name for name in wl.extra if name not in names]
+
+
+@contextlib.contextmanager
+def variant_env(name: str) -> Iterator[None]:
+    """The environment variant ``name`` is specialized under (``VARIANT_ENV``), while the block runs."""
+    env = VARIANT_ENV.get(name, {})
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def looplift_regions(fn: Any) -> list[Any]:
-    """The ``CompiledRegion`` objects of a decorated function's specializations."""
+    """The ``CompiledRegion`` objects of a decorated function's specializations (in the
+    rewritten function's closure, directly or as a ``Region``'s ``lowered`` code)."""
     from looplift.runtime.compiled import CompiledRegion
 
     dispatcher = getattr(fn, "__looplift__", None)
@@ -187,14 +269,41 @@ def looplift_regions(fn: Any) -> list[Any]:
                 value = cell.cell_contents
             except ValueError:
                 continue
-            if isinstance(value, CompiledRegion):
-                found.append(value)
+            for candidate in (value, getattr(value, "lowered", None)):
+                if isinstance(candidate, CompiledRegion) and candidate not in found:
+                    found.append(candidate)
     return found
+
+
+def specializations(fn: Any) -> int:
+    """How many specializations a looplift function has built (0 for anything else)."""
+    info = getattr(fn, "cache_info", None)
+    return info().misses if info is not None else 0
 
 
 def settled(fn: Any) -> bool:
     """Whether every compiled region of a looplift function has chosen compiled or eager."""
     return all(getattr(r, "state", "compiled") in ("compiled", "eager") for r in looplift_regions(fn))
+
+
+def idle_regions(fn: Any) -> tuple[Any, ...] | None:
+    """The warm-up clocks of a looplift function's compiled regions while every unsettled one is
+    still warming up (else None): unchanged over a call, those regions did not run in it (a
+    batched loop runs the regions' eager code under ``vmap``), and waiting for them to settle
+    would wait forever.  (A region waiting for its background compile, or measuring, changes
+    nothing per call either, but it will settle.)"""
+    regions = [r for r in looplift_regions(fn) if getattr(r, "state", "compiled") not in ("compiled", "eager")]
+    if any(getattr(r, "state", None) != "warming" for r in regions):
+        return None
+    return tuple(getattr(r, "eager_spent", None) for r in regions)
+
+
+def warmed_up(fn: Any, calls: int, before: tuple[Any, ...] | None) -> bool:
+    """Whether a looplift auto function is ready to be timed after ``calls`` warm-up calls
+    (``before``: ``idle_regions(fn)`` before the last one)."""
+    if calls < WARMUP_CALLS:
+        return False
+    return settled(fn) or (before is not None and idle_regions(fn) == before)
 
 
 def check(expected: Any, actual: Any, scale: float) -> str:
@@ -209,8 +318,9 @@ def check(expected: Any, actual: Any, scale: float) -> str:
     return ""
 
 
-class CapExceeded(Exception):
-    pass
+class CapExceeded(BaseException):
+    """A ``BaseException``, like ``KeyboardInterrupt``: looplift's run-time falls back to the
+    original code on any ``Exception`` raised inside it, which would swallow the cap."""
 
 
 def time_cap(seconds: float) -> Any:
@@ -231,11 +341,6 @@ def _graphs() -> int:
     from torch._dynamo.utils import counters
 
     return int(counters["stats"]["unique_graphs"])
-
-
-def _specializations(fn: Any) -> int:
-    info = getattr(fn, "cache_info", None)
-    return info().misses if info is not None else 0
 
 
 def child_main(workload: str, variant: str, size: str, device: str, lengths: Sequence[int],
@@ -284,10 +389,11 @@ def child_main(workload: str, variant: str, size: str, device: str, lengths: Seq
         # at the first length, settle first (looplift auto compiles a region in the background,
         # after it has run a while): graphs compiled before the next length do not count
         for i in itertools.count():
+            idle = idle_regions(fn)
             fn(*length_args)
-            if base is not None or (i >= FOLLOW_UP_CALLS and settled(fn)):
+            if base is not None or (i >= FOLLOW_UP_CALLS and warmed_up(fn, i, idle)):
                 break
-        now = (_graphs(), _specializations(fn))
+        now = (_graphs(), specializations(fn))
         if base is None:
             base = now
         emit(kind="length", n=n, graphs=now[0] - base[0], specializations=now[1] - base[1])
@@ -301,7 +407,7 @@ def run_child(workload: str, variant: str, size: str, device: str, lengths: Sequ
     env = dict(os.environ, TORCHINDUCTOR_CACHE_DIR=cache, TRITON_CACHE_DIR=os.path.join(cache, "triton"),
                PYTHONWARNINGS="ignore")
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", f"{workload}:{variant}", "--size", size,
-           "--device", device, "--lengths", ",".join(map(str, lengths))]
+           "--device", device, "--lengths", ",".join(map(str, lengths)) or "none"]
     if threads:
         cmd += ["--threads", str(threads)]
     stderr = tempfile.TemporaryFile()
@@ -357,8 +463,10 @@ def run_child(workload: str, variant: str, size: str, device: str, lengths: Sequ
 def first_calls(wl: W.Workload, result: WorkloadResult, profile: tuple[Any, ...], device: str, cap: float,
                 variants: Sequence[str], threads: int | None = None) -> None:
     size, _, _, lengths = profile
+    if wl.suite != "core":
+        lengths = ()  # only whether torch.compile(original) finishes in time, and its first call
     for name in variants:
-        if name not in FIRST_CALL:
+        if name not in SUITE_FIRST_CALL[wl.suite]:
             continue
         logger.info("[%s] first call of %s in a fresh process (cap %.0f s)", wl.name, name, cap)
         v = result.variants[name]
@@ -389,39 +497,62 @@ def first_calls(wl: W.Workload, result: WorkloadResult, profile: tuple[Any, ...]
 
 
 # --------------------------------------------------------------------------- steady state
+def count_reads(fn: Callable[..., Any], args: tuple[Any, ...], v: VariantResult, sync: Callable[[], None]) -> Any:
+    """One call of ``fn`` with its host reads counted and looplift's run-time paths observed
+    (into ``v``); its result."""
+    from looplift.runtime import paths
+
+    from benchmarks.hostreads import count_host_reads
+
+    saved = paths.ENABLED, paths.COUNTS
+    counts: Any = collections.Counter()
+    paths.ENABLED, paths.COUNTS = True, counts
+    try:
+        with count_host_reads() as reads:
+            out = fn(*args)
+            sync()
+    finally:
+        paths.ENABLED, paths.COUNTS = saved
+    v.host_reads, v.reads_looplift, v.reads_detail = reads.total, reads.looplift, reads.describe()
+    v.paths = dict(counts)
+    return out
+
+
 def measure_workload(wl: W.Workload, profile: tuple[Any, ...], device: str, cap: float,
                      variants: Sequence[str], do_first_call: bool, threads: int | None = None,
-                     timer: Callable[[], float] = time.perf_counter) -> WorkloadResult:
+                     timer: Callable[[], float] = time.perf_counter, compile_cap: float | None = None) -> WorkloadResult:
+    """Measure ``variants`` of ``wl`` (those of its suite; ``compile_cap``: the cap on
+    ``torch.compile(original)`` outside the core suite, default ``cap``)."""
     size, rounds, target, _ = profile
     args = wl.args(size, device)
-    result = WorkloadResult(wl.name, wl.title, wl.n[size])
-    for name in (*variants, *wl.extra):
+    result = WorkloadResult(wl.name, wl.title, wl.n[size], suite=wl.suite)
+    for name in suite_variants(wl, variants):
         result.variants[name] = VariantResult(name)
+    cap_here = cap if wl.suite == "core" or compile_cap is None else compile_cap
     if do_first_call:
-        first_calls(wl, result, profile, device, cap, variants, threads)
+        first_calls(wl, result, profile, device, cap_here, list(result.variants), threads)
 
     from looplift import explain
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         expected = wl.original(*args)
-        try:
-            result.explain = str(explain(make_variant(wl, LL_AUTO), *args))
-        except Exception as exc:  # noqa: BLE001 - reported
-            result.explain = f"explain failed: {exc!r}"
         sync = _sync(device)
         fns: dict[str, Callable[..., Any]] = {}
         for name, v in result.variants.items():
             if name == TORCH_COMPILE and v.first_call_status.startswith(">"):
-                v.status, v.detail = "skipped", f"compile did not finish within {cap:.0f} s"
+                v.status, v.detail = "skipped", f"compile did not finish within {cap_here:.0f} s"
                 continue
             fn = make_variant(wl, name)
             logger.info("[%s] warm-up %s", wl.name, name)
             try:
-                with time_cap(2 * cap if name in COMPILING else 0):
+                with time_cap(2 * cap_here if name in COMPILING else 0), variant_env(name):
+                    began, idle = time.perf_counter(), None
                     for i in itertools.count():
-                        if i >= WARMUP_CALLS and (settled(fn) if name == LL_AUTO else i >= WARMUP_MAX):
+                        if i >= WARMUP_CALLS and (i >= WARMUP_MAX if name != LL_AUTO else warmed_up(fn, i, idle)
+                                                  or time.perf_counter() - began > 2 * cap_here):
                             break
+                        idle = idle_regions(fn)
                         start = time.perf_counter()
                         out = fn(*args)
                         sync()
@@ -430,6 +561,16 @@ def measure_workload(wl: W.Workload, profile: tuple[Any, ...], device: str, cap:
                         v.checks += 1
                         if mismatch and v.status == "ok":
                             v.status, v.detail = "wrong", mismatch
+                    if name not in NOT_COUNTED:
+                        out = count_reads(fn, args, v, sync)
+                        mismatch = check(expected, out, wl.scale)
+                        if mismatch and v.status == "ok":
+                            v.status, v.detail = "wrong", "(in the call with reads counted) " + mismatch
+                    if name in (LL_EAGER, LL_AUTO, LL_ALWAYS):
+                        try:
+                            result.explain_variants[name] = str(explain(fn, *args))
+                        except Exception as exc:  # noqa: BLE001 - reported, the variant still runs
+                            result.explain_variants[name] = f"explain() raised {type(exc).__name__}: {exc}"
                 v.regions = ", ".join(f"{r.label.rsplit('/', 1)[-1]} {getattr(r, 'state', '?')}"
                                       for r in looplift_regions(fn))
             except CapExceeded as exc:
@@ -441,11 +582,19 @@ def measure_workload(wl: W.Workload, profile: tuple[Any, ...], device: str, cap:
                 continue
             v.inner = max(1, math.ceil(target / max(elapsed, 1e-7))) if target else 1
             fns[name] = fn
+        result.explain = result.explain_variants.get(LL_AUTO, "")
+        if wl.suite == "batch" and LL_EAGER in result.variants:  # what stops batching, the cost model aside
+            with variant_env(LL_ALWAYS):
+                try:
+                    result.explain_variants[WHY_ALWAYS] = str(explain(make_variant(wl, LL_ALWAYS), *args))
+                except Exception as exc:  # noqa: BLE001 - reported
+                    result.explain_variants[WHY_ALWAYS] = f"explain() raised {type(exc).__name__}: {exc}"
         result.warnings = sorted({str(w.message) for w in caught if "looplift" in str(w.category.__name__).lower()
                                   or "looplift" in str(w.message)})
 
     order = list(fns)
     last: dict[str, Any] = {}
+    built = {name: specializations(fn) for name, fn in fns.items()}
     logger.info("[%s] timing %d variants x %d rounds", wl.name, len(order), rounds)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -470,6 +619,7 @@ def measure_workload(wl: W.Workload, profile: tuple[Any, ...], device: str, cap:
                 logger.info("[%s]   round %d/%d", wl.name, r + 1, rounds)
     for name, out in last.items():
         v = result.variants[name]
+        v.respecialized = specializations(fns[name]) - built[name]
         mismatch = check(expected, out, wl.scale)
         v.checks += 1
         if mismatch and v.status == "ok":
@@ -547,13 +697,18 @@ def _geomean(values: Sequence[float]) -> float | None:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else None
 
 
-def speed_table(report: BenchReport, over: str) -> list[str]:
-    extras = sorted({name for wl in report.workloads for name in wl.variants if name not in VARIANTS})
-    shown = [name for name in VARIANTS if any(name in wl.variants for wl in report.workloads)]
-    head = ["workload", f"{ORIGINAL} (median)" if over == ORIGINAL else HAND + " (median)"]
-    cols = [n for n in shown if n != over] + extras
+def _columns(workloads: Sequence[WorkloadResult]) -> list[str]:
+    """The variants measured for any of ``workloads``, in ``VARIANTS`` order, then the extras."""
+    extras = sorted({name for wl in workloads for name in wl.variants if name not in VARIANTS})
+    return [name for name in VARIANTS if any(name in wl.variants for wl in workloads)] + extras
+
+
+def speed_table(report: BenchReport | Sequence[WorkloadResult], over: str) -> list[str]:
+    workloads = report.workloads if isinstance(report, BenchReport) else list(report)
+    head = ["workload", f"{over} (median)"]
+    cols = [n for n in _columns(workloads) if n != over]
     lines = ["| " + " | ".join(head + cols) + " |", "|" + "---|" * (len(head) + len(cols))]
-    for wl in report.workloads:
+    for wl in workloads:
         base = wl.variants.get(over)
         base_text = _ms(wl.median(over)) if base is not None and base.median is not None else \
             (base.status if base is not None else "–")
@@ -562,11 +717,164 @@ def speed_table(report: BenchReport, over: str) -> list[str]:
     return lines
 
 
-def compile_table(report: BenchReport) -> list[str]:
+def _reads_cell(v: VariantResult | None) -> str:
+    if v is None:
+        return "–"
+    if v.name in NOT_COUNTED:
+        return "not counted"
+    if v.host_reads is None:
+        return v.status if v.status != "ok" else "n/a"
+    text = str(v.host_reads)
+    if v.reads_looplift:
+        text += f" ({v.reads_looplift} in looplift)"
+    return text + (" (wrong result)" if v.status == "wrong" else "")
+
+
+def reads_table(workloads: Sequence[WorkloadResult]) -> list[str]:
+    """Host reads of tensor data in one steady-state call, per variant (issue 13)."""
+    cols = [n for n in _columns(workloads) if n not in NOT_COUNTED]
+    lines = ["| workload | iterations | " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) + 2)]
+    for wl in workloads:
+        lines.append("| " + " | ".join([_escape(wl.name), str(wl.n)] + [_reads_cell(wl.variants.get(n)) for n in cols])
+                     + " |")
+    return lines
+
+
+def _batched(v: VariantResult | None) -> str:
+    """Whether the call with reads counted ran a batch (looplift's run-time paths)."""
+    if v is None or v.host_reads is None:
+        return "n/a"
+    runs, declined = v.paths.get("batch.run", 0), v.paths.get("batch.declined", 0)
+    if runs:
+        return "yes" if not declined else f"{runs} run, {declined} declined"
+    return "declined" if declined else "no"
+
+
+def batch_table(workloads: Sequence[WorkloadResult]) -> tuple[list[str], list[str]]:
+    """Issue 15's batching suite: medians, speedups over the original and over the hand-batched
+    version, whether looplift batched, and the targets."""
+    lines = ["| loop (n) | original | hand batched | torch.compile(orig) | looplift eager | looplift auto "
+             f"| auto ÷ hand batched (≥ {BATCH_VS_HAND_TARGET}×) | eager ÷ hand batched | batched (auto, eager) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    auto_orig, eager_orig, hand_orig, misses, misses_eager = [], [], [], [], []
+    why_not: list[str] = []
+    for wl in workloads:
+        cells = [_escape(f"{wl.name}: {wl.title} (n={wl.n})"), _ms(wl.median(ORIGINAL))]
+        hand = wl.variants.get(HAND_BATCHED)
+        cells.append(_ms(wl.median(HAND_BATCHED)) + (f" ({_x(wl.speedup(HAND_BATCHED))})" if hand and hand.correct
+                                                     else f" ({hand.status})" if hand else ""))
+        cells += [_escape(_cell(wl, n, ORIGINAL)) for n in (TORCH_COMPILE, LL_EAGER, LL_AUTO)]
+        ratios = []
+        for name, sink, missed in ((LL_AUTO, auto_orig, misses), (LL_EAGER, eager_orig, misses_eager)):
+            v = wl.variants.get(name)
+            ratio = wl.speedup(name, HAND_BATCHED) if v is not None and v.correct else None
+            ok = ratio is not None and ratio >= BATCH_VS_HAND_TARGET
+            ratios.append("n/a" if ratio is None else f"{_x(ratio)} {'yes' if ok else 'no'}")
+            if v is not None and v.correct and wl.speedup(name) is not None:
+                sink.append(wl.speedup(name))
+            if not ok:
+                missed.append(wl.name)
+        if hand is not None and hand.correct and wl.speedup(HAND_BATCHED) is not None:
+            hand_orig.append(wl.speedup(HAND_BATCHED))
+        cells += ratios
+        cells.append(f"{_batched(wl.variants.get(LL_AUTO))}, {_batched(wl.variants.get(LL_EAGER))}")
+        lines.append("| " + " | ".join(cells) + " |")
+        if _batched(wl.variants.get(LL_EAGER)) != "yes":
+            text = wl.explain_variants.get(WHY_ALWAYS) or wl.explain_variants.get(LL_EAGER, "")
+            why = _kept(text) or (["explain() names no reason"] if text else ["no explain() text"])
+            why_not.append(f"- {wl.name}: " + "; ".join(_escape(w) for w in why))
+    g_auto, g_eager, g_hand = _geomean(auto_orig), _geomean(eager_orig), _geomean(hand_orig)
+    summary = [
+        f"- geometric mean of looplift auto's speedup over the original: {_x(g_auto)} "
+        f"({'meets' if g_auto is not None and g_auto >= BATCH_GEOMEAN_TARGET else 'misses'} the "
+        f"{BATCH_GEOMEAN_TARGET:.0f}× target); looplift eager: {_x(g_eager)}; the hand-batched versions: {_x(g_hand)}",
+        f"- loops where looplift auto is below {BATCH_VS_HAND_TARGET}× of the hand-batched version: "
+        f"{len(misses)} of {len(workloads)}" + (f" ({', '.join(misses)})" if misses else "")
+        + f"; looplift eager: {len(misses_eager)}",
+    ]
+    if why_not:
+        summary += ["", "Loops looplift eager did not batch, with what `explain()` leaves as NumPy (or as the original) "
+                    "when lifting is forced (`LOOPLIFT_LIFT=always`): what stops batching besides the cost model:",
+                    ""] + why_not
+    return lines, summary
+
+
+def eager_vs_hand_table(workloads: Sequence[WorkloadResult]) -> tuple[list[str], list[str]]:
+    """Issue 14's CPU target: looplift ``compile=False`` within 10% of the hand-written eager
+    torch version (speed relative to it at least 1/1.1), specialized by default and under
+    ``LOOPLIFT_LIFT=always``."""
+    lines = ["| workload | hand eager (median) | looplift eager | ÷ hand (≥ 0.91×) | lifted? | "
+             "looplift eager, lift=always | ÷ hand (≥ 0.91×) | lifted? |", "|---|---|---|---|---|---|---|---|"]
+    missed: dict[str, list[str]] = {LL_EAGER: [], LL_ALWAYS: []}
+    for wl in workloads:
+        if HAND not in wl.variants:
+            continue
+        cells = [_escape(wl.name), _ms(wl.median(HAND))]
+        for name in (LL_EAGER, LL_ALWAYS):
+            v = wl.variants.get(name)
+            if v is None:
+                cells += ["–", "–", "–"]
+                continue
+            ratio = wl.speedup(name, HAND) if v.correct else None
+            ok = ratio is not None and ratio >= EAGER_VS_HAND_TARGET
+            cells += [_ms(v.median) + ("" if v.correct else f" ({v.status})"),
+                      "n/a" if ratio is None else f"{_x(ratio)} {'yes' if ok else 'no'}",
+                      _lifted(wl.explain_variants.get(name, ""))]
+            if not ok and wl.suite == "core":
+                missed[name].append(wl.name)
+        lines.append("| " + " | ".join(cells) + " |")
+    core = sum(1 for wl in workloads if wl.suite == "core" and HAND in wl.variants)
+    summary = [f"- {label}: within 10% of hand eager on {core - len(missed[name])} of {core} core workloads"
+               + (f"; missed on {', '.join(missed[name])}" if missed[name] else "")
+               for name, label in ((LL_EAGER, "looplift eager (default)"), (LL_ALWAYS, "looplift eager, lift=always"))
+               if any(name in wl.variants for wl in workloads)]
+    return lines, summary
+
+
+def _lifted(explain_text: str) -> str:
+    """What a specialization did, in a word or two, from its ``explain()`` text."""
+    if not explain_text:
+        return "n/a"
+    if "runs as the original code" in explain_text:
+        return "original code"
+    if explain_text.startswith("explain() raised"):
+        return "n/a (explain() raised)"
+    report = explain_text.split("  rewritten source:")[0]
+    parts = []
+    if "  batched:" in report:
+        parts.append("batched")
+    if "kept as a tensor" in report:
+        parts.append("lifted")
+    if "  compiled:" in report:
+        parts.append("regions")
+    if "deferred (kept on the device" in report:
+        parts.append("reads deferred")
+    if "  hoisted:" in report:
+        parts.append("hoisted")
+    if "-> .numpy() (one step" in report:
+        parts.append("conversions shortened")
+    return ", ".join(parts) or "as written"
+
+
+def _kept(explain_text: str) -> list[str]:
+    """The lines of an ``explain()`` text under "left as NumPy / original" (why not lifted or batched)."""
+    report = explain_text.split("  rewritten source:")[0]
+    if "left as NumPy / original:" not in report:
+        return []
+    lines = []
+    for line in report.split("left as NumPy / original:")[1].splitlines()[1:]:
+        if not line.startswith("    "):
+            break
+        lines.append(line.strip())
+    return lines
+
+
+def compile_table(report: BenchReport | Sequence[WorkloadResult]) -> list[str]:
+    workloads = report.workloads if isinstance(report, BenchReport) else list(report)
     lines = ["| workload | first call: torch.compile(orig) | looplift eager | looplift auto | auto ÷ torch.compile "
              "| recompiles 4→64: torch.compile(orig) | looplift eager | looplift auto |",
              "|---|---|---|---|---|---|---|---|"]
-    for wl in report.workloads:
+    for wl in workloads:
         cells = [_escape(wl.name)]
         for name in FIRST_CALL:
             v = wl.variants.get(name)
@@ -610,20 +918,20 @@ def _first_call_bound(wl: WorkloadResult) -> str:
     return "n/a"
 
 
-def targets(report: BenchReport) -> tuple[list[str], list[str]]:
-    """The per-workload target table and the summary lines (issue 6)."""
+def targets(report: BenchReport, workloads: Sequence[WorkloadResult] | None = None) -> tuple[list[str], list[str]]:
+    """The per-workload target table and the summary lines (issue 6: the core suite)."""
     lines = ["| workload | fastest correct alternative | auto ÷ fastest (≥ 0.9×) | auto vs original (≥ 0.95×) "
              "| first call ÷ torch.compile (≤ 0.2×) | recompiles (0) |",
              "|---|---|---|---|---|---|"]
     vs_best, vs_orig = [], []
     misses: dict[str, int] = {"speed": 0, "original": 0, "first": 0, "recompile": 0}
-    for wl in report.workloads:
+    for wl in (report.workloads if workloads is None else workloads):
         auto = wl.variants.get(LL_AUTO)
         best = wl.fastest_correct()
         if auto is None or best is None or auto.median is None:
             lines.append(f"| {wl.name} | {best[0] if best else 'n/a'} | n/a | n/a | n/a | n/a |")
             continue
-        ratio = best[1] / auto.median
+        ratio = wl.speedup(LL_AUTO, best[0]) or best[1] / auto.median
         orig = wl.speedup(LL_AUTO)
         ok_best = auto.correct and ratio >= 0.9
         ok_orig = auto.correct and orig is not None and orig >= 0.95
@@ -670,41 +978,83 @@ def targets(report: BenchReport) -> tuple[list[str], list[str]]:
 
 def _cost_lines(explain_text: str) -> list[str]:
     return [line.strip() for line in explain_text.splitlines()
-            if line.strip().startswith(("cost model:", "runs as the original code"))]
+            if line.strip().startswith(("cost model:", "runs as the original code", "explain() raised"))]
 
 
 def render(report: BenchReport) -> str:
     m, s = report.machine, report.settings
     out = [f"Machine: {m['cpus']} CPUs ({m['processor'] or m['machine']}), {m['platform']}; Python {m['python']}, "
-           f"torch {m['torch']} ({m['torch_threads']} threads), NumPy {m['numpy']}; device {s['device']}; "
-           f"load average {m['load_before']} before, {m['load_after']} after.",
+           f"torch {m['torch']} ({m['torch_threads']} threads), NumPy {m['numpy']}; device {s['device']}"
+           + (f" ({m['gpu']})" if m.get("gpu") else "") + f"; load average {m['load_before']} before, "
+           f"{m['load_after']} after; commit {s.get('commit', 'unknown')}.",
            f"Settings: size `{s['size']}`, {s['rounds']} interleaved rounds, medians of "
-           f"{'wall-clock' if s.get('timer', 'wall') == 'wall' else 'process CPU'} time; compile cap {s['cap']:.0f} s; "
-           f"run took {report.seconds:.0f} s.", "",
-           "Steady state: the original's median time per call, then each variant's speedup over it "
-           "(higher is better):", ""]
-    out += speed_table(report, ORIGINAL)
-    if any(HAND in wl.variants for wl in report.workloads):
-        out += ["", "The same medians as speedups over the hand-written eager torch version:", ""]
-        out += speed_table(report, HAND)
-    if any(v.first_call is not None or v.first_call_status for wl in report.workloads for v in wl.variants.values()):
-        lengths = s.get("lengths") or [4, 8, 16, 32, 64]
-        out += ["", "First call (transform + compile + one run, fresh process, empty inductor cache) and "
-                f"recompiles while the list length goes {' → '.join(map(str, lengths))} (graphs compiled + new "
-                "looplift specializations after the first length):", ""]
-        out += [line.replace("4→64", f"{lengths[0]}→{lengths[-1]}") for line in compile_table(report)]
-    table, summary = targets(report)
-    out += ["", "Issue 6 targets, per workload (looplift auto):", ""] + table + [""] + summary
+           f"{'wall-clock' if s.get('timer', 'wall') == 'wall' else 'process CPU'} time; compile cap {s['cap']:.0f} s "
+           f"(batch and eval suites: {s.get('batch_cap', s['cap']):.0f} s); run took {report.seconds:.0f} s.",
+           "Host reads: reads of tensor data by the host (`.item()`, `float()`, `.tolist()`, `.numpy()`, "
+           "`__array__`, device-to-host `.cpu()`/`.to()`, ...) in one steady-state call after the warm-up, "
+           "counted with a `TorchFunctionMode` (`benchmarks/hostreads.py`); \"in looplift\": made inside "
+           "looplift's package (its exits, where values leave lifted code)."]
+    suites = {suite: [wl for wl in report.workloads if wl.suite == suite] for suite in SUITES}
+    core, batch, evals = suites["core"], suites["batch"], suites["eval"]
+    if core:
+        out += ["", "#### Core suite (issue 6)", "",
+                "Steady state: the original's median time per call, then each variant's speedup over it "
+                "(higher is better):", ""]
+        out += speed_table(core, ORIGINAL)
+        if any(HAND in wl.variants for wl in core):
+            out += ["", "The same medians as speedups over the hand-written eager torch version:", ""]
+            out += speed_table(core, HAND)
+        out += ["", "Host reads of tensor data per call:", ""] + reads_table(core)
+        if any(v.first_call is not None or v.first_call_status for wl in core for v in wl.variants.values()):
+            lengths = s.get("lengths") or [4, 8, 16, 32, 64]
+            out += ["", "First call (transform + compile + one run, fresh process, empty inductor cache) and "
+                    f"recompiles while the list length goes {' → '.join(map(str, lengths))} (graphs compiled + new "
+                    "looplift specializations after the first length):", ""]
+            out += [line.replace("4→64", f"{lengths[0]}→{lengths[-1]}") for line in compile_table(core)]
+        table, summary = targets(report, core)
+        out += ["", "Issue 6 targets, per workload (looplift auto):", ""] + table + [""] + summary
+    if batch:
+        table, summary = batch_table(batch)
+        out += ["", "#### Batching suite (issue 15)", "",
+                "Medians per call for the original and the hand-batched version (its speedup over the original "
+                "in brackets), the other variants' speedups over the original, and looplift's speed relative to "
+                "the hand-batched version (higher is better). \"batched\": whether the call with reads counted "
+                "ran the loop as one batch (looplift's run-time paths).", ""] + table + [""] + summary
+        out += ["", "Host reads of tensor data per call:", ""] + reads_table(batch)
+    if evals:
+        out += ["", "#### Evaluation loops (issue 13)", "",
+                "The original's median time per call, then each variant's speedup over it:", ""]
+        out += speed_table(evals, ORIGINAL)
+        out += ["", "Host reads of tensor data per call (the expert's version, `hand eager`, reads once or "
+                "twice: device accumulators, one `torch.cat`, one transfer):", ""] + reads_table(evals)
+    if any(HAND in wl.variants and (LL_EAGER in wl.variants or LL_ALWAYS in wl.variants) for wl in core + evals):
+        table, summary = eager_vs_hand_table(core + evals)
+        out += ["", "#### Issue 14: looplift `compile=False` against the hand-written eager torch version", "",
+                "Speed relative to hand eager (higher is better; ≥ 0.91× is within 10% of its time), specialized "
+                "by default (the CPU cost model) and under `LOOPLIFT_LIFT=always` (lifting as on an accelerator); "
+                "\"lifted?\": what the specialization did (from `explain()`). The target covers the core suite; "
+                "the evaluation loops are shown for information.", ""] + table + [""] + summary
     notes = []
     for wl in report.workloads:
         for v in wl.variants.values():
             if v.status in ("wrong", "error"):
                 notes.append(f"- {wl.name} / {v.name}: {v.status}: {_escape(v.detail)}")
+            if v.respecialized:
+                notes.append(f"- {wl.name} / {v.name}: {v.respecialized} new specialization(s) while timing")
     if notes:
-        out += ["", "Variants that did not reproduce the original:", ""] + notes
-    decisions = [f"- {wl.name}: {_escape(line)}" for wl in report.workloads for line in _cost_lines(wl.explain)]
+        out += ["", "Variants that did not reproduce the original (or changed while timed):", ""] + notes
+    decisions: dict[str, dict[str, list[str]]] = {}
+    for wl in report.workloads:
+        texts = wl.explain_variants or {LL_AUTO: wl.explain}
+        for name, text in texts.items():
+            if name == WHY_ALWAYS:
+                continue
+            for line in _cost_lines(text):
+                decisions.setdefault(line, {}).setdefault(wl.name, []).append(name.removeprefix("looplift "))
     if decisions:
-        out += ["", "looplift's cost model, per workload (from `explain()`):", ""] + decisions
+        out += ["", "looplift's cost model (from `explain()`), with the workloads (variants) it was given for:", ""]
+        out += [f"- {_escape(line)}: " + ", ".join(f"{w} ({', '.join(v)})" for w, v in where.items())
+                for line, where in decisions.items()]
     caught = [f"- {wl.name}: {_escape(w if len(w) <= 200 else w[:197] + '...')}"
               for wl in report.workloads for w in wl.warnings]
     if caught:
@@ -725,7 +1075,8 @@ def load_report(path: str | os.PathLike[str]) -> BenchReport:
     fields = {f.name for f in dataclasses.fields(VariantResult)}
     for w in raw["workloads"]:
         result = WorkloadResult(w["name"], w["title"], w["n"], warnings=w.get("warnings", []),
-                                explain=w.get("explain", ""))
+                                explain=w.get("explain", ""), suite=w.get("suite", "core"),
+                                explain_variants=w.get("explain_variants", {}))
         for name, v in w["variants"].items():
             result.variants[name] = VariantResult(**{k: val for k, val in v.items() if k in fields})
         report.workloads.append(result)
@@ -760,6 +1111,19 @@ def _warn_if_loaded(threads: int) -> None:
                        "--timer cpu", load, cpus, threads)
 
 
+def _commit() -> str:
+    """The git commit of the tree being measured (with ``+changes`` when it has uncommitted ones)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + (" +changes" if dirty else "")
+
+
 def _load() -> str:
     try:
         return " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -769,6 +1133,8 @@ def _load() -> str:
 
 def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     names = list(W.WORKLOADS)
+    parser.add_argument("--suite", action="append", choices=SUITES, metavar="NAME",
+                        help=f"run only this suite (repeatable): {', '.join(SUITES)} (default: all)")
     parser.add_argument("--workload", action="append", choices=names, metavar="NAME",
                         help=f"run only this workload (repeatable): {', '.join(names)}")
     parser.add_argument("--variant", action="append", choices=VARIANTS, metavar="NAME",
@@ -782,6 +1148,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where the tensors live")
     parser.add_argument("--cap", type=float, default=120.0, metavar="SECONDS",
                         help="give up on a compile after this long (default 120)")
+    parser.add_argument("--batch-cap", type=float, default=45.0, metavar="SECONDS",
+                        help="the cap on torch.compile(original) in the batch and eval suites, whose loops it "
+                             "unrolls over hundreds of items (default 45)")
     parser.add_argument("--no-first-call", action="store_true",
                         help="skip the first-call and recompile measurements (fresh processes)")
     parser.add_argument("--threads", type=int, metavar="N", help="torch.set_num_threads(N) (default: torch's)")
@@ -808,13 +1177,15 @@ def run_benchmarks(args: argparse.Namespace) -> BenchReport:
     if args.threads:
         torch.set_num_threads(args.threads)
     variants = [ORIGINAL] + [v for v in VARIANTS if v != ORIGINAL and (not args.variant or v in args.variant)]
-    names = args.workload or list(W.WORKLOADS)
+    names = [n for n in (args.workload or list(W.WORKLOADS))
+             if not args.suite or W.WORKLOADS[n].suite in args.suite]
     _warn_if_loaded(torch.get_num_threads())
     timer = "wall" if args.device == "cuda" else args.timer
     report = BenchReport(machine_info(args.device),
                          {"size": size, "rounds": profile[1], "cap": args.cap, "device": args.device, "timer": timer,
                           "lengths": list(profile[3]),
-                          "variants": variants, "workloads": names})
+                          "variants": variants, "workloads": names, "batch_cap": args.batch_cap,
+                          "commit": _commit()})
     for i, name in enumerate(names, 1):
         wl = W.WORKLOADS[name]
         if args.device == "cuda" and not wl.cuda:
@@ -823,7 +1194,8 @@ def run_benchmarks(args: argparse.Namespace) -> BenchReport:
         logger.info("workload %d/%d: %s", i, len(names), wl.title)
         gc.collect()
         report.workloads.append(measure_workload(wl, profile, args.device, args.cap, variants,
-                                                 not args.no_first_call, args.threads, TIMERS[timer]))
+                                                 not args.no_first_call, args.threads, TIMERS[timer],
+                                                 compile_cap=args.batch_cap))
     logger.info("dispatch overhead")
     report.dispatch = dispatch_overhead(number=20_000 if size != "full" else 100_000, repeat=3 if size == "tiny" else 7)
     report.machine["load_after"] = _load()
@@ -835,7 +1207,7 @@ def run(args: argparse.Namespace) -> int:
     """Entry point shared by ``benchmarks/run.py`` and ``python -m looplift bench``."""
     if args.child:
         workload, variant = args.child.split(":", 1)
-        lengths = [int(x) for x in (args.lengths or "4").split(",")]
+        lengths = [] if args.lengths == "none" else [int(x) for x in (args.lengths or "4").split(",")]
         return child_main(workload, variant, args.size or "full", args.device, lengths, args.threads)
     if args.device == "cuda":
         import torch

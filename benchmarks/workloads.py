@@ -10,7 +10,13 @@ Each workload has
 * optionally ``extra``: other hand-written alternatives worth showing (reported, but not
   counted among the alternatives of the issue-6 targets);
 * ``make_args(n, size, device)``: the inputs; ``n`` is the list length or trip count (the
-  recompile check varies it from 4 to 64), ``size`` is ``"full"``, ``"quick"`` or ``"tiny"``.
+  recompile check varies it from 4 to 64), ``size`` is ``"full"``, ``"quick"`` or ``"tiny"``;
+* ``suite``: ``"core"`` (the six workloads of issue 6), ``"batch"`` (loops over many small
+  tensors whose iterations are independent, issue 15: ``hand`` is an expert's *hand-batched*
+  version, stack once, one batched computation, split back into exactly what the original
+  returns, and there is no ``hand_compiled``) or ``"eval"`` (evaluation loops over a loader
+  with a model call, issue 13: ``hand`` is the expert's version with device accumulators, one
+  ``torch.cat`` and one transfer where values leave).
 
 Every variant must return what ``original`` returns (types, NumPy dtypes, shapes, values within
 float tolerance scaled by ``scale``); the runner checks that with ``looplift.testing.assert_same``.
@@ -22,6 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 SIZES = ("full", "quick", "tiny")
 
@@ -295,6 +302,276 @@ def tiny_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
     return (_tensors(n, (8,), device, 6),)
 
 
+# =========================================================================== batching suite
+# Loops over lists of small tensors whose iterations are independent (issue 15).  ``hand`` is
+# what an expert writes by hand: stack the items once, run one batched computation, and split
+# the result back into exactly what the original returns (a list of NumPy scalars stays a list
+# of NumPy scalars, a Python float stays a float).  One transfer to the host in each.
+
+def _stack(items: list[torch.Tensor]) -> torch.Tensor:
+    # no per-item ``.detach()``: the originals call ``t.numpy()``, which raises on a tensor that
+    # requires grad, so the items do not (and a detach per item costs more than the whole stack)
+    return torch.stack(items)
+
+
+# ---- B1. a comprehension of elementwise work and a full reduction (the issue's first row)
+def bsum_original(ts):
+    return [np.sum(np.exp(t.numpy()) * 2 + 1) for t in ts]
+
+
+def bsum_hand(ts):
+    if not ts:
+        return []
+    return list(torch.sum(torch.exp(_stack(ts)) * 2 + 1, dim=1).cpu().numpy())
+
+
+def bsum_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    return (_tensors(n, (8,), device, 11),)
+
+
+# ---- B2. standardize each item: a loop appending a per-item array
+def bstd_original(xs):
+    out = []
+    for t in xs:
+        a = t.numpy()
+        out.append((a - a.mean()) / (a.std() + 1e-6))
+    return out
+
+
+def bstd_hand(xs):
+    if not xs:
+        return []
+    s = _stack(xs)
+    mean = s.mean(dim=1, keepdim=True)
+    std = s.std(dim=1, correction=0, keepdim=True)
+    return list(((s - mean) / (std + 1e-6)).cpu().numpy())
+
+
+def bstd_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    return (_tensors(n, (16,), device, 12),)
+
+
+# ---- B3. an elementwise op, then a product with a loop-invariant matrix
+def btanh_original(xs, w):
+    out = []
+    for t in xs:
+        a = t.numpy()
+        out.append(np.tanh(a) @ w)
+    return out
+
+
+def btanh_hand(xs, w):
+    if not xs:
+        return []
+    s = _stack(xs)
+    return list((torch.tanh(s) @ torch.from_numpy(w).to(s.device)).cpu().numpy())
+
+
+def btanh_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    w = (np.random.default_rng(13).standard_normal((64, 16)) / 8).astype(np.float32)
+    return (_tensors(n, (64,), device, 13), w)
+
+
+# ---- B4. argmax per batch of logits, then one concatenate after the loop
+def bargmax_original(batches):
+    preds = []
+    for logits in batches:
+        preds.append(np.argmax(logits.numpy(), axis=1))
+    return np.concatenate(preds)
+
+
+def bargmax_hand(batches):
+    s = _stack(batches)
+    return torch.argmax(s, dim=2).reshape(-1).cpu().numpy()
+
+
+def bargmax_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    return (_tensors(n, (32, 10), device, 14),)
+
+
+# ---- B5. a Python float accumulated from a per-item dot product
+def bdot_original(xs):
+    total = 0.0
+    for t in xs:
+        a = t.numpy()
+        total += float(np.dot(a, a))
+    return total
+
+
+def bdot_hand(xs):
+    if not xs:
+        return 0.0
+    s = _stack(xs)
+    return torch.linalg.vecdot(s, s).to(torch.float64).sum().item()
+
+
+def bdot_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    return (_tensors(n, (32,), device, 15),)
+
+
+# ---- B6. a comprehension with a reduction over an axis (items are 2-d)
+def brow_original(xs):
+    return [np.mean(np.abs(t.numpy()), axis=1) for t in xs]
+
+
+def brow_hand(xs):
+    if not xs:
+        return []
+    return list(torch.mean(torch.abs(_stack(xs)), dim=2).cpu().numpy())
+
+
+def brow_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    return (_tensors(n, (16, 8), device, 16),)
+
+
+# ---- B7. several lists, each appended a per-item result of several ops
+def bstats_original(xs):
+    lo, hi, energy = [], [], []
+    for t in xs:
+        a = t.numpy()
+        c = a - a.mean()
+        lo.append(c.min())
+        hi.append(c.max())
+        energy.append(np.sqrt(np.sum(c * c)))
+    return lo, hi, energy
+
+
+def bstats_hand(xs):
+    if not xs:
+        return [], [], []
+    s = _stack(xs)
+    c = s - s.mean(dim=1, keepdim=True)
+    host = torch.stack((c.amin(dim=1), c.amax(dim=1), torch.sqrt(torch.sum(c * c, dim=1)))).cpu().numpy()
+    return list(host[0]), list(host[1]), list(host[2])
+
+
+def bstats_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    return (_tensors(n, (24,), device, 17),)
+
+
+# ---- B8. a Python float per item (a host read appended to a list)
+def bnorm_original(xs):
+    norms = []
+    for t in xs:
+        a = t.numpy()
+        norms.append(float(np.linalg.norm(np.clip(a, -1.0, 1.0))))
+    return norms
+
+
+def bnorm_hand(xs):
+    if not xs:
+        return []
+    return torch.linalg.vector_norm(torch.clamp(_stack(xs), -1.0, 1.0), dim=1).tolist()
+
+
+def bnorm_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    return (_tensors(n, (64,), device, 18),)
+
+
+# =========================================================================== evaluation loops
+# A model called in the loop over a loader (issue 13).  On a GPU every ``.item()``, ``float()``
+# and ``.cpu().numpy()`` in the loop is a sync and a device-to-host copy; the expert keeps the
+# values on the device (accumulators, a list of tensors, one ``torch.cat``) and reads once.
+
+def make_model(device: str = "cpu", seed: int = 20) -> torch.nn.Module:
+    """A small classifier (32 features, 10 classes), in eval mode."""
+    gen = torch.Generator().manual_seed(seed)
+    model = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) / p.shape[-1] ** 0.5)
+    return model.to(device).eval()
+
+
+def _loader(n: int, size: str, device: str, seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    rows = {"full": 64, "quick": 64, "tiny": 16}[size]
+    gen = torch.Generator().manual_seed(seed)
+    return [(torch.randn(rows, 32, generator=gen).to(device), torch.randint(0, 10, (rows,), generator=gen).to(device))
+            for _ in range(n)]
+
+
+# ---- E1. `.item()` accumulated: loss and correct predictions
+def eitem_original(model, loader):
+    total, correct, n = 0.0, 0, 0
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+            total += F.cross_entropy(out, y).item()
+            correct += (out.argmax(1) == y).sum().item()
+            n += y.shape[0]
+    return total / len(loader), correct / n
+
+
+def eitem_hand(model, loader):
+    device = next(model.parameters()).device
+    total = torch.zeros((), dtype=torch.float64, device=device)  # float64: Python's float addition
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    n = 0
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+            total += F.cross_entropy(out, y)
+            correct += (out.argmax(1) == y).sum()
+            n += y.shape[0]
+    t, c = torch.stack((total, correct.to(torch.float64))).tolist()  # one transfer
+    return t / len(loader), int(c) / n
+
+
+def eitem_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    return (make_model(device), _loader(n, size, device, 21))
+
+
+# ---- E2. `.cpu().numpy()` appended, then `np.concatenate`
+def enp_original(model, loader):
+    probs = []
+    with torch.no_grad():
+        for x, _ in loader:
+            probs.append(torch.softmax(model(x), dim=1).cpu().numpy())
+    return np.concatenate(probs)
+
+
+def enp_hand(model, loader):
+    probs = []
+    with torch.no_grad():
+        for x, _ in loader:
+            probs.append(torch.softmax(model(x), dim=1))
+    return torch.cat(probs).cpu().numpy()
+
+
+def enp_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    return (make_model(device), _loader(n, size, device, 22))
+
+
+# ---- E3. both, as an `evaluate()` usually looks: losses as floats, predictions as arrays
+def emix_original(model, loader, labels):
+    losses, preds = [], []
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+            losses.append(F.cross_entropy(out, y).item())
+            preds.append(out.argmax(1).cpu().numpy())
+    pred = np.concatenate(preds)
+    return {"loss": float(np.mean(losses)), "acc": float(np.mean(pred == labels)), "pred": pred}
+
+
+def emix_hand(model, loader, labels):
+    losses, preds = [], []
+    with torch.no_grad():
+        for x, y in loader:
+            out = model(x)
+            losses.append(F.cross_entropy(out, y))
+            preds.append(out.argmax(1))
+    loss = torch.stack(losses).to(torch.float64).mean()  # np.mean of Python floats: float64
+    pred = torch.cat(preds).cpu().numpy()
+    return {"loss": loss.item(), "acc": float(np.mean(pred == labels)), "pred": pred}
+
+
+def emix_args(n: int, size: str, device: str = "cpu") -> tuple[Any, ...]:
+    loader = _loader(n, size, device, 23)
+    labels = np.concatenate([y.cpu().numpy() for _, y in loader]) if loader else np.zeros(0, np.int64)
+    return (make_model(device), loader, labels)
+
+
 # --------------------------------------------------------------------------- the table
 @dataclass(frozen=True)
 class Workload:
@@ -302,19 +579,26 @@ class Workload:
     title: str
     original: Callable[..., Any]
     hand: Callable[..., Any]
-    hand_compiled: Callable[..., Any]
+    hand_compiled: Callable[..., Any] | None
     make_args: Callable[[int, str, str], tuple[Any, ...]]
     n: dict[str, int]
     scale: float = 1.0
     extra: dict[str, Callable[..., Any]] = field(default_factory=dict)
     cuda: bool = True  # runs unchanged on CUDA tensors
     note: str = ""
+    suite: str = "core"
 
     def args(self, size: str = "full", device: str = "cpu", n: int | None = None) -> tuple[Any, ...]:
         return self.make_args(self.n[size] if n is None else n, size, device)
 
 
-WORKLOADS: dict[str, Workload] = {w.name: w for w in [
+SUITES = {
+    "core": "the workloads of issue 6 (hand eager and hand compiled keep the loop)",
+    "batch": "independent iterations over many small tensors (issue 15; hand = hand-batched)",
+    "eval": "evaluation loops with a model call (issue 13; hand = device accumulators, one transfer)",
+}
+
+CORE: list[Workload] = [
     Workload("seed", "seed example 1: 16 x 512², `np.sum(np.exp(a)*2+1)`", seed_original, seed_hand,
              seed_hand_compiled, seed_args, {"full": 16, "quick": 8, "tiny": 4}, scale=1e3),
     Workload("power", "power iteration, fixed 256² matrix converted every step", power_original, power_hand,
@@ -330,7 +614,41 @@ WORKLOADS: dict[str, Workload] = {w.name: w for w in [
              eval_hand_compiled, eval_args, {"full": 16, "quick": 8, "tiny": 4}),
     Workload("tiny", "2000 tiny iterations (size 8)", tiny_original, tiny_hand, tiny_hand_compiled,
              tiny_args, {"full": 2000, "quick": 500, "tiny": 16}, scale=1e3),
-]}
+]
+
+BATCH: list[Workload] = [
+    Workload("b-sumexp", "`[np.sum(np.exp(t.numpy()) * 2 + 1) for t in ts]`, items of 8", bsum_original,
+             bsum_hand, None, bsum_args, {"full": 2000, "quick": 500, "tiny": 6}, scale=10.0, suite="batch"),
+    Workload("b-standardize", "`(a - a.mean()) / (a.std() + 1e-6)` appended, items of 16", bstd_original,
+             bstd_hand, None, bstd_args, {"full": 1000, "quick": 250, "tiny": 6}, suite="batch"),
+    Workload("b-tanh-matmul", "`np.tanh(a) @ w` appended, items of 64, `w` (64, 16) invariant", btanh_original,
+             btanh_hand, None, btanh_args, {"full": 500, "quick": 125, "tiny": 6}, suite="batch"),
+    Workload("b-argmax", "`np.argmax(logits.numpy(), axis=1)` of (32, 10) appended, `np.concatenate`",
+             bargmax_original, bargmax_hand, None, bargmax_args, {"full": 200, "quick": 50, "tiny": 6},
+             suite="batch"),
+    Workload("b-dot", "`total += float(np.dot(a, a))`, items of 32", bdot_original, bdot_hand, None, bdot_args,
+             {"full": 1000, "quick": 250, "tiny": 6}, scale=100.0, suite="batch"),
+    Workload("b-rowmean", "`[np.mean(np.abs(t.numpy()), axis=1) for t in xs]`, items (16, 8)", brow_original,
+             brow_hand, None, brow_args, {"full": 1000, "quick": 250, "tiny": 6}, suite="batch"),
+    Workload("b-stats", "three lists appended: min, max, `np.sqrt(np.sum(c * c))` of `c = a - a.mean()`, "
+             "items of 24", bstats_original, bstats_hand, None, bstats_args, {"full": 1000, "quick": 250, "tiny": 6},
+             scale=10.0, suite="batch"),
+    Workload("b-norm", "`norms.append(float(np.linalg.norm(np.clip(a, -1.0, 1.0))))`, items of 64",
+             bnorm_original, bnorm_hand, None, bnorm_args, {"full": 1000, "quick": 250, "tiny": 6}, scale=10.0,
+             suite="batch"),
+]
+
+EVAL: list[Workload] = [
+    Workload("e-item", "`total += loss.item()`, `correct += (...).sum().item()` over a loader", eitem_original,
+             eitem_hand, None, eitem_args, {"full": 50, "quick": 20, "tiny": 4}, scale=10.0, suite="eval"),
+    Workload("e-numpy", "`probs.append(torch.softmax(model(x), 1).cpu().numpy())`, `np.concatenate`",
+             enp_original, enp_hand, None, enp_args, {"full": 50, "quick": 20, "tiny": 4}, suite="eval"),
+    Workload("e-mixed", "`losses.append(loss.item())`, `preds.append(out.argmax(1).cpu().numpy())`, "
+             "`np.mean`, accuracy", emix_original, emix_hand, None, emix_args, {"full": 50, "quick": 20, "tiny": 4},
+             scale=10.0, suite="eval"),
+]
+
+WORKLOADS: dict[str, Workload] = {w.name: w for w in [*CORE, *BATCH, *EVAL]}
 
 
 def trivial(x):
