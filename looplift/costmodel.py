@@ -11,8 +11,9 @@ operation per step for all items.  Hence:
 
 * tensors on an accelerator (arguments, or values observed inside the loop): lift, batch, and
   compile with ``compile="auto"``/``True``;
-* on the CPU: batch the loops whose iterations are independent (lifting only those loops), and
-  lift everything where the items converted in every iteration (of list and tuple arguments)
+* on the CPU: batch the loops whose iterations are independent (lifting only those loops) when
+  the items of list and tuple arguments are small (stacking large items costs a copy and saves
+  only overhead that is already small beside the work), and lift everything where those items
   are large and compiling is on (``compile="auto"``/``True``): eager torch alone would not beat
   NumPy there;
 * otherwise only hoist loop-invariant conversions, which never costs anything.
@@ -33,7 +34,7 @@ import torch
 from .lattice import AV, TensorV
 from .options import Options, lift_mode
 from .runtime.compiled import compile_available
-from .signature import LARGE, LARGE_NUMEL, largest_class
+from .signature import LARGE, LARGE_NUMEL, SMALL, SMALL_NUMEL, largest_class
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,19 @@ def decide(args: tuple[Any, ...], kwargs: dict[str, Any], options: Options,
     if mode == "always":
         return CostDecision(True, compiling, "LOOPLIFT_LIFT=always: lifting on the CPU as on an accelerator")
     batches = [v for v in values if isinstance(v, (list, tuple))]  # what loops convert item by item
-    if compiling and any(largest_class(v) == LARGE for v in batches):
+    largest = max(map(largest_class, batches), default=SMALL)
+    if compiling and largest == LARGE:
         return CostDecision(True, True, f"items of {LARGE_NUMEL}+ elements converted per iteration on the CPU: "
-                                        "compiled torch beats NumPy at that size")
+                                        "compiled torch beats NumPy at that size", batch=False)
+    if largest > SMALL:
+        return CostDecision(False, False, NOT_BATCHED, batch=False)
     return CostDecision(False, False, NOT_LIFTED)
 
+
+#: Why a CPU specialization with items of medium size only hoists.
+NOT_BATCHED = (f"items of {SMALL_NUMEL}+ elements on the CPU: a conversion shares memory, eager torch is no faster "
+               "than NumPy, and batching would copy the items to save overhead that is small beside the work: "
+               "conversions are hoisted")
 
 #: Why a CPU specialization lifts only the loops it batches.
 NOT_LIFTED = ("on the CPU a conversion shares memory and eager torch is no faster than NumPy per operation: "

@@ -36,7 +36,7 @@ class BottomV(AV):
     """No value: not bound yet on this path, or unreachable."""
 
     def __repr__(self) -> str:
-        return "⊥"
+        return "nothing"
 
 
 @dataclass(frozen=True)
@@ -332,6 +332,8 @@ def describe(value: AV) -> str:
         return "a torch tensor"
     if isinstance(value, UnboundV):
         return "a name that may not be assigned yet"
+    if isinstance(value, BottomV):
+        return "a value from code that has not run yet (an item of an empty list, say)"
     if isinstance(value, (ListV, TupleV)):
         return "a list or tuple of values of unknown types"
     if isinstance(value, ObjV):

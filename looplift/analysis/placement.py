@@ -335,6 +335,8 @@ class Placement(Decisions, Walker):
     def function_call(self, node: ast.Call, callee: AV, env: Env) -> AV:
         values = self.arguments(node, env)
         obj = getattr(callee, "obj", None)
+        if values is not None and obj is len and len(values[0]) == 1 and R.is_local_list(values[0][0]):
+            return demoted(self.type_of(node))  # the length of a list the function made: its items stay
         entry = registry.for_object(obj) if obj is not None else None
         if values is not None and entry is not None and any(map(contains_lifted, [*values[0], *values[1].values()])):
             lowered = self.lower(node, entry, *values)
@@ -348,8 +350,6 @@ class Placement(Decisions, Walker):
             return R.iterator_result(obj, values[0], {})  # elements keep their placement
         elif values is not None and obj is pragmas.loop and len(values[0]) == 1:
             return values[0][0]
-        elif values is not None and obj is len and len(values[0]) == 1 and R.is_local_list(values[0][0]):
-            pass  # the length of a list the function made: its items stay as they are
         elif values is not None and R.hashable(obj) and obj in R.READ_BUILTIN_RESULTS:
             self.release(node, values, Use.READ, env)
         else:

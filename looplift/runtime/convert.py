@@ -145,12 +145,34 @@ def materialize(x: Any) -> Any:
     cls = type(x)
     if cls is Tensor and x.is_cpu and not _packed_on_cpu(x):
         return _array(x.detach().numpy() if x.requires_grad else x.numpy())
+    if cls is list and _item_reads(x):
+        with torch.no_grad():
+            x[:] = torch.stack([d.tensor for d in x]).tolist()  # what each .item() gives, in one read
+        if paths.ENABLED:
+            paths.note("exit.transfer")
+        return x
     if cls in (Tensor, list, tuple, Deferred, Later):
         transfer = _Transfer()
         transfer.collect(x)
         transfer.run()
         return transfer.rebuild(x)
     return x
+
+
+def _item_reads(x: list[Any]) -> bool:
+    """A list of deferred ``.item()`` reads of 0-d tensors of one dtype on one device (the list
+    ``losses.append(loss.item())`` builds): read with one stack."""
+    if not x or type(x[0]) is not Deferred:
+        return False
+    first = x[0].tensor
+    dtype, device = first.dtype, first.device
+    for d in x:
+        if type(d) is not Deferred or d.how != "item":
+            return False
+        t = d.tensor
+        if t.ndim != 0 or t.dtype is not dtype or t.device != device:
+            return False
+    return True
 
 
 def _array(array: np.ndarray) -> Any:
@@ -192,23 +214,33 @@ class _Transfer:
                 self.collect(item)
 
     def run(self) -> None:
-        for tensors in self.pending.values():
-            pieces, offsets, offset = [], [], 0
-            for t in tensors:
-                data = t.detach().reshape(-1).view(torch.uint8) if t.dtype is not torch.bool else \
-                    t.detach().reshape(-1).to(torch.uint8)
-                pad = -offset % _ALIGN
-                if pad:
-                    pieces.append(data.new_zeros(pad))
-                    offset += pad
-                pieces.append(data)
-                offsets.append(offset)
-                offset += data.numel()
-            buffer = (torch.cat(pieces) if len(pieces) > 1 else pieces[0]).cpu().numpy()
-            if paths.ENABLED:
-                paths.note("exit.transfer")
-            for t, start in zip(tensors, offsets):
-                self.host[id(t)] = _unpack(buffer, start, t)
+        """One copy per device: the tensors of each dtype joined into one flat tensor (a stack of
+        0-d tensors, the common case of deferred reads, is one operation), the dtypes' bytes
+        joined into one buffer."""
+        with torch.no_grad():
+            for tensors in self.pending.values():
+                groups: dict[torch.dtype, list[Tensor]] = {}
+                for t in tensors:
+                    groups.setdefault(t.dtype, []).append(t)
+                pieces, starts, offset = [], [], 0
+                for dtype, group in groups.items():
+                    flat = torch.stack(group) if all(t.ndim == 0 for t in group) else \
+                        torch.cat([t.reshape(-1) for t in group])
+                    data = flat.view(torch.uint8) if dtype is not torch.bool else flat.to(torch.uint8)
+                    pad = -offset % _ALIGN
+                    if pad:
+                        pieces.append(data.new_zeros(pad))
+                        offset += pad
+                    pieces.append(data.reshape(-1))
+                    size = 1 if dtype is torch.bool else flat.element_size()
+                    for t in group:
+                        starts.append((t, offset))
+                        offset += t.numel() * size
+                buffer = (torch.cat(pieces) if len(pieces) > 1 else pieces[0]).cpu().numpy()
+                if paths.ENABLED:
+                    paths.note("exit.transfer")
+                for t, start in starts:
+                    self.host[id(t)] = _unpack(buffer, start, t)
 
     def tensor_value(self, t: Tensor) -> np.ndarray:
         found = self.host.get(id(t))
