@@ -307,7 +307,7 @@ def _build_region(region: outline.RegionCode, filename: str, fn: types.FunctionT
     if compiles(region, cost):
         body = CompiledRegion(lowered, label, measure=options.compile == "auto",
                               compile_options=dict(options.compile_options), preset=choices.get(label))
-    return Region(body, twin, guard, label, eager=lowered)
+    return Region(body, twin, guard, label, eager=lowered, adopt=region.adopt)
 
 
 def compiles(region: outline.RegionCode, cost: costmodel.CostDecision) -> bool:

@@ -164,3 +164,54 @@ def test_the_ledger_lists_every_read_in_a_loop_with_its_fate(lifting):
     report = explain(looplift(loss_sum, compile=False), data(), torch.randn(3, 2))
     assert report.reads.startswith("per iteration: 2 in the original, 0 in the rewrite")
     assert all("read once" in d.reason for d in report.host_reads)
+
+
+def power_iteration(m, v0, steps):
+    v = v0
+    for _ in range(steps):
+        a = m.numpy()
+        w = a @ v
+        v = w / np.linalg.norm(w)
+    return v
+
+
+def test_a_numpy_value_carried_into_a_lifted_loop_is_adopted(lifting, counts):
+    """``v = v0`` (NumPy) then a lifted region rebinds it: the first call of the region makes it a
+    tensor instead of running NumPy every iteration."""
+    m = torch.randn(6, 6, dtype=torch.float64)
+    v0 = np.ones(6)
+    fast = looplift(power_iteration)
+    compare_calls(power_iteration, fast, (m, v0, 20))
+    counts.clear()
+    fast(m, v0, 20)
+    assert counts.get("op.numpy", 0) == 0 and counts["op.tensor"] == 20
+    assert np.array_equal(v0, np.ones(6))  # the user's array is not written
+
+
+def logged(xs, every):
+    running, history = 0.0, []
+    for i, x in enumerate(xs):
+        running += x.sum().item()
+        if i % every == every - 1:
+            history.append(running / every)
+            history.append(f"{running:.3f}")
+            running = 0.0
+    return history
+
+
+def test_a_deferred_number_needed_on_the_host_is_read_once(lifting):
+    """Two uses of ``running`` in the logging branch: one read into the name, not one per use."""
+    xs = [torch.arange(4.0) * i for i in range(9)]
+    fast = looplift(logged)
+    compare_calls(logged, fast, (xs, 3))
+    source = explain(fast, xs, 3).source
+    assert "running = __ll.m(running)" in source and source.count("__ll.m(") == 1
+
+
+def test_a_list_of_item_reads_leaves_in_one_stack(counts):
+    ts = [torch.tensor(float(i)) * 1.5 for i in range(5)]
+    values = materialize([deferred.defer(t, "item") for t in ts])
+    assert values == [t.item() for t in ts] and all(type(v) is float for v in values)
+    assert counts["exit.transfer"] == 1
+    ints = materialize([deferred.defer(torch.tensor(3), "item"), deferred.defer(torch.tensor(4.5), "item")])
+    assert ints == [3, 4.5] and type(ints[0]) is int  # mixed dtypes: the general path, same values

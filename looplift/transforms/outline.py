@@ -41,6 +41,9 @@ class RegionCode:
     """A Python expression over ``params`` (``Tensor`` and ``torch`` in scope); "True" for none."""
     label: str
     ops: int
+    adopt: tuple[int, ...] = ()
+    """Positions of the lifted-array inputs: one that arrives as NumPy (a value carried into the
+    loop from before it, ``v = v0``) is made a tensor at the region's entry."""
 
 
 class _Substitute(ast.NodeTransformer):
@@ -90,8 +93,10 @@ class Outliner:
         label = f"{self.fn_name}_region{plan.name.removeprefix('__ll_r')}"
         lowered = _function(label, params, body, line)
         twin = _function(self.fn_name, params, twin_body, line)  # tracebacks name the user's function
-        guard = " and ".join(filter(None, (guard_of(p, v) for p, v in zip(params, _values(inputs))))) or "True"
-        return RegionCode(plan, params, lowered, twin, guard, label, self.ops)
+        values = _values(inputs)
+        guard = " and ".join(filter(None, (guard_of(p, v) for p, v in zip(params, values)))) or "True"
+        adopt = tuple(i for i, v in enumerate(values) if _lifted_array(v))
+        return RegionCode(plan, params, lowered, twin, guard, label, self.ops, adopt)
 
     def render(self, node: ast.expr, requires: list[ast.expr]) -> ast.expr:
         """The lowered code of ``node``: a parameter for an input, the lowering for an operation."""
@@ -151,6 +156,11 @@ def _at_line(template: ast.expr, line: int) -> ast.expr:
 
 def _values(inputs: list[ast.expr]) -> list[AV]:
     return [anno.getanno(node, Key.REP) for node in inputs]
+
+
+def _lifted_array(value: AV | None) -> bool:
+    options = list(value.options()) if value is not None else []
+    return len(options) == 1 and isinstance(options[0], ArrayV) and options[0].lifted
 
 
 def guard_of(param: str, value: AV | None) -> str:
