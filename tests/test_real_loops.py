@@ -208,9 +208,6 @@ def test_suite_is_large_enough() -> None:
 # =============================================================================================
 # 1. Exactly the original's results, both modes, first call long or short
 
-known("same[always]", "evaluate_with_history", reason=R_ALIAS)
-known("same[always]", "reward_curve", reason=R_FOLD_ALIAS)
-known("same[always]", "hard_batches", reason=R_COMPREHENSION)
 
 
 @pytest.mark.parametrize("case, mode", params("same", modes=MODES))
@@ -231,12 +228,9 @@ def test_expert_is_exact(case: loops.Case) -> None:
 # =============================================================================================
 # 2. Host reads
 
-known("no_more_reads[always]", "mean_iou", "check_finite", reason=R_IF_AFTER_LIFT)
+known("no_more_reads[always]", "check_finite", reason=R_IF_AFTER_LIFT)
 known("no_more_reads[always]", "token_histogram", reason=R_MATERIALIZED_AGAIN)
-known("no_more_reads[always]", "flatten_mixed", reason=R_CPU_LIST)
-known("no_more_reads[always]", "sample_brightness", reason=R_DEAD_LOCALS)
 known("no_more_reads[always]", "confusion_matrix", reason=R_COMPARE_INNER)
-known("no_more_reads[always]", "power_iteration", reason=R_CARRIED_NUMPY)
 known("no_more_reads[always]", "retrieval_scores", "class_accuracy", reason=R_DEAD_LOCALS)
 
 
@@ -251,9 +245,7 @@ def test_no_more_reads_than_original(case: loops.Case, mode: str) -> None:
 
 
 ACCUMULATE = [c for c in loops.CASES if c.tags & {"item_accum", "append_numpy"}]
-known("two_reads", "evaluate_loss_acc", reason=R_ITEM_TIMES)
-known("two_reads", "predict_dataloader", "extract_features", "loader_channel_means", reason=R_TARGETS)
-known("two_reads", "mae_per_batch", reason=R_CPU_LIST)
+known("two_reads", "loader_channel_means", reason=R_TARGETS)
 
 
 @pytest.mark.parametrize("case", params("two_reads", ACCUMULATE))
@@ -265,13 +257,11 @@ def test_accumulations_read_at_most_twice(case: loops.Case) -> None:
 
 
 WITH_EXPERT = [c for c in loops.CASES if c.expert]
-known("expert_reads", "evaluate_loss_acc", reason=R_ITEM_TIMES)
-known("expert_reads", "predict_dataloader", "extract_features", "loader_channel_means", reason=R_TARGETS)
+known("expert_reads", "loader_channel_means", reason=R_TARGETS)
 known("expert_reads", "evaluate_probs", reason=R_TWO_EXITS)
 known("expert_reads", "topk_accuracy", "train_history", reason=R_DICT_ACC)
 known("expert_reads", "per_sample_losses", "collect_scores", reason=R_TOLIST)
-known("expert_reads", "ensemble_predict", "mc_dropout_predict", "mae_per_batch", "sample_brightness", "mask_coverage",
-      "max_abs_weights", reason=R_CPU_LIST)
+known("expert_reads", "ensemble_predict", "sample_brightness", "mask_coverage", reason=R_CPU_LIST)
 known("expert_reads", "mean_iou", "check_finite", reason=R_IF_AFTER_LIFT)
 known("expert_reads", "token_histogram", reason=R_MATERIALIZED_AGAIN)
 known("expert_reads", "channel_stats", reason=R_AXIS_TUPLE)
@@ -280,10 +270,9 @@ known("expert_reads", "precision_recall", reason=R_SQUEEZE)
 known("expert_reads", "confusion_matrix", reason=R_COMPARE_INNER)
 known("expert_reads", "class_accuracy", reason=R_INT_ADD_AT)
 known("expert_reads", "grad_norms", "weight_report", "snapshot_state", reason=R_RANKS)
-known("expert_reads", "sparsity_report", reason=R_PARAMETER)
-known("expert_reads", "train_epoch_logged", "train_epochs", reason=R_FOLD_DIV)
+known("expert_reads", "train_epochs", reason=R_FOLD_DIV)
 known("expert_reads", "fit_until", reason=R_KEPT_FOR_IF)
-known("expert_reads", "discounted_returns", "ema_loss", reason=R_EXPR_READ)
+known("expert_reads", "ema_loss", reason=R_EXPR_READ)
 
 
 @pytest.mark.parametrize("case", params("expert_reads", WITH_EXPERT))
@@ -301,31 +290,20 @@ def test_reads_match_the_expert(case: loops.Case) -> None:
 LIFTABLE = [c for c in loops.CASES if "liftable" in c.tags]
 known("lifted", "topk_accuracy", "train_history", reason=R_DICT_ACC)
 known("lifted", "evaluate_with_history", reason=R_ALIAS)
-known("lifted", "reward_curve", reason=R_FOLD_ALIAS)
-known("lifted", "hard_batches", reason=R_COMPREHENSION)
 known("lifted", "per_sample_losses", "collect_scores", reason=R_TOLIST)
-known("lifted", "ensemble_predict", "max_abs_weights", reason=R_CPU_LIST)
+known("lifted", "ensemble_predict", reason=R_CPU_LIST)
 known("lifted", "mean_iou", "check_finite", reason=R_IF_AFTER_LIFT)
 known("lifted", "token_histogram", reason=R_MATERIALIZED_AGAIN)
 known("lifted", "channel_stats", reason=R_AXIS_TUPLE)
 known("lifted", "retrieval_scores", reason=R_NUMPY_ONLY)
-known("lifted", "precision_recall", reason=R_SQUEEZE)
 known("lifted", "confusion_matrix", reason=R_COMPARE_INNER)
 known("lifted", "class_accuracy", reason=R_INT_ADD_AT)
 known("lifted", "loader_channel_means", reason=R_TARGETS)
 known("lifted", "grad_norms", "weight_report", "snapshot_state", reason=R_RANKS)
-known("lifted", "sparsity_report", reason=R_PARAMETER)
-known("lifted", "discounted_returns", "ema_loss", reason=R_EXPR_READ)
-known("explained", "predict_dataloader", "precision_recall", "confusion_matrix", "class_accuracy", "extract_features",
-      "loader_channel_means", reason=R_TARGETS)
-known("explained", "topk_accuracy", "train_history", reason=R_DICT_ACC)
-known("explained", "per_sample_losses", reason=R_TOLIST)
+known("lifted", "ema_loss", reason=R_EXPR_READ)
 known("explained", "greedy_decode", reason=R_GREEDY)
-known("explained", "first_bad_batch", reason=R_KEPT_SILENT)
-known("explained", "grad_norms", "weight_report", "snapshot_state", reason=R_RANKS)
-known("explained", "discounted_returns", reason=R_EXPR_READ)
-known("resumed", "evaluate_with_history", "dataloader_dict_stats", "predict_dataloader", "evaluate_probs", "evaluate_dict_batches", "mc_dropout_predict",
-      "pair_similarities", "sample_brightness", "extract_features", reason=R_RESUME_LISTS)
+known("explained", "snapshot_state", reason=R_RANKS)
+known("resumed", "evaluate_with_history", "dataloader_dict_stats", "predict_dataloader", "mc_dropout_predict", "pair_similarities", "extract_features", reason=R_RESUME_LISTS)
 known("resumed", "train_epochs", reason=R_NESTED)
 known("resumed", "while_next_iter", reason=R_NO_RESUME_SAID)
 
@@ -449,9 +427,6 @@ RECORDED: dict[str, tuple[int, int, int | None]] = {
 }
 
 
-known("recorded", "power_iteration", reason="regressed on core abb3ff2..ca44cc2: " + R_CARRIED_NUMPY)
-known("recorded", "mc_dropout_predict", reason="1 -> 2 reads since the reductions merged (32c25c4): s.mean(0) and "
-                                               "s.std(0) now leave as two lifted tensors; " + R_CPU_LIST)
 
 
 @pytest.mark.parametrize("case", params("recorded", [c for c in loops.CASES if c.name in RECORDED]))
@@ -547,9 +522,6 @@ def _reads(run: harness.Run) -> list[tuple[int, int]]:
 
 # ---- correctness
 
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch,
-                   reason="`n += int(t.sum())` is deferred: int() of NaN/inf raises ValueError/OverflowError at the "
-                          "exit instead of in its iteration, so the prints (and any effects) after it run anyway")
 def test_int_of_nan_raises_in_its_iteration() -> None:
     """LOOPLIFT_LIFT=always (the default does not defer on the CPU, and passes)."""
     ts = [torch.tensor([1.0, 2.0]), torch.tensor([float("nan"), 1.0]), torch.tensor([3.0, 4.0])]
@@ -562,54 +534,39 @@ def test_int_of_nan_default_mode() -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch,
-                   reason="resumed loop (first call): closures made in the resumed iterations capture the loop "
-                          "function's cell, not the function's: a later rebinding of the variable is not seen")
 def test_resumed_loop_keeps_closure_cells(mode: str) -> None:
     _calls(Fd.closure_over_loop_variable, (Fd.Loader(_vectors(8)),), mode=mode)
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch,
-                   reason="resumed loop (first call): a closure defined before the loop reads the function's cell, "
-                          "which the resumed iterations no longer update (`seen` stays at 2)")
 def test_resumed_loop_updates_cells_read_by_closures(mode: str) -> None:
     _calls(Fd.progress_closure, (Fd.Loader(_vectors(8)),), mode=mode)
 
 
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch, reason=R_ALIAS)
 def test_list_aliased_before_the_loop_leaves_as_floats() -> None:
     _calls(Fd.list_aliased_before_the_loop, (_vectors(4),))
 
 
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch, reason=R_ALIAS)
 def test_list_aliased_before_the_loop_leaves_as_arrays() -> None:
     _calls(Fd.arrays_aliased_before_the_loop, (_vectors(4),))
 
 
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch, reason=R_FOLD_ALIAS)
 def test_running_sum_kept_at_each_step() -> None:
     _calls(Fd.running_sum_kept, (_vectors(4),))
 
 
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch, reason=R_FOLD_ALIAS)
 def test_previous_value_of_an_accumulator() -> None:
     _calls(Fd.previous_total, (_vectors(4),))
 
 
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch, reason=R_COMPREHENSION)
 def test_comprehension_over_enumerate_of_deferred_reads() -> None:
     _calls(Fd.comprehension_over_enumerate, (_vectors(5),))
 
 
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch, reason=R_COMPREHENSION)
 def test_comprehension_variable_is_not_a_function_local() -> None:
     _calls(Fd.comprehension_variable_in_call, (_vectors(5),))
 
 
-@pytest.mark.xfail(strict=True, raises=testing.Mismatch,
-                   reason="`[y for t in ts if (y := t.sum().item()) > 0]`: the rewrite materializes `y` before the "
-                          "comprehension binds it (`y = __ll.m(y)` first: UnboundLocalError)")
 def test_walrus_in_a_comprehension() -> None:
     _calls(Fd.walrus_in_comprehension, (_vectors(5),))
 
@@ -629,16 +586,12 @@ def _loader_pairs(n: int) -> Fd.Loader:
     return Fd.Loader([(t, (t > 0).long()) for t in _vectors(n)])
 
 
-@pytest.mark.xfail(strict=True, reason="names bound by a for-loop target over an opaque iterable (`for x, y in "
-                                       "loader`) get no observed type in placement: `y.numpy()` is neither lifted "
-                                       "nor explained")
 def test_loop_targets_of_a_loader_are_lifted() -> None:
     run = _calls(Fd.unpacked_targets, (_loader_pairs(6),), (_loader_pairs(6),))
     assert run.decorated.paths[1].get("lift.hit", 0) == 6
     assert _reads(run)[1] == (6, 1)
 
 
-@pytest.mark.xfail(strict=True, reason=R_RESUME_LISTS)
 def test_first_long_call_defers_appends() -> None:
     run = _calls(Fd.appends_on_first_call, (Fd.Loader(_vectors(24)),))
     original, decorated = _reads(run)[0]
@@ -662,21 +615,16 @@ def test_resumed_loop_with_two_lifted_locals_specializes(caplog: pytest.LogCaptu
     # "region input not found: pred" while specializing the resumed loop)
 
 
-@pytest.mark.xfail(strict=True, reason="a lifted value that reaches NumPy-only operations (np.argsort default kind) "
-                                       "is materialized once per use: 2 reads per iteration where the original "
-                                       "converts once")
 def test_lifting_never_adds_reads_before_numpy_only_ops() -> None:
     run = _calls(Fd.numpy_only_after_lift, (_vectors(6),), (_vectors(6),))
     assert all(d <= o for o, d in _reads(run))
 
 
-@pytest.mark.xfail(strict=True, reason=R_CPU_LIST)
 def test_lifted_list_leaves_in_one_read() -> None:
     run = _calls(Fd.list_left_as_list, (_vectors(6), []), (_vectors(6), []))
     assert _reads(run)[1][1] <= 1
 
 
-@pytest.mark.xfail(strict=True, reason=R_ITEM_TIMES)
 def test_item_times_batch_size_is_deferred() -> None:
     run = _calls(Fd.item_times_batch_size, (_vectors(6, (4, 3)),), (_vectors(6, (4, 3)),))
     assert _reads(run)[1][1] <= 1
@@ -695,14 +643,12 @@ def test_same_read_twice_in_an_iteration_reads_once() -> None:
     assert _reads(run)[1][1] <= 6
 
 
-@pytest.mark.xfail(strict=True, reason=R_SQUEEZE)
 def test_squeezed_observed_rank_is_trusted() -> None:
     loader = lambda: (Fd.Loader(_vectors(6, (4, 1))),)  # noqa: E731
     run = _calls(Fd.squeezed, loader(), loader())
     assert run.decorated.paths[1].get("lift.miss", 0) == 0 and run.decorated.paths[1].get("lift.hit", 0) == 6
 
 
-@pytest.mark.xfail(strict=True, reason=R_PARAMETER)
 def test_parameters_are_lifted() -> None:
     modules = lambda: ([loops.D.seeded(i, lambda: torch.nn.Linear(3, 3)) for i in range(6)],)  # noqa: E731
     run = _calls(Fd.parameter_weights, modules(), modules())
@@ -738,8 +684,6 @@ def test_extend_tolist_is_deferred() -> None:
     assert _reads(run)[1][1] <= 1
 
 
-@pytest.mark.xfail(strict=True, reason="`R = r.item() + gamma * R` (a read flowing into Python arithmetic): not "
-                                       "deferred, and explain() says nothing about the read")
 def test_read_in_arithmetic_is_explained() -> None:
     rewards = lambda: (list(torch.rand(6, generator=_gen(1)).unbind()), 0.9)  # noqa: E731
     run = _calls(Fd.discounted, rewards(), rewards())
@@ -754,23 +698,17 @@ def test_inner_loop_over_a_lifted_array_reads_no_more() -> None:
     assert all(d <= o for o, d in _reads(run)), _reads(run)
 
 
-@pytest.mark.xfail(strict=True, reason="a resumed loop hands back locals() and materializes every lifted local in it, "
-                                       "dead ones included: the first call reads more than the original")
 def test_resumed_loop_does_not_read_dead_locals() -> None:
     run = _calls(Fd.dead_locals_at_resume, (Fd.Loader(_vectors(24)),))
     original, decorated = _reads(run)[0]
     assert decorated <= original
 
 
-@pytest.mark.xfail(strict=True, reason="a Fold read by two statements in a row (`print(running / k)`, "
-                                       "`history.append(running / k)`) is materialized by two transfers: the "
-                                       "materialized value is not reused")
 def test_accumulator_read_twice_is_transferred_once() -> None:
     run = _calls(Fd.logged_every, (_vectors(6), 3), (_vectors(6), 3))
     assert _reads(run)[1][1] <= 2  # one per log line
 
 
-@pytest.mark.xfail(strict=True, reason=R_CARRIED_NUMPY)
 def test_loop_carried_numpy_value_does_not_rematerialize_an_invariant() -> None:
     W = lambda: (torch.randn(4, 4, generator=_gen(3)), 6)  # noqa: E731
     run = _calls(Fd.carried_from_numpy, W(), W())

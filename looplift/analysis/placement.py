@@ -121,6 +121,17 @@ class Placement(Decisions, Walker):
             self.conflicts.add(name)
         return joined
 
+    def _stmt_Return(self, node: ast.Return, env: Env) -> None:
+        """A name returned as it is and also used by an operation of the return value is read
+        first: its value crosses to the host anyway, so the operation runs on the host copy
+        (``return sims, (sims > 0.5).mean()``: one read, not two)."""
+        if node.value is not None:
+            names = [n.id for n in ast.walk(node.value) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+            self.pending |= {name for name in _returned_as_is(node.value) if names.count(name) > 1 and
+                             name in self.scope.locals and name not in self.pinned and
+                             contains_lifted(env.get(name, UNBOUND)) and not env.get(name, UNBOUND).may_be_unbound}
+        return super()._stmt_Return(node, env)
+
     def augassign(self, node: ast.AugAssign, env: Env) -> None:
         target = node.target
         op = R.BINOPS.get(type(node.op))
@@ -628,6 +639,15 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
         pinned |= walk.conflicts
         kept.update(round_trips)
         loops_off.update(worse)
+
+
+def _returned_as_is(value: ast.expr) -> set[str]:
+    """Names a return value holds as they are: the value itself, or items of tuple and list displays."""
+    if isinstance(value, ast.Name):
+        return {value.id}
+    if isinstance(value, (ast.Tuple, ast.List)):
+        return set().union(*(_returned_as_is(e) for e in value.elts))
+    return set()
 
 
 def _why_read(use: Use) -> str:
