@@ -17,18 +17,7 @@ from looplift.registry import testing
 EXAMPLES = int(os.environ.get("LOOPLIFT_REGISTRY_EXAMPLES", "40"))
 RANDOM = os.environ.get("LOOPLIFT_REGISTRY_RANDOM") == "1"
 
-#: Interpreter tensor paths that raise other than ``Unsupported`` where NumPy succeeds (found when
-#: that became a failure); strict, so each fix must remove its line.
-KNOWN_HOLES: dict[str, str] = {}
-
-
-def _param(entry: registry.OpEntry) -> object:
-    hole = KNOWN_HOLES.get(entry.key)
-    return pytest.param(entry, id=entry.key,
-                        marks=[pytest.mark.xfail(reason=hole, strict=True)] if hole else [])
-
-
-@pytest.mark.parametrize("entry", [_param(e) for e in registry.entries()])
+@pytest.mark.parametrize("entry", registry.entries(), ids=lambda e: e.key)
 def test_entry_reproduces_numpy(entry: registry.OpEntry) -> None:
     assert entry.cases, f"{entry.key} declares no test cases"
     stats = testing.PathStats()

@@ -17,7 +17,7 @@ from types import ModuleType
 import pytest
 
 from looplift import registry
-from looplift.registry import docs, testing
+from looplift.registry import testing
 from looplift.registry.coerce import to_numpy
 
 EXAMPLES = int(os.environ.get("LOOPLIFT_REGISTRY_EXAMPLES", "40"))
@@ -26,23 +26,10 @@ RANDOM = os.environ.get("LOOPLIFT_REGISTRY_RANDOM") == "1"
 #: ``testing.COVERAGE_DTYPES``).
 MIN_COVERAGE = 0.9
 
-#: Entry modules whose lowerings are still being written: an entry there without a lowering (and
-#: without a NumPy-only reason) is an expected failure until its module leaves this set.
-PENDING: set[str] = set()
-
 STATS: dict[str, testing.LoweringStats] = {}
 
 
-def _pending(entry: registry.OpEntry) -> bool:
-    return entry.lower is None and not entry.numpy_only and docs.group_of(entry) in PENDING
-
-
-def _param(entry: registry.OpEntry) -> object:
-    marks = [pytest.mark.xfail(reason="lowering pending", strict=False)] if _pending(entry) else []
-    return pytest.param(entry, id=entry.key, marks=marks)
-
-
-@pytest.mark.parametrize("entry", [_param(e) for e in registry.entries()])
+@pytest.mark.parametrize("entry", registry.entries(), ids=lambda e: e.key)
 def test_lowering_reproduces_numpy(entry: registry.OpEntry) -> None:
     stats = testing.lowering_stats(entry, EXAMPLES, derandomize=not RANDOM)
     STATS[entry.key] = stats
@@ -51,12 +38,10 @@ def test_lowering_reproduces_numpy(entry: registry.OpEntry) -> None:
 
 
 def test_lowering_coverage() -> None:
-    """At least ``MIN_COVERAGE`` of the (operation, dtype) pairs lower, outside pending modules."""
-    done = {key: stats for key, stats in STATS.items()
-            if not _pending(registry.by_key(key))}
-    if not done:
+    """At least ``MIN_COVERAGE`` of the (operation, dtype) pairs lower."""
+    if not STATS:
         pytest.skip("run with the lowering tests above")
-    coverage = testing.Coverage.of(done)
+    coverage = testing.Coverage.of(STATS)
     print("\n" + coverage.report())
     assert coverage.share >= MIN_COVERAGE, coverage.report()
 

@@ -153,10 +153,10 @@ class Call:
     @property
     def result_dtype(self) -> torch.dtype:
         """The torch dtype of NumPy's (single, array) result."""
-        options = list(self.result.options())
-        if len(options) != 1 or not isinstance(options[0], ArrayV) or options[0].dtype not in NP_TO_TORCH:
-            raise Refuse("result is not one array of a torch dtype")
-        return NP_TO_TORCH[options[0].dtype]
+        dtype = self.result_array.dtype
+        if dtype not in NP_TO_TORCH:
+            raise Refuse(f"result dtype {dtype} has no torch dtype")
+        return NP_TO_TORCH[dtype]
 
 
 @dataclass(frozen=True)

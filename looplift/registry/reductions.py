@@ -432,7 +432,7 @@ def _with_dtype(call: Call, template: Callable[[tuple[str, ...]], str]) -> Emit:
     return lowering.finish(call, template((f"dtype={lowering.dtype_source(call.result_dtype)}",)))
 
 
-def _lower_sum(impl: Callable[..., Any], fn: str = "torch.sum") -> lowering.LowerFn:
+def _lower_sum(impl: Callable[..., Any]) -> lowering.LowerFn:
     """``np.sum`` (and ``np.nansum`` of integers): torch's sum in NumPy's accumulation dtype;
     integer results wrap alike whatever width torch accumulates in."""
 
@@ -440,7 +440,7 @@ def _lower_sum(impl: Callable[..., Any], fn: str = "torch.sum") -> lowering.Lowe
         r = _bound_reduction(call, impl, "dtype")
         if not r.dims:
             return Emit(_copy(r.x, call.result_dtype))
-        return _with_dtype(call, lambda extra: r.reduce(fn, None, *extra))
+        return _with_dtype(call, lambda extra: r.reduce("torch.sum", None, *extra))
 
     return lower
 

@@ -100,26 +100,23 @@ def elements(dtype: np.dtype, values: str) -> st.SearchStrategy[Any]:
 
 def _random_values(rng: np.random.Generator, dtype: np.dtype, shape: tuple[int, ...], values: str) -> np.ndarray:
     """A large array of ``values`` (see ``cases.VALUES``) from NumPy's generator: floats are
-    3·N(0,1) with a tenth of them integral (ties), "any" adds a few NaN and infinities and the
-    integer extremes."""
+    3·N(0,1) with a tenth of them integral (ties), integers small; "any" adds a few NaN and
+    infinities, or the integer extremes."""
     if dtype == np.bool_:
         return np.ones(shape, bool) if values == "positive" else rng.random(shape) < 0.5
     if values == "positive":
         array = rng.uniform(0.125, 10, shape) if dtype.kind == "f" else rng.integers(1, 6, shape)
-        return array.astype(dtype)
-    if values == "small" or dtype.kind != "f":
+    elif values == "small" or dtype.kind != "f":
         span = 3 if values == "small" else 5
-        array = rng.integers(max(-span, np.iinfo(dtype).min if dtype.kind in "iu" else -span), span + 1, shape)
+        array = rng.integers(0 if dtype.kind == "u" else -span, span + 1, shape)
     else:
         array = rng.standard_normal(shape) * 3
         ties = rng.random(shape) < 0.1
         array[ties] = rng.integers(-3, 4, int(ties.sum()))
     array = array.astype(dtype)
     if values == "any" and array.size:
-        specials = [math.nan, math.inf, -math.inf] if dtype.kind == "f" else \
-            [np.iinfo(dtype).min, np.iinfo(dtype).max]
-        flat = array.reshape(-1)
-        flat[rng.integers(0, flat.size, 3)] = rng.choice(np.array(specials, dtype=dtype), 3)
+        specials = [math.nan, math.inf, -math.inf] if dtype.kind == "f" else [np.iinfo(dtype).min, np.iinfo(dtype).max]
+        array.reshape(-1)[rng.integers(0, array.size, 3)] = rng.choice(np.array(specials, dtype=dtype), 3)
     return array
 
 
