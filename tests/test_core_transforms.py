@@ -472,3 +472,37 @@ def test_compiled_regions_give_numpys_results():
     compare_calls(two_ops, fn, ([torch.randn(64, 300)],))  # new sizes, same specialization
     assert fn.cache_info().currsize == 1
     assert _explain(fn, batches).compiled
+
+
+def parts_written_after(W, xs):
+    out = []
+    for x in xs:
+        out.append(np.array(W) * x)
+    out[0].fill(7)
+    np.add.at(out[1], [0], 5)
+    out[1][1] += 3
+    return out
+
+
+def test_writes_into_part_of_a_kept_value_land_in_it():
+    """``out[0].fill(7)``: the list is made NumPy first (in place), so the write reaches the
+    array the function returns, not a copy made for the statement."""
+    W = torch.arange(6.0).reshape(2, 3)
+    compare_calls(parts_written_after, lift(parts_written_after), (W, [1.0, 2.0]))
+    assert "out = __ll.m(out)\n    out[0].fill(7)" in explain(parts_written_after, W, [1.0, 2.0]).source
+
+
+def numpy_scalar_total(xs):
+    acc = 0.0
+    for t in xs:
+        acc = acc + np.sum(np.exp(t.numpy()) * 2)
+    return acc
+
+
+def test_an_accumulator_that_starts_as_a_python_number_is_lowered():
+    """``acc`` is 0.0, then a float32 scalar: one lowering serves both forms (a union guard)."""
+    xs = [torch.rand(50) for _ in range(4)]
+    report = explain(numpy_scalar_total, xs)
+    assert report.regions and "type(acc) is float" in report.regions[0].reason, report
+    compare_calls(numpy_scalar_total, lift(numpy_scalar_total), (xs,))
+    assert type(lift(numpy_scalar_total)([])) is float

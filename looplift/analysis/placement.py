@@ -275,6 +275,10 @@ class Placement(Decisions, Walker):
             anno.delanno(node, Key.DEFER)
             self.keep_read(node, _why_read(use))
             return demoted(value)
+        root = _root_name(node) if isinstance(node, (ast.Subscript, ast.Attribute)) else None
+        if use is Use.RETAIN and root is not None and root in self.scope.locals and root not in self.pinned:
+            self.pending.add(root)  # part of it is kept or written: the name's own value is made NumPy
+            return demoted(value)
         if isinstance(node, ast.Name) and node.id in self.scope.locals:
             if (use is Use.RETAIN and needs_rebind(value)) or deferred_number(value):
                 self.pending.add(node.id)
@@ -639,6 +643,13 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
         pinned |= walk.conflicts
         kept.update(round_trips)
         loops_off.update(worse)
+
+
+def _root_name(node: ast.expr) -> str | None:
+    """The name a chain of subscripts and attributes starts from (``out`` of ``out[0].data``)."""
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _returned_as_is(value: ast.expr) -> set[str]:

@@ -297,9 +297,42 @@ def placeholders(args: Sequence[AV], kwargs: Mapping[str, AV]) -> tuple[tuple[Op
             {name: Operand(f"_k_{name}", value) for name, value in kwargs.items()})
 
 
+#: Most combinations of operand types one lowering may stand for (``acc`` that is ``0.0`` at the
+#: first iteration and a float32 scalar after it is two).
+MAX_COMBINATIONS = 4
+
+
 def lower(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> Lowered:
     """The entry's lowering for these abstract operands, checked against NumPy's result on probe
-    values; ``Refusal`` (with the reason) when the call stays in NumPy."""
+    values; ``Refusal`` (with the reason) when the call stays in NumPy.
+
+    An operand that may be one of several types (a union) is lowered for each; one lowering
+    stands for all when every one gives the same code and NumPy's result is the same."""
+    options = [list(value.options()) for value in (*args, *kwargs.values())]
+    if all(len(o) == 1 for o in options):
+        return _lower_one(entry, args, kwargs)
+    options = [[_unknown_value(o) for o in each] if len(each) > 1 else each for each in options]
+    combinations = list(itertools.islice(itertools.product(*options), MAX_COMBINATIONS + 1))
+    if len(combinations) > MAX_COMBINATIONS:
+        raise Refusal(f"{entry.key}: operands of too many possible types")
+    names = list(kwargs)
+    each = [_lower_one(entry, combo[:len(args)], dict(zip(names, combo[len(args):]))) for combo in combinations]
+    first = each[0]
+    if any(ast.dump(e.expression) != ast.dump(first.expression) or e.result != first.result or
+           [ast.dump(r) for r in e.requires] != [ast.dump(r) for r in first.requires] for e in each[1:]):
+        raise Refusal(f"{entry.key}: an operand may be one of several types, for which NumPy's results differ")
+    return first
+
+
+def _unknown_value(option: AV) -> AV:
+    """A literal that is one form of a union, as a number of its type: the code must take the
+    union's other forms too, so it cannot write the literal in."""
+    if isinstance(option, ConstV) and type(option.value) in (bool, int, float, complex):
+        return PyScalarV(type(option.value))
+    return option
+
+
+def _lower_one(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> Lowered:
     if entry.lower is None:
         raise Refusal(f"{entry.key} has no lowering")
     result = probe.infer(entry, args, kwargs)  # NumPy's result, or Refusal

@@ -168,8 +168,10 @@ def guard_of(param: str, value: AV | None) -> str:
     if value is None:
         return ""
     options = list(value.options())
-    if len(options) != 1:
-        return "False"
+    if len(options) != 1:  # a union the lowering stands for: any of its forms
+        parts = [guard_of(param, PyScalarV(type(o.value)) if isinstance(o, ConstV) and
+                          type(o.value) in (bool, int, float, complex) else o) for o in options]
+        return "(" + " or ".join(f"({p})" for p in parts) + ")" if all(parts) else "False"
     option = options[0]
     if isinstance(option, ArrayV) and option.lifted:
         return f"type({param}) is Tensor and {param}.dtype is torch.{torch_name(NP_TO_TORCH[option.dtype])} and " \
