@@ -1,5 +1,9 @@
 """Shared fixtures, hypothesis profiles and input strategies for the core test suite.
 
+Lifting modes: a test runs with ``LOOPLIFT_LIFT`` unset (the default cost model, as users run
+it) unless it is marked ``@pytest.mark.lift("always")`` (lifting forced, as on an accelerator);
+the differential tests choose their modes per case.
+
 Profiles (select with ``HYPOTHESIS_PROFILE=<name>``; ``ci`` is the default):
 
 * ``ci``: derandomized, no deadline (the first call of a decorated function specializes it,
@@ -14,11 +18,6 @@ from __future__ import annotations
 
 import os
 import warnings
-
-# The suite checks lifted code against the original on the CPU, at sizes where the cost model
-# would only hoist (it lifts on the CPU only for large per-iteration values): force lifting.
-# Tests of the cost model itself set LOOPLIFT_LIFT with monkeypatch.
-os.environ.setdefault("LOOPLIFT_LIFT", "always")
 from typing import Any, Callable
 
 import numpy as np
@@ -167,6 +166,24 @@ def numpy_calls(monkeypatch: pytest.MonkeyPatch):
             counter["n"] = 0
 
     return Counter()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "lift(mode): run the test with LOOPLIFT_LIFT=mode (always, auto or never); "
+                                       "unmarked tests run with the default cost model, as users do")
+
+
+@pytest.fixture(autouse=True)
+def lift_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test runs in the lifting mode it declares (``@pytest.mark.lift("always")``), or in the
+    default mode users get; never in whatever the environment happened to hold.  Tests of the
+    cost model itself still set ``LOOPLIFT_LIFT`` with monkeypatch."""
+    marker = request.node.get_closest_marker("lift")
+    if marker is None:
+        monkeypatch.delenv("LOOPLIFT_LIFT", raising=False)
+        return "auto"
+    monkeypatch.setenv("LOOPLIFT_LIFT", marker.args[0])
+    return marker.args[0]
 
 
 @pytest.fixture

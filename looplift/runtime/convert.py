@@ -18,6 +18,7 @@ import torch
 
 from ..analysis.conversions import TO_TENSOR_FUNCTIONS
 from ..dtypes import TORCH_BY_NAME
+from . import paths
 
 Tensor = torch.Tensor
 
@@ -54,7 +55,9 @@ def _lifted(x: Tensor, copies: bool) -> Tensor:
 def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
     """``x.<chain>().numpy()``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
+        if paths.ENABLED: paths.note("lift.hit")  # noqa: E701
         return _lifted(x, "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
+    if paths.ENABLED: paths.note("lift.miss")  # noqa: E701
     return _steps(x, chain).numpy()
 
 
@@ -62,7 +65,9 @@ def lift_call(fn: Callable[[Any], Any], x: Any, dtype: str, ndim: int, chain: tu
               copies: bool) -> Any:
     """``fn(x.<chain>())`` for ``np.asarray``/``np.array``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
+        if paths.ENABLED: paths.note("lift.hit")  # noqa: E701
         return _lifted(x, copies or "clone" in chain or ("cpu" in chain and x.device.type != "cpu"))
+    if paths.ENABLED: paths.note("lift.miss")  # noqa: E701
     return fn(_steps(x, chain))
 
 
@@ -72,7 +77,9 @@ def to_tensor(fn: Callable[[Any], Any], a: Any) -> Any:
     copies."""
     how = TO_TENSOR_FUNCTIONS.get(fn)
     if type(a) is not Tensor or how is None or (how == "from_numpy" and a.dim() == 0):
+        if paths.ENABLED: paths.note("lift.miss")  # noqa: E701
         return fn(materialize(a))
+    if paths.ENABLED: paths.note("lift.hit")  # noqa: E701
     if a.device.type != "cpu":
         return a.cpu()  # the original's tensor was made from a host array
     # a new tensor object over the same memory (or a copy), as the original made one
