@@ -118,8 +118,10 @@ def _largest(value: Any) -> int:
 
 
 def _float32_exact(values: np.ndarray) -> np.ndarray:
-    """Which float64 (complex128) elements are float32 (complex64) numbers: a value that came out
-    of float32 work stored in a float64 container, or a Python float made by ``float(x32)``."""
+    """Which float64 (complex128) elements are float32 (complex64) numbers.  Where both runs hold
+    one, the value came out of float32 work (stored in a float64 container, or a Python float
+    made by ``float(x32)``); where only one does, one run rounded to float32 and the other did
+    not, which is a difference to report."""
     with np.errstate(over="ignore", invalid="ignore"):
         narrowed = values.astype(np.complex64 if values.dtype.kind == "c" else np.float32)
         return narrowed.astype(values.dtype) == values
@@ -144,8 +146,8 @@ def _float_values(o: np.ndarray, d: np.ndarray, r: np.ndarray | None, u: float, 
     rf = r[finite] if r is not None else None
     usable = np.isfinite(rf) if rf is not None else np.zeros(of.shape, bool)
     unit = np.full(of.shape, u)
-    if u < _U32:
-        unit[_float32_exact(o[finite])] = _U32
+    if u < _U32:  # float32 work in a float64 container: both runs hold float32 numbers there
+        unit[_float32_exact(o[finite]) & _float32_exact(d[finite])] = _U32
     tolerance = np.empty(of.shape)
     distance = np.empty(of.shape)
     if usable.any():

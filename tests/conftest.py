@@ -17,7 +17,10 @@ The strategies below are imported by the ``test_core_*`` modules (``from conftes
 from __future__ import annotations
 
 import os
+import random
+import subprocess
 import warnings
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -166,6 +169,35 @@ def numpy_calls(monkeypatch: pytest.MonkeyPatch):
             counter["n"] = 0
 
     return Counter()
+
+
+def fuzz_seed() -> int:
+    """The exploring fuzz run's seed: ``LOOPLIFT_FUZZ_SEED``, else the first 32 bits of the
+    checked-out commit (every commit explores new programs; a failure names its seed), else 0
+    outside a git checkout."""
+    if os.environ.get("LOOPLIFT_FUZZ_SEED"):
+        return int(os.environ["LOOPLIFT_FUZZ_SEED"])
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, timeout=30, check=True).stdout.strip()
+        return int(head[:8], 16)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return 0
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    number = fuzz_seed()
+    return f"looplift fuzz: exploring seed {number} (LOOPLIFT_FUZZ_SEED={number} reproduces the run)"
+
+
+@pytest.fixture(autouse=True)
+def seeded_random_state() -> None:
+    """Every test starts from the same global random state (``torch.rand(...)``,
+    ``np.random.rand(...)`` and ``random`` without a generator), so no test's inputs depend on the
+    tests that ran before it."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
 
 
 def pytest_configure(config: pytest.Config) -> None:
