@@ -185,9 +185,13 @@ def fuzz_seed() -> int:
         return 0
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    number = fuzz_seed()
-    return f"looplift fuzz: exploring seed {number} (LOOPLIFT_FUZZ_SEED={number} reproduces the run)"
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the exploring fuzz run's seed after any run that included it (pass or fail)."""
+    reports = [r for kind in ("passed", "failed") for r in terminalreporter.stats.get(kind, [])]
+    if any("test_exploring_run" in getattr(r, "nodeid", "") for r in reports):
+        number = fuzz_seed()
+        terminalreporter.write_line(f"looplift fuzz: exploring seed {number} "
+                                    f"(LOOPLIFT_FUZZ_SEED={number} reproduces the run)")
 
 
 @pytest.fixture(autouse=True)

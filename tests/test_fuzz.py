@@ -39,7 +39,7 @@ CORPUS = int(os.environ.get("LOOPLIFT_FUZZ_CORPUS", "150"))
 EXAMPLES = int(os.environ.get("LOOPLIFT_FUZZ_EXAMPLES", "300"))
 SETTINGS = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
 
-#: What the exploring run must have generated at least once.
+#: What the exploring run must have generated at least once (checked from 200 programs on).
 REQUIRED_FEATURES = {
     "small", "medium", "large", "lift:auto", "lift:always", "grid", "off-grid", "requires_grad", "hetero:dtype",
     "hetero:grad", "hetero:size",
@@ -92,7 +92,7 @@ def test_exploring_run_behaves_like_the_original() -> None:
     run()
     assert verdicts["agree"] >= 2 * EXAMPLES * 0.9, (number, verdicts)
     missing = REQUIRED_FEATURES - {"lift:auto", "lift:always"} - set(seen)
-    assert not missing, f"the generator never produced {sorted(missing)} in {EXAMPLES} programs (seed {number})"
+    assert EXAMPLES < 200 or not missing, f"the generator never produced {sorted(missing)} in {EXAMPLES} programs (seed {number})"
     assert verdicts["lifted:always"] >= EXAMPLES // 4 and verdicts["lifted:auto"] >= EXAMPLES // 20, \
         (number, verdicts)
 
