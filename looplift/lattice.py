@@ -99,12 +99,17 @@ class ArrayV(AV):
 
 @dataclass(frozen=True)
 class PyScalarV(AV):
-    """A Python ``bool``, ``int``, ``float`` or ``complex`` whose value is not known."""
+    """A Python ``bool``, ``int``, ``float`` or ``complex`` whose value is not known.
+
+    ``lifted``: the rewritten program may hold a *deferred host read* here instead: the 0-d
+    tensor whose ``.item()`` the original took (or an accumulation of such reads), read on the
+    host only where the value leaves (see ``runtime/deferred.py``)."""
 
     type: type
+    lifted: bool = False
 
     def __repr__(self) -> str:
-        return f"Py[{self.type.__name__}]"
+        return f"{'Deferred' if self.lifted else 'Py'}[{self.type.__name__}]"
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,8 @@ class TupleV(AV):
 
     items: tuple[AV, ...] | None = None
     elem: AV = TOP
+    fields: tuple[str, ...] | None = None
+    """Field names of a named tuple (``torch.return_types.max``: ``values``, ``indices``)."""
 
     def item_types(self) -> Iterator[AV]:
         if self.items is not None:
@@ -221,7 +228,7 @@ def _join_same_class(a: AV, b: AV) -> AV | None:
         return ListV(join(a.elem, b.elem), a.local and b.local)
     if isinstance(a, TupleV) and isinstance(b, TupleV):
         if a.items is not None and b.items is not None and len(a.items) == len(b.items):
-            return TupleV(tuple(join(x, y) for x, y in zip(a.items, b.items)))
+            return TupleV(tuple(join(x, y) for x, y in zip(a.items, b.items)), fields=a.fields if a.fields == b.fields else None)
         elem = BOTTOM
         for item in itertools.chain(a.item_types(), b.item_types()):
             elem = join(elem, item)
@@ -232,7 +239,7 @@ def _join_same_class(a: AV, b: AV) -> AV | None:
         ta = type(a.value) if isinstance(a, ConstV) else a.type
         tb = type(b.value) if isinstance(b, ConstV) else b.type
         if ta is tb and ta in (bool, int, float, complex):
-            return PyScalarV(ta)
+            return PyScalarV(ta, lifted=getattr(a, "lifted", False) or getattr(b, "lifted", False))
         return None
     return None
 
@@ -268,7 +275,7 @@ def widened(*values: AV) -> AV:
 
 def demoted(value: AV) -> AV:
     """The value after materialization: every lifted alternative becomes a plain NumPy value."""
-    if isinstance(value, ArrayV):
+    if isinstance(value, (ArrayV, PyScalarV)):
         return replace(value, lifted=False)
     if isinstance(value, TopV):
         return TOP
@@ -280,8 +287,8 @@ def demoted(value: AV) -> AV:
     if isinstance(value, ListV):
         return ListV(demoted(value.elem), value.local)
     if isinstance(value, TupleV):
-        return TupleV(tuple(map(demoted, value.items)) if value.items is not None else None,
-                      demoted(value.elem))
+        return replace(value, items=tuple(map(demoted, value.items)) if value.items is not None else None,
+                       elem=demoted(value.elem))
     return value
 
 
@@ -299,7 +306,7 @@ def _anywhere(value: AV, test: Callable[[AV], bool]) -> bool:
 
 def contains_lifted(value: AV) -> bool:
     """True when the rewritten program may hold a tensor anywhere inside this value."""
-    return _anywhere(value, lambda o: isinstance(o, (ArrayV, TopV)) and o.lifted)
+    return _anywhere(value, lambda o: isinstance(o, (ArrayV, TopV, PyScalarV)) and o.lifted)
 
 
 def may_be_real_tensor(value: AV) -> bool:
@@ -319,17 +326,20 @@ def conflicted(value: AV) -> bool:
 
 
 def from_runtime(value: object) -> AV:
-    """The abstract value of a concrete Python object (used for globals and defaults)."""
-    if isinstance(value, bool):
-        return PyScalarV(bool)
-    if isinstance(value, (int, float, complex)):
-        return PyScalarV(type(value))
-    if isinstance(value, np.ndarray):
-        return ArrayV(value.dtype, value.ndim, scalar=False)
-    if isinstance(value, np.generic):
+    """The abstract value of a concrete Python object (globals, defaults, observed values).
+
+    Only exact types count: a subclass of ``float`` (``np.float64`` is one), of ``ndarray`` or of
+    ``Tensor`` may behave differently, so it is unknown."""
+    cls = type(value)
+    if cls in (bool, int, float, complex):
+        return PyScalarV(cls)
+    if cls is np.ndarray:
+        return ArrayV(value.dtype, value.ndim, scalar=False)  # type: ignore[attr-defined]
+    if isinstance(value, np.generic) and cls.__module__ == "numpy":
         return ArrayV(value.dtype, 0, scalar=True)
-    if isinstance(value, torch.Tensor):
+    if cls is torch.Tensor or cls is torch.nn.Parameter:
+        assert isinstance(value, torch.Tensor)
         return TensorV(value.dtype, value.dim(), value.device.type, value.requires_grad)
-    if isinstance(value, (str, bytes)) or value is None:
-        return PlainV(type(value))
+    if cls in (str, bytes) or value is None:
+        return PlainV(cls)
     return TOP

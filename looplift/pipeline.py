@@ -17,7 +17,8 @@ from typing import Any, Callable, Hashable, Mapping
 
 from . import codegen, costmodel, pragmas, runtime, source
 from .analysis import infer
-from .analysis.facts import Decision, Facts
+from .analysis.facts import Facts
+from .report import Decision
 from .lattice import AV, TOP, TupleV, from_runtime
 from .errors import Refusal
 from .options import Options

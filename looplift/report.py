@@ -3,7 +3,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .analysis.facts import Decision
+
+@dataclass(frozen=True)
+class Decision:
+    """One line of the report: what happened at a line, and why."""
+
+    line: int
+    what: str
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.what}" + (f" ({self.reason})" if self.reason else "")
 
 
 @dataclass

@@ -1,9 +1,9 @@
-"""Recognizing conversions between torch and NumPy in the syntax tree.
+"""Recognizing conversions between torch and NumPy, and host reads, in the syntax tree.
 
-One recognizer serves every pass: the hoisting transform moves conversions, the lifting
-transform replaces them, and the report names them.  A conversion is matched syntactically and
-then resolved against the function's globals, so ``np.asarray`` only counts when ``np`` really is
-NumPy.
+One recognizer serves every pass (hoisting moves conversions, placement lifts them, the report
+names them), and its vocabulary is ``semantics.py``'s, which the static ``scan`` reads too.  A
+call is matched syntactically, then its callee is resolved against the function's globals, so
+``np.asarray`` only counts when ``np`` really is NumPy.
 """
 from __future__ import annotations
 
@@ -13,20 +13,7 @@ import types
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-import numpy as np
-import torch
-
-#: Tensor methods that may precede ``.numpy()`` without changing the data.
-PASSTHROUGH_METHODS = ("detach", "cpu", "contiguous", "clone", "resolve_conj", "resolve_neg")
-#: Of those, the steps that return the tensor itself, or an alias of its memory, for a CPU
-#: tensor without grad: there ``t.numpy()`` alone gives the same array.
-SHORTCUT_STEPS = frozenset({"detach", "cpu"})
-
-#: NumPy functions that turn a tensor into an array: name -> copies even on the CPU.
-TO_NUMPY_FUNCTIONS: dict[Any, str] = {np.asarray: "asarray", np.array: "array", np.asanyarray: "asanyarray"}
-#: torch functions that turn an array into a tensor.
-TO_TENSOR_FUNCTIONS: dict[Any, str] = {torch.from_numpy: "from_numpy", torch.tensor: "tensor",
-                                       torch.as_tensor: "as_tensor", torch.asarray: "asarray"}
+from .. import semantics
 
 Resolver = Callable[[ast.expr], Any]
 
@@ -39,13 +26,15 @@ class Conversion:
     node: ast.Call
     direction: str  # "to_numpy" or "to_tensor"
     source: ast.expr
-    how: str  # "numpy" (the method), "asarray", "array", "from_numpy", "tensor", ...
+    how: str  # "numpy" (the method), or the function's name: "asarray", "array", "from_numpy", "tensor", ...
     chain: tuple[str, ...] = ()
+    qualified: str = ""  # the converting function's qualified name ("" for the method)
 
     @property
     def copies_on_cpu(self) -> bool:
         """The original makes a new copy of the data even when everything is on the CPU."""
-        return self.how in ("array", "tensor") or "clone" in self.chain
+        table = semantics.TO_NUMPY_FUNCTIONS if self.direction == "to_numpy" else semantics.TO_TENSOR_FUNCTIONS
+        return table.get(self.qualified, False) or bool(semantics.COPYING_STEPS & set(self.chain))
 
     def describe(self) -> str:
         if self.how == "numpy":
@@ -54,11 +43,23 @@ class Conversion:
         return f"{prefix}.{self.how}()"
 
 
+@dataclass(frozen=True)
+class HostRead:
+    """A read of a tensor's data by the host: ``t.item()``, ``t.tolist()``, ``float(t)``."""
+
+    node: ast.Call
+    source: ast.expr
+    how: str  # "item", "tolist", "float", "int", "bool", "complex"
+
+    def describe(self) -> str:
+        return f".{self.how}()" if self.how in semantics.HOST_READ_METHODS else f"{self.how}()"
+
+
 def _method_chain(node: ast.expr) -> tuple[ast.expr, tuple[str, ...]]:
     """``t.detach().cpu()`` -> (``t``, ("detach", "cpu"))."""
     chain: list[str] = []
     while (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-           and node.func.attr in PASSTHROUGH_METHODS and not node.args and not node.keywords):
+           and node.func.attr in semantics.DATA_PRESERVING_STEPS and not node.args and not node.keywords):
         chain.append(node.func.attr)
         node = node.func.value
     return node, tuple(reversed(chain))
@@ -69,24 +70,37 @@ def match(node: ast.AST, resolve: Resolver) -> Conversion | None:
     if not isinstance(node, ast.Call):
         return None
     func = node.func
-    if (isinstance(func, ast.Attribute) and func.attr == "numpy" and not node.args
-            and not node.keywords):
+    if isinstance(func, ast.Attribute) and func.attr == "numpy" and not node.args and not node.keywords:
         source, chain = _method_chain(func.value)
         return Conversion(node, "to_numpy", source, "numpy", chain)
     if len(node.args) != 1 or node.keywords or isinstance(node.args[0], ast.Starred):
         return None
-    target = resolve(func)
-    if target is None:
-        return None
-    for table, direction in ((TO_NUMPY_FUNCTIONS, "to_numpy"), (TO_TENSOR_FUNCTIONS, "to_tensor")):
-        try:
-            how = table.get(target)
-        except TypeError:  # unhashable callee
-            return None
-        if how is not None:
-            source, chain = _method_chain(node.args[0]) if direction == "to_numpy" else (node.args[0], ())
-            return Conversion(node, direction, source, how, chain)
+    qualified = _qualified(func, resolve)
+    if qualified in semantics.TO_NUMPY_FUNCTIONS:
+        source, chain = _method_chain(node.args[0])
+        return Conversion(node, "to_numpy", source, qualified.rsplit(".", 1)[1], chain, qualified)
+    if qualified in semantics.TO_TENSOR_FUNCTIONS:
+        return Conversion(node, "to_tensor", node.args[0], qualified.rsplit(".", 1)[1], (), qualified)
     return None
+
+
+def host_read(node: ast.AST, resolve: Resolver) -> HostRead | None:
+    """The host read ``node`` performs if its operand is a tensor (the caller checks that)."""
+    if not isinstance(node, ast.Call) or node.keywords:
+        return None
+    func = node.func
+    if isinstance(func, ast.Attribute) and func.attr in ("item", "tolist") and not node.args:
+        return HostRead(node, func.value, func.attr)
+    if len(node.args) == 1 and not isinstance(node.args[0], ast.Starred):
+        qualified = _qualified(func, resolve)
+        if qualified in semantics.HOST_READ_BUILTINS:
+            return HostRead(node, node.args[0], qualified.rsplit(".", 1)[1])
+    return None
+
+
+def _qualified(func: ast.expr, resolve: Resolver) -> str | None:
+    target = resolve(func)
+    return semantics.qualified_name(target) if target is not None else None
 
 
 def make_resolver(local_names: set[str], globals_: Mapping[str, Any]) -> Resolver:

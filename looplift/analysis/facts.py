@@ -12,23 +12,12 @@ from typing import Any
 from ..registry.entry import OpEntry
 from .conversions import Conversion
 from ..lattice import AV
+from ..report import Decision
 
 
 #: Attribute set on the ``IfExp`` that caches a hoisted conversion (``h if h is not None else
 #: (h := conversion)``): the analysis types it as the conversion itself.
 CACHED_CONVERSION = "looplift_cached_conversion"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One line of the report: what happened at a line, and why."""
-
-    line: int
-    what: str
-    reason: str = ""
-
-    def __str__(self) -> str:
-        return f"line {self.line}: {self.what}" + (f" ({self.reason})" if self.reason else "")
 
 
 @dataclass

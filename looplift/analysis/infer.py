@@ -35,7 +35,7 @@ from .. import pragmas
 from ..pragmas import Mark
 from ..registry import probe
 from . import conversions, scope as scope_mod
-from .conversions import SHORTCUT_STEPS
+from ..semantics import ALIASING_STEPS as SHORTCUT_STEPS
 from .facts import CACHED_CONVERSION, Facts
 from ..lattice import AV, BOTTOM, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PyScalarV, RangeV, TensorV, TopV, TupleV, UnionV, PlainV, conflicted, contains_lifted, demoted, holds_local_list, join, widened
 from ..dtypes import LIFTABLE_NP_DTYPES, NP_TO_TORCH, TENSOR_CAST_METHODS, TORCH_TO_NP

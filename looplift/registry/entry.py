@@ -54,6 +54,9 @@ class OpEntry:
     """Cheap elementwise work that ``torch.compile`` can fuse (the cost model reads it)."""
     attribute: bool = False
     """``ndarray.<name>`` is an attribute read, not a method call."""
+    lower: Callable[[Any], Any] | None = None
+    """The lowering (``lowering.LowerFn``): the torch expression generated code runs for a call,
+    decided from the abstract operands; None keeps every call of this entry in NumPy."""
     copies_views: Callable[[Sequence[AV]], bool] | None = None
     """For the abstract operands: may the tensor path return a copy where NumPy returns a view?
     A later write through one would not show in the other, so the analysis keeps such calls in

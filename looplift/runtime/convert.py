@@ -16,11 +16,13 @@ from typing import Any, Callable
 
 import torch
 
-from ..analysis.conversions import TO_TENSOR_FUNCTIONS
 from ..dtypes import TORCH_BY_NAME
 from . import paths
 
 Tensor = torch.Tensor
+#: The functions that turn an array into a tensor, by object: how each is named.
+TO_TENSOR_FUNCTIONS: dict[Any, str] = {torch.from_numpy: "from_numpy", torch.tensor: "tensor",
+                                       torch.as_tensor: "as_tensor", torch.asarray: "asarray"}
 
 
 def _guard(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> bool:

@@ -19,7 +19,8 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..analysis import conversions, effects, scope as scope_mod
-from ..analysis.facts import CACHED_CONVERSION, Decision, Facts
+from ..analysis.facts import CACHED_CONVERSION, Facts
+from ..report import Decision
 from ..pragmas import Mark
 from .builders import assign
 

@@ -20,7 +20,8 @@ import warnings
 from typing import Any
 
 from .. import codegen, runtime
-from ..analysis.facts import Decision, Facts
+from ..analysis.facts import Facts
+from ..report import Decision
 from ..options import Options
 from ..errors import LoopliftWarning
 from ..runtime.compiled import CompiledRegion, compile_available
