@@ -6,7 +6,8 @@ an accumulation in the wrong dtype, a view returned as a copy, an axis off by on
 cast, a hoist past a write, a guard that accepts a wrong dtype, a 0-d array where NumPy returns
 a scalar, an oracle rule switched off, ...  A mutant is *killed* when one of its test runs fails,
 *survives* when they all pass, is *stale* when its snippet is not found exactly once (the code
-moved: retarget the snippet), and *times out* past ``--timeout``.
+moved: retarget the snippet) or pytest could not run its tests, and *times out* past
+``--timeout``.
 
     python tools/mutate.py                 # every mutant (about 30-60 minutes on two cores)
     python tools/mutate.py --list          # names, files, and whether each snippet still applies
@@ -58,51 +59,51 @@ MUTANTS = [
     # ------------------------------------------------------------------ registry tensor paths
     Mutant("ddof off by one (var/std)", "looplift/registry/reductions.py",
            "rest = max(count - ddof, 0)", "rest = max(count - ddof - 1, 0)",
-           (DIFFERENTIAL, CORPUS, registry("numpy.var", "numpy.std"))),
+           (registry("numpy.var", "numpy.std"), DIFFERENTIAL, CORPUS)),
     Mutant("int mean accumulates in float32", "looplift/registry/reductions.py",
            "return x.dtype if x.is_floating_point() else torch.float64",
            "return x.dtype if x.is_floating_point() else torch.float32",
-           (DIFFERENTIAL, CORPUS, registry("numpy.mean"))),
+           (registry("numpy.mean"), DIFFERENTIAL, CORPUS)),
     Mutant("sum with dtype=float64 accumulates in the input's float32", "looplift/registry/reductions.py",
            "    x = x.to(dtype)\n    if not axes:", "    if not axes:",
-           (DIFFERENTIAL, CORPUS, registry("numpy.sum"))),
+           (registry("numpy.sum"), DIFFERENTIAL, CORPUS)),
     Mutant("axis off by one", "looplift/registry/coerce.py",
            "    return index % ndim\n", "    return (index + 1) % ndim\n",
-           (DIFFERENTIAL, CORPUS, registry("numpy.sum", "numpy.mean"))),
+           (registry("numpy.sum", "numpy.mean"), DIFFERENTIAL, CORPUS)),
     Mutant("views returned as copies (ravel, transpose, reshape)", "looplift/registry/shape.py",
            "return result.clone() if x.ndim == 0 else result", "return result.clone()",
-           (DIFFERENTIAL, CORPUS, registry("numpy.ravel", "numpy.transpose"))),
+           (registry("numpy.ravel", "numpy.transpose"), DIFFERENTIAL, CORPUS)),
     Mutant("flatten returns a view where NumPy copies", "looplift/registry/shape.py",
            "return copy_if_aliased(_ravel(x, order), x)", "return _ravel(x, order)",
-           (DIFFERENTIAL, CORPUS, registry("ndarray.flatten"))),
+           (registry("ndarray.flatten"), DIFFERENTIAL, CORPUS)),
     Mutant("ufunc result not cast to NumPy's output dtype", "looplift/registry/ufuncs.py",
            "return result if result.dtype is out else result.to(out)", "return result",
-           (DIFFERENTIAL, CORPUS, registry("numpy.sqrt", "numpy.true_divide"))),
+           (registry("numpy.sqrt", "numpy.true_divide"), DIFFERENTIAL, CORPUS)),
     Mutant("a Python float operand is strong (no NEP 50)", "looplift/registry/ufuncs.py",
            "_PY_DESCRIPTORS: dict[type, Any] = {float: float,",
            "_PY_DESCRIPTORS: dict[type, Any] = {float: np.dtype(np.float64),",
-           (DIFFERENTIAL, CORPUS, registry("operator.mul", "numpy.multiply"))),
+           (registry("operator.mul", "numpy.multiply"), DIFFERENTIAL, CORPUS)),
     Mutant("sign of NaN is 0", "looplift/registry/ufuncs.py",
            "return torch.where(torch.isnan(x), x, torch.sign(x)) if x.dtype.is_floating_point else torch.sign(x)",
            "return torch.sign(x)",
-           (CORPUS, registry("numpy.sign"))),
+           (registry("numpy.sign"), CORPUS)),
     Mutant("float remainder takes the dividend's sign (fmod)", "looplift/registry/ufuncs.py",
            "moved = torch.where((mod != 0) & ((y < 0) != (mod < 0)), mod + y, mod)", "moved = mod",
-           (CORPUS, registry("numpy.remainder", "operator.mod"))),
+           (registry("numpy.remainder", "operator.mod"), CORPUS)),
     Mutant("argsort unstable among ties", "looplift/registry/sorting.py",
            'if not (kind in ("stable", "mergesort") or stable is True) and _has_ties(ordered, dim):',
            'if False:',
-           (CORPUS, registry("numpy.argsort"))),
+           (registry("numpy.argsort"), CORPUS)),
     Mutant("median takes the lower middle value", "looplift/registry/reductions.py",
            "middle = ordered[..., (n - 1) // 2: n // 2 + 1]", "middle = ordered[..., (n - 1) // 2: (n - 1) // 2 + 1]",
-           (DIFFERENTIAL, CORPUS, registry("numpy.median"))),
+           (registry("numpy.median"), DIFFERENTIAL, CORPUS)),
     Mutant("cumsum keeps a narrow int dtype", "looplift/registry/reductions.py",
            "        dt = probe_dtype(reference, (x,), dtype=dtype)\n        if axis is None:",
            "        dt = x.dtype\n        if axis is None:",
-           (DIFFERENTIAL, CORPUS, registry("numpy.cumsum"))),
+           (registry("numpy.cumsum"), DIFFERENTIAL, CORPUS)),
     Mutant("mean divides by one element too many", "looplift/registry/reductions.py",
            "_divide(total, _count(x, axes), probe_dtype(np.mean", "_divide(total, _count(x, axes) + 1, probe_dtype(np.mean",
-           (DIFFERENTIAL, CORPUS, registry("numpy.mean"))),
+           (registry("numpy.mean"), DIFFERENTIAL, CORPUS)),
     # ------------------------------------------------------------------ run-time conversions
     Mutant("guard accepts a wrong dtype", "looplift/runtime/convert.py",
            "return (type(x) is Tensor and x.dtype is TORCH_BY_NAME[dtype] and x.dim() == ndim",
@@ -125,7 +126,7 @@ MUTANTS = [
            (DIFFERENTIAL, CORPUS)),
     Mutant("a shortened conversion skips .detach() on a tensor with grad", "looplift/runtime/convert.py",
            "if type(x) is Tensor and x.is_cpu and not x.requires_grad:", "if type(x) is Tensor and x.is_cpu:",
-           (DIFFERENTIAL, CORPUS, ("tests/test_core_conversions.py",))),
+           (("tests/test_core_conversions.py",), DIFFERENTIAL, CORPUS)),
     Mutant("tuples holding lifted values are not materialized", "looplift/runtime/convert.py",
            "if cls is tuple and any(type(i) in (Tensor, list, tuple) for i in x):", "if False:",
            (DIFFERENTIAL, CORPUS)),
@@ -135,16 +136,16 @@ MUTANTS = [
     # ------------------------------------------------------------------ analysis and transforms
     Mutant("hoist past an in-place write", "looplift/transforms/hoist.py",
            "        if fx.mutates:\n", "        if False:\n",
-           (DIFFERENTIAL, CORPUS, ("tests/test_core_transforms.py",))),
+           (("tests/test_core_transforms.py",), DIFFERENTIAL, CORPUS)),
     Mutant("hoist past a reassignment", "looplift/transforms/hoist.py",
            "        if name in fx.assigned:\n", "        if False:\n",
-           (DIFFERENTIAL, CORPUS, ("tests/test_core_transforms.py",))),
+           (("tests/test_core_transforms.py",), DIFFERENTIAL, CORPUS)),
     Mutant("hoist a copy past an opaque call", "looplift/transforms/hoist.py",
            "        if fx.opaque_call:\n", "        if False:\n",
-           (DIFFERENTIAL, CORPUS, ("tests/test_core_transforms.py",))),
+           (("tests/test_core_transforms.py",), DIFFERENTIAL, CORPUS)),
     Mutant("torch's in-place methods (add_, ...) are not writes", "looplift/analysis/effects.py",
            'func.attr.endswith("_") or func.attr in ARRAY_MUTATING_METHODS', "func.attr in ARRAY_MUTATING_METHODS",
-           (DIFFERENTIAL, CORPUS, ("tests/test_core_transforms.py",))),
+           (("tests/test_core_transforms.py",), DIFFERENTIAL, CORPUS)),
     Mutant("the default cost model never lifts large items", "looplift/costmodel.py",
            "if any(largest_class(v) == LARGE for v in batches):", "if False:",
            (DIFFERENTIAL,)),
@@ -220,8 +221,9 @@ def run_mutant(mutant: Mutant, timeout: float) -> Outcome:
                                       timeout=max(remaining, 1))
             except subprocess.TimeoutExpired:
                 return Outcome(mutant, "timeout", time.perf_counter() - started, " ".join(args))
-            if proc.returncode == 5:
-                return Outcome(mutant, "stale", time.perf_counter() - started, f"no tests ran: {' '.join(args)}")
+            if proc.returncode in (2, 3, 4, 5):  # interrupted, internal error, usage error, no tests
+                return Outcome(mutant, "stale", time.perf_counter() - started,
+                               f"pytest exit {proc.returncode} (not a test failure): {' '.join(args)}")
             if proc.returncode != 0:
                 failed = [line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
                 return Outcome(mutant, "killed", time.perf_counter() - started,
