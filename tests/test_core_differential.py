@@ -832,6 +832,28 @@ def reductions_in_loop(batches):
     return out
 
 
+@case(big_list(INTS, max_size=2), always="lift", auto="lift")
+def argsort_with_ties(batches):
+    """Ints in [-5, 5]: every value ties thousands of times.  NumPy's default sort is not stable,
+    so a tensor path may only answer where the order among ties cannot differ."""
+    out = []
+    for t in batches:
+        a = t.numpy()
+        out.append(np.argsort(a.ravel()))
+        out.append(np.argsort(a.ravel(), kind="stable"))
+    return out
+
+
+@case(big_list(FLOATS, max_size=2), always="lift", auto="lift")
+def nan_through_sign(batches):
+    """``log`` of negative values is NaN; ``np.sign`` keeps it (``torch.sign`` gives 0)."""
+    out = []
+    for t in batches:
+        a = np.log(t.numpy())
+        out.append(np.sign(a))
+    return out
+
+
 @case(big_list(FLOATS, max_size=2), always="keep", auto="keep")
 def from_numpy_then_inplace_metadata(batches):
     """``torch.from_numpy(t.numpy())`` is a new tensor object: changing its shape in place
