@@ -1,5 +1,9 @@
 """Shared fixtures, hypothesis profiles and input strategies for the core test suite.
 
+Lifting modes: a test runs with ``LOOPLIFT_LIFT`` unset (the default cost model, as users run
+it) unless it is marked ``@pytest.mark.lift("always")`` (lifting forced, as on an accelerator);
+the differential tests choose their modes per case.
+
 Profiles (select with ``HYPOTHESIS_PROFILE=<name>``; ``ci`` is the default):
 
 * ``ci``: derandomized, no deadline (the first call of a decorated function specializes it,
@@ -13,12 +17,10 @@ The strategies below are imported by the ``test_core_*`` modules (``from conftes
 from __future__ import annotations
 
 import os
+import random
+import subprocess
 import warnings
-
-# The suite checks lifted code against the original on the CPU, at sizes where the cost model
-# would only hoist (it lifts on the CPU only for large per-iteration values): force lifting.
-# Tests of the cost model itself set LOOPLIFT_LIFT with monkeypatch.
-os.environ.setdefault("LOOPLIFT_LIFT", "always")
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -167,6 +169,57 @@ def numpy_calls(monkeypatch: pytest.MonkeyPatch):
             counter["n"] = 0
 
     return Counter()
+
+
+def fuzz_seed() -> int:
+    """The exploring fuzz run's seed: ``LOOPLIFT_FUZZ_SEED``, else the first 32 bits of the
+    checked-out commit (every commit explores new programs; a failure names its seed), else 0
+    outside a git checkout."""
+    if os.environ.get("LOOPLIFT_FUZZ_SEED"):
+        return int(os.environ["LOOPLIFT_FUZZ_SEED"])
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                              text=True, timeout=30, check=True).stdout.strip()
+        return int(head[:8], 16)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return 0
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the exploring fuzz run's seed after any run that included it (pass or fail)."""
+    reports = [r for kind in ("passed", "failed") for r in terminalreporter.stats.get(kind, [])]
+    if any("test_exploring_run" in getattr(r, "nodeid", "") for r in reports):
+        number = fuzz_seed()
+        terminalreporter.write_line(f"looplift fuzz: exploring seed {number} "
+                                    f"(LOOPLIFT_FUZZ_SEED={number} reproduces the run)")
+
+
+@pytest.fixture(autouse=True)
+def seeded_random_state() -> None:
+    """Every test starts from the same global random state (``torch.rand(...)``,
+    ``np.random.rand(...)`` and ``random`` without a generator), so no test's inputs depend on the
+    tests that ran before it."""
+    torch.manual_seed(0)
+    np.random.seed(0)
+    random.seed(0)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "lift(mode): run the test with LOOPLIFT_LIFT=mode (always, auto or never); "
+                                       "unmarked tests run with the default cost model, as users do")
+
+
+@pytest.fixture(autouse=True)
+def lift_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test runs in the lifting mode it declares (``@pytest.mark.lift("always")``), or in the
+    default mode users get; never in whatever the environment happened to hold.  Tests of the
+    cost model itself still set ``LOOPLIFT_LIFT`` with monkeypatch."""
+    marker = request.node.get_closest_marker("lift")
+    if marker is None:
+        monkeypatch.delenv("LOOPLIFT_LIFT", raising=False)
+        return "auto"
+    monkeypatch.setenv("LOOPLIFT_LIFT", marker.args[0])
+    return marker.args[0]
 
 
 @pytest.fixture

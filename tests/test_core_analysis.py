@@ -15,6 +15,8 @@ from looplift.lattice import ArrayV, ListV, PyScalarV, TensorV, UNBOUND, contain
 from looplift.runtime.compiled import compile_available as torch_compile_available
 from looplift.testing import assert_same
 
+pytestmark = pytest.mark.lift("always")  # lifting forced: these tests check lifted code on small CPU inputs
+
 F32 = torch.float32
 
 

@@ -19,6 +19,8 @@ from looplift.errors import Refusal
 from looplift.source import load
 from looplift.testing import assert_same
 
+pytestmark = pytest.mark.lift("always")  # lifting forced: these tests check lifted code on small CPU inputs
+
 HERE = __file__
 
 

@@ -15,6 +15,8 @@ from conftest import BIG, lift
 from looplift import explain, registry
 from looplift.testing import compare_calls
 
+pytestmark = pytest.mark.lift("always")  # lifting forced: these tests check lifted code on small CPU inputs
+
 N_BATCHES = 16
 
 

@@ -1,41 +1,69 @@
 """Differential tests: each realistic loop function runs as the original and decorated, on the
 same hypothesis-generated inputs, and ``looplift.testing.compare_calls`` checks that a user sees
-no difference (return value types, dtypes, shapes and values; arguments afterwards; printed
-output; exceptions).
+no difference (return value types, dtypes, shapes and values against a float64 reference run;
+arguments afterwards; printed output; exceptions).
 
-Each case says whether looplift is expected to *change* the function for some input it sees
-(``changes="hoist"``: at least one conversion hoisted, ``"lift"``: at least one conversion kept as
-a tensor or op rewritten), so that a case cannot pass by silently running the original code.
-Inputs of ``BIG`` shape (>= 16384 elements) make the cost model lift on the CPU; small inputs
-exercise the hoist-only path.
+Every case runs in each mode users meet, decorated afresh per mode (specializations are cached
+per decorated function):
+
+* ``always``: ``LOOPLIFT_LIFT=always``, lifting forced whatever the size (what an accelerator
+  gets), ``compile=False``;
+* ``auto``: the default cost model, ``compile=False``; list items of ``LARGE`` shape are big
+  enough for it to lift on the CPU, a lone tensor argument is only hoisted;
+* ``compiled`` (cases marked ``compiled=True``): the default cost model with ``compile="auto"``,
+  its delays set to zero and its timing choice forced, so the compiled regions really run and
+  are compared (``test_differential_compiled``).
+
+Each case declares, per mode, the path looplift must take, and the harness *observes* it at run
+time (``looplift.testing.observed_paths``, host reads), never from the report:
+
+* ``"lift"``: a conversion kept a tensor (``lift.hit``) and a NumPy operation ran on the tensor
+  path (``op.tensor``);
+* ``"keep"``: a conversion kept a tensor; no operation on it is required;
+* ``"hoist"``: nothing lifted, and the decorated function read tensor data (``.numpy()``, ...)
+  fewer times than the original over the run;
+* ``"original"``: nothing lifted and the same reads as the original: the case says looplift must
+  leave it alone (hoisting would be unsafe, or there is nothing to gain).
+
+So no case can pass by silently running the original code unless it says it must.
 """
 from __future__ import annotations
 
 import copy
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import (BIG, DTYPES, FLOATS, INTS, SMALL_SHAPES, lift, tensor_list_strategy,
-                      tensor_strategy)
+from conftest import DTYPES, FLOATS, INTS, SMALL_SHAPES, lift, tensor_list_strategy, tensor_strategy
+from looplift import looplift
+from looplift.runtime import compiled as compiled_regions
+from looplift.signature import LARGE_NUMEL
 from looplift.testing import assert_same, compare_calls
 
 ALL = tuple(DTYPES)
 NUMERIC = FLOATS + INTS
-BIG_SHAPES = [BIG]
+#: A 2-d shape whose list items the default cost model lifts on the CPU (``LARGE_NUMEL``).
+LARGE = (LARGE_NUMEL // 128, 128)
+LARGE_SHAPES = [LARGE]
+EXPECTATIONS = ("lift", "keep", "hoist", "original")
+MODES = ("always", "auto")
 
 
 @dataclass
 class Case:
     fn: Callable[..., Any]
     calls: st.SearchStrategy[tuple[tuple[Any, ...], dict[str, Any]]]
-    scale: float = 1.0
-    changes: str | None = None  # None, "hoist" or "lift"
+    expect: dict[str, str]
+    """The path per mode (``always``, ``auto``): one of ``EXPECTATIONS``."""
+    compiled: bool = False
+    """Also run with ``compile="auto"`` until its regions run compiled code."""
     globals_: tuple[str, ...] = ()
     id: str = ""
     marks: tuple[Any, ...] = field(default_factory=tuple)
@@ -45,20 +73,22 @@ CASES: list[Case] = []
 
 
 def case(*arg_strategies: st.SearchStrategy[Any], kwargs: dict[str, st.SearchStrategy[Any]] | None = None,
-         scale: float = 1.0, changes: str | None = None, globals_: tuple[str, ...] = (),
+         always: str, auto: str, compiled: bool = False, globals_: tuple[str, ...] = (),
          marks: tuple[Any, ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a differential case: the strategies draw the positional and keyword arguments."""
+    """Register a differential case: the strategies draw the positional and keyword arguments;
+    ``always``/``auto`` are the paths it must take in those modes."""
+    assert always in EXPECTATIONS and auto in EXPECTATIONS, (always, auto)
     calls = st.tuples(st.tuples(*arg_strategies), st.fixed_dictionaries(kwargs or {}))
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        CASES.append(Case(fn, calls, scale, changes, globals_, fn.__name__, marks))
+        CASES.append(Case(fn, calls, {"always": always, "auto": auto}, compiled, globals_, fn.__name__, marks))
         return fn
 
     return register
 
 
 def big_list(dtypes: tuple[str, ...] = ALL, **kw: Any) -> st.SearchStrategy[list[torch.Tensor]]:
-    return tensor_list_strategy(dtypes, BIG, **kw)
+    return tensor_list_strategy(dtypes, LARGE, **kw)
 
 
 def small_list(dtypes: tuple[str, ...] = ALL, shape: tuple[int, ...] = (3, 4), **kw: Any
@@ -67,7 +97,7 @@ def small_list(dtypes: tuple[str, ...] = ALL, shape: tuple[int, ...] = (3, 4), *
 
 
 def big(dtypes: tuple[str, ...] = ALL, **kw: Any) -> st.SearchStrategy[torch.Tensor]:
-    return tensor_strategy(dtypes, BIG_SHAPES, **kw)
+    return tensor_strategy(dtypes, LARGE_SHAPES, **kw)
 
 
 def small(dtypes: tuple[str, ...] = ALL, shapes: list[tuple[int, ...]] | None = None, **kw: Any
@@ -87,7 +117,7 @@ HISTORY: list[float] = []
 
 
 # ============================================================================ the seed's strategies
-@case(big_list(ALL), scale=1e6, changes="lift")
+@case(big_list(ALL), always="lift", auto="lift", compiled=True)
 def seed_per_iteration_numpy(batches):
     """The seed note's Example 1 (and design.md's example): a conversion every iteration."""
     out = []
@@ -97,7 +127,7 @@ def seed_per_iteration_numpy(batches):
     return out
 
 
-@case(big_list(NUMERIC, max_size=3), scale=1e4)
+@case(big_list(NUMERIC, max_size=3), always="original", auto="original")
 def seed_convert_outside_loop(tensor_list):
     """Example 2: convert every tensor once, before the loop; NumPy inside."""
     numpy_array_list = [tensor.numpy() for tensor in tensor_list]
@@ -107,7 +137,7 @@ def seed_convert_outside_loop(tensor_list):
     return results
 
 
-@case(big_list(NUMERIC, max_size=3))
+@case(big_list(NUMERIC, max_size=3), always="original", auto="original")
 def seed_torch_ops_one_conversion(tensor_list):
     """Example 3: torch ops on the list in place, one conversion at the end."""
     for i in range(len(tensor_list)):
@@ -116,7 +146,7 @@ def seed_torch_ops_one_conversion(tensor_list):
     return numpy_array_list
 
 
-@case(big_list(ALL), changes="lift")
+@case(big_list(ALL), always="lift", auto="lift", compiled=True)
 def elementwise_list_out(batches):
     """Lifted arrays appended and returned: one materialization at the exit."""
     out = []
@@ -127,7 +157,7 @@ def elementwise_list_out(batches):
 
 
 # ============================================================================ hoisting
-@case(small(FLOATS, [(3, 3)]), st.lists(st.floats(-2, 2, width=32), max_size=4), changes="hoist")
+@case(small(FLOATS, [(3, 3)]), st.lists(st.floats(-2, 2, width=32), max_size=4), always="lift", auto="hoist")
 def hoist_invariant_weight(W, xs):
     out = []
     for x in xs:
@@ -135,7 +165,7 @@ def hoist_invariant_weight(W, xs):
     return out
 
 
-@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 4), changes=None)
+@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 4), always="lift", auto="original")
 def source_mutated_add_(t, n):
     """``t.add_`` in the loop: the conversion must see every new value."""
     out = []
@@ -145,7 +175,7 @@ def source_mutated_add_(t, n):
     return out
 
 
-@case(big(NUMERIC), st.integers(0, 3), changes="lift")
+@case(big(NUMERIC), st.integers(0, 3), always="lift", auto="original")
 def source_mutated_add_big(t, n):
     out = []
     for _ in range(n):
@@ -155,7 +185,7 @@ def source_mutated_add_big(t, n):
     return out
 
 
-@case(small(NUMERIC, [(5,), (5, 2)]), changes=None)
+@case(small(NUMERIC, [(5,), (5, 2)]), always="lift", auto="original")
 def source_item_assignment(t):
     """``t[i] = ...`` in the loop."""
     sums = []
@@ -165,7 +195,7 @@ def source_item_assignment(t):
     return sums
 
 
-@case(big(NUMERIC), st.integers(0, 3), changes="lift", scale=1e4)
+@case(big(NUMERIC), st.integers(0, 3), always="keep", auto="original")
 def numpy_view_aliasing(t, n):
     """``a = t.numpy(); a += 1`` writes through to ``t`` (they share memory)."""
     out = []
@@ -176,7 +206,7 @@ def numpy_view_aliasing(t, n):
     return out, t
 
 
-@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 3))
+@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 3), always="keep", auto="original")
 def numpy_view_aliasing_small(t, n):
     for _ in range(n):
         a = t.numpy()
@@ -184,7 +214,7 @@ def numpy_view_aliasing_small(t, n):
     return t
 
 
-@case(small(FLOATS, [(3,), (2, 2)]), st.lists(small(FLOATS, [(3,), (2, 2)]), max_size=3))
+@case(small(FLOATS, [(3,), (2, 2)]), st.lists(small(FLOATS, [(3,), (2, 2)]), max_size=3), always="lift", auto="original")
 def converted_name_reassigned(W, xs):
     a = W.numpy()
     for x in xs:
@@ -192,7 +222,7 @@ def converted_name_reassigned(W, xs):
     return a
 
 
-@case(big(FLOATS), st.integers(0, 3), changes="lift", scale=1e3)
+@case(big(FLOATS), st.integers(0, 3), always="lift", auto="original")
 def scalar_from_array_then_mutate(t, n):
     """A NumPy scalar read out of an array is a copy: later writes to the array must not change it."""
     a = t.numpy()
@@ -205,7 +235,7 @@ def scalar_from_array_then_mutate(t, n):
 
 
 # ============================================================================ control flow
-@case(big_list(FLOATS, max_size=5), st.floats(-1, 1), changes="lift")
+@case(big_list(FLOATS, max_size=5), st.floats(-1, 1), always="lift", auto="lift")
 def break_continue_else(batches, threshold):
     kept = []
     for t in batches:
@@ -221,7 +251,7 @@ def break_continue_else(batches, threshold):
     return kept
 
 
-@case(big_list(FLOATS, max_size=5), changes="lift")
+@case(big_list(FLOATS, max_size=5), always="lift", auto="lift", compiled=True)
 def return_inside_loop(batches):
     for i, t in enumerate(batches):
         a = t.numpy()
@@ -232,7 +262,7 @@ def return_inside_loop(batches):
 
 
 @case(small(FLOATS, [(3,)]), st.lists(small_list(FLOATS, shape=(3,), max_size=3), max_size=3),
-      changes="hoist")
+      always="lift", auto="hoist")
 def nested_loops_small(W, groups):
     """``W.numpy()`` is invariant in both loops: hoisted out of the outer one."""
     totals = []
@@ -244,7 +274,7 @@ def nested_loops_small(W, groups):
     return totals
 
 
-@case(big(FLOATS), big_list(FLOATS, max_size=3), changes="lift", scale=1e4)
+@case(big(FLOATS), big_list(FLOATS, max_size=3), always="lift", auto="lift")
 def nested_loops_hoist_and_lift(W, batches):
     out = []
     for t in batches:
@@ -254,7 +284,7 @@ def nested_loops_hoist_and_lift(W, batches):
     return out
 
 
-@case(big(FLOATS), st.integers(0, 4), changes="lift", scale=1e4)
+@case(big(FLOATS), st.integers(0, 4), always="lift", auto="original")
 def while_loop(t, steps):
     a = t.numpy()
     i = 0
@@ -264,7 +294,7 @@ def while_loop(t, steps):
     return a
 
 
-@case(small(FLOATS, [(3,), (2, 2)]), st.integers(0, 4), changes="hoist")
+@case(small(FLOATS, [(3,), (2, 2)]), st.integers(0, 4), always="lift", auto="hoist")
 def while_loop_small(W, steps):
     total = 0.0
     while steps > 0:
@@ -273,7 +303,7 @@ def while_loop_small(W, steps):
     return total
 
 
-@case(big_list(ALL, max_size=4), changes="lift")
+@case(big_list(ALL, max_size=4), always="lift", auto="lift", compiled=True)
 def try_except_in_loop(batches):
     out = []
     for t in batches:
@@ -288,7 +318,7 @@ def try_except_in_loop(batches):
     return out
 
 
-@case(big_list(FLOATS, max_size=5), changes="lift")
+@case(big_list(FLOATS, max_size=5), always="lift", auto="lift")
 def exception_mid_loop(batches):
     seen = []
     for i, t in enumerate(batches):
@@ -300,7 +330,7 @@ def exception_mid_loop(batches):
     return seen
 
 
-@case(big_list(FLOATS, max_size=3), changes="lift")
+@case(big_list(FLOATS, max_size=3), always="lift", auto="lift", compiled=True)
 def prints_in_loop(batches):
     for i, t in enumerate(batches):
         a = t.numpy()
@@ -309,7 +339,7 @@ def prints_in_loop(batches):
     print("done")
 
 
-@case(big_list(FLOATS, max_size=3), changes="lift")
+@case(big_list(FLOATS, max_size=3), always="lift", auto="lift")
 def fstrings(batches):
     lines = []
     for i, t in enumerate(batches):
@@ -319,7 +349,7 @@ def fstrings(batches):
     return lines
 
 
-@case(big_list(FLOATS, max_size=3), changes="lift")
+@case(big_list(FLOATS, max_size=3), always="lift", auto="lift")
 def opaque_call_in_loop(batches):
     out = []
     for t in batches:
@@ -331,7 +361,7 @@ def opaque_call_in_loop(batches):
     return out
 
 
-@case(big_list(FLOATS, max_size=4), st.floats(-1, 1), changes="lift")
+@case(big_list(FLOATS, max_size=4), st.floats(-1, 1), always="lift", auto="lift")
 def item_and_float_branches(batches, threshold):
     out = []
     for t in batches:
@@ -347,7 +377,7 @@ def item_and_float_branches(batches, threshold):
 
 
 # ============================================================================ accumulators and containers
-@case(big_list(FLOATS, max_size=4), changes="lift", scale=1e5)
+@case(big_list(FLOATS, max_size=4), always="lift", auto="lift", compiled=True)
 def accumulator_total(batches):
     total = 0
     for t in batches:
@@ -356,7 +386,7 @@ def accumulator_total(batches):
     return total
 
 
-@case(big_list(NUMERIC, max_size=3), changes="lift", scale=1e3)
+@case(big_list(NUMERIC, max_size=3), always="lift", auto="lift")
 def accumulator_array(batches):
     acc = None
     for t in batches:
@@ -366,7 +396,7 @@ def accumulator_array(batches):
     return acc
 
 
-@case(big_list(NUMERIC, max_size=3), changes="lift")
+@case(big_list(NUMERIC, max_size=3), always="lift", auto="lift", compiled=True)
 def dict_of_results(batches):
     stats = {}
     for i, t in enumerate(batches):
@@ -376,7 +406,7 @@ def dict_of_results(batches):
     return stats
 
 
-@case(big_list(FLOATS, min_size=1, max_size=3), changes="lift")
+@case(big_list(FLOATS, min_size=1, max_size=3), always="lift", auto="lift", compiled=True)
 def preallocated_out(batches):
     out = np.empty((len(batches),) + tuple(batches[0].shape), dtype=np.float32)
     for i, t in enumerate(batches):
@@ -385,7 +415,7 @@ def preallocated_out(batches):
     return out
 
 
-@case(big_list(ALL, max_size=3), changes="lift")
+@case(big_list(ALL, max_size=3), always="lift", auto="lift")
 def tuple_results(batches):
     pairs = []
     for t in batches:
@@ -394,7 +424,7 @@ def tuple_results(batches):
     return pairs
 
 
-@case(big_list(INTS + ("bool",), max_size=3), changes="lift")
+@case(big_list(INTS + ("bool",), max_size=3), always="lift", auto="lift")
 def int_and_bool_ops(batches):
     out = []
     for t in batches:
@@ -403,7 +433,7 @@ def int_and_bool_ops(batches):
     return out
 
 
-@case(big_list(NUMERIC, max_size=3), changes="lift")
+@case(big_list(NUMERIC, max_size=3), always="lift", auto="lift")
 def division_promotes(batches):
     out = []
     for t in batches:
@@ -413,7 +443,7 @@ def division_promotes(batches):
     return out
 
 
-@case(big_list(ALL, max_size=3), changes="lift")
+@case(big_list(ALL, max_size=3), always="lift", auto="lift")
 def from_numpy_roundtrip(batches):
     out = []
     for t in batches:
@@ -424,7 +454,7 @@ def from_numpy_roundtrip(batches):
 
 
 # ============================================================================ dtypes, shapes, grad
-@case(small(ALL, grad=None), changes=None)
+@case(small(ALL, grad=None), always="keep", auto="original")
 def plain_numpy_any_tensor(t):
     """0-d, empty, 1-d, 2-d; with requires_grad ``.numpy()`` raises in both."""
     out = []
@@ -433,7 +463,7 @@ def plain_numpy_any_tensor(t):
     return out
 
 
-@case(small(ALL, grad=None))  # hoisting it is checked in test_core_transforms
+@case(small(ALL, grad=None), always="lift", auto="hoist")
 def detach_numpy_hoisted(t):
     out = []
     for k in range(3):
@@ -441,7 +471,7 @@ def detach_numpy_hoisted(t):
     return out
 
 
-@case(big_list(FLOATS, max_size=3, grad=None), changes="lift")
+@case(big_list(FLOATS, max_size=3, grad=None), always="lift", auto="lift")
 def big_with_grad(batches):
     out = []
     for t in batches:
@@ -450,7 +480,7 @@ def big_with_grad(batches):
     return out
 
 
-@case(big_list(FLOATS, max_size=3, grad=None), changes="lift")
+@case(big_list(FLOATS, max_size=3, grad=None), always="lift", auto="lift")
 def big_with_grad_detached(batches):
     out = []
     for t in batches:
@@ -459,7 +489,7 @@ def big_with_grad_detached(batches):
     return out
 
 
-@case(st.lists(small(ALL), max_size=4), changes=None)
+@case(st.lists(small(ALL), max_size=4), always="lift", auto="original")
 def list_of_mixed_tensors(ts):
     """Elements differ in dtype and ndim: the key is the first element's; guards catch the rest."""
     out = []
@@ -469,7 +499,7 @@ def list_of_mixed_tensors(ts):
     return out
 
 
-@case(st.lists(st.one_of(big(ALL), small(ALL)), max_size=3), changes="lift")
+@case(st.lists(st.one_of(big(ALL), small(ALL)), max_size=3), always="lift", auto="lift")
 def list_of_mixed_big_tensors(ts):
     out = []
     for t in ts:
@@ -478,7 +508,7 @@ def list_of_mixed_big_tensors(ts):
     return out
 
 
-@case(big_list(ALL, max_size=2), changes="lift")
+@case(big_list(ALL, max_size=2), always="lift", auto="lift")
 def asarray_and_array(batches):
     """``np.array`` copies: writing into the copy must not reach the tensor."""
     out = []
@@ -505,10 +535,10 @@ def make_closure(scale):
 
 closure_scaled = make_closure(3)
 CASES.append(Case(closure_scaled, st.tuples(st.tuples(big_list(NUMERIC, max_size=2)), st.just({})),
-                  changes="lift", id="closure_scaled"))
+                  {"always": "keep", "auto": "keep"}, id="closure_scaled"))
 
 
-@case(big_list(FLOATS, max_size=3), changes="lift")
+@case(big_list(FLOATS, max_size=3), always="lift", auto="lift")
 def closure_over_lifted(batches):
     """A nested function captures an array: the captured name stays NumPy."""
     out = []
@@ -539,10 +569,7 @@ class Model:
         return out, self.history
 
 
-Model.forward_lifted = lift(Model.forward)  # type: ignore[attr-defined]
-
-
-@case(big_list(FLOATS, max_size=3), st.floats(0.5, 2), kwargs={"bias": st.floats(-1, 1)}, changes="lift")
+@case(big_list(FLOATS, max_size=3), st.floats(0.5, 2), kwargs={"bias": st.floats(-1, 1)}, always="lift", auto="lift")
 def defaults_and_kwonly(batches, gain=1.0, *, bias=0.0, clip=None):
     out = []
     for t in batches:
@@ -554,7 +581,7 @@ def defaults_and_kwonly(batches, gain=1.0, *, bias=0.0, clip=None):
     return out
 
 
-@case(big_list(FLOATS, max_size=3), changes="lift", globals_=("COUNTER", "HISTORY"))
+@case(big_list(FLOATS, max_size=3), always="lift", auto="lift", globals_=("COUNTER", "HISTORY"))
 def globals_written(batches):
     global COUNTER
     out = []
@@ -567,7 +594,7 @@ def globals_written(batches):
     return out
 
 
-@case(big_list(FLOATS, max_size=3), st.integers(0, 1000), changes="lift", scale=1e3)
+@case(big_list(FLOATS, max_size=3), st.integers(0, 1000), always="keep", auto="keep")
 def seeded_rng(batches, seed):
     rng = np.random.default_rng(seed)
     out = []
@@ -578,7 +605,7 @@ def seeded_rng(batches, seed):
     return out
 
 
-@case(big_list(FLOATS, max_size=3), st.integers(0, 1000), changes="lift")
+@case(big_list(FLOATS, max_size=3), st.integers(0, 1000), always="lift", auto="lift")
 def rng_argument_state(batches, seed):
     """The generator's state advances the same way (its draws are returned)."""
     rng = np.random.default_rng(seed)
@@ -592,10 +619,10 @@ def rng_argument_state(batches, seed):
 
 # ============================================================================ more shapes of lifted code
 def big_1d(dtypes: tuple[str, ...] = ALL, **kw: Any) -> st.SearchStrategy[list[torch.Tensor]]:
-    return tensor_list_strategy(dtypes, (BIG[0] * BIG[1],), **kw)
+    return tensor_list_strategy(dtypes, (LARGE_NUMEL,), **kw)
 
 
-@case(big_1d(NUMERIC, max_size=3), changes="lift", scale=1e5)
+@case(big_1d(NUMERIC, max_size=3), always="lift", auto="lift", compiled=True)
 def matmul_scalar_accumulator(batches):
     """``a @ a`` of 1-d arrays is a NumPy scalar: accumulated, compared and listed."""
     total = 0
@@ -609,7 +636,7 @@ def matmul_scalar_accumulator(batches):
     return total, dots
 
 
-@case(big_1d(FLOATS, max_size=3), changes="lift", scale=1e5)
+@case(big_1d(FLOATS, max_size=3), always="lift", auto="lift")
 def scalar_survives_array_write(batches):
     """A NumPy scalar computed from ``a`` keeps its value when ``a`` (and ``t``) are modified."""
     out = []
@@ -621,7 +648,7 @@ def scalar_survives_array_write(batches):
     return out, batches
 
 
-@case(big_list(FLOATS, max_size=3), changes="lift")
+@case(big_list(FLOATS, max_size=3), always="lift", auto="lift")
 def walrus_in_condition(batches):
     out = []
     for t in batches:
@@ -630,7 +657,7 @@ def walrus_in_condition(batches):
     return out
 
 
-@case(big_list(NUMERIC, max_size=3), changes="lift")
+@case(big_list(NUMERIC, max_size=3), always="lift", auto="lift")
 def multiple_targets_then_inplace(batches):
     """``x = y = ...; y += 1``: both names are one array, modified once."""
     out = []
@@ -641,7 +668,7 @@ def multiple_targets_then_inplace(batches):
     return out
 
 
-@case(big_list(FLOATS, max_size=3), changes="lift")
+@case(big_list(FLOATS, max_size=3), always="lift", auto="lift")
 def comprehension_reads_lifted(batches):
     out = []
     for t in batches:
@@ -651,7 +678,7 @@ def comprehension_reads_lifted(batches):
     return out
 
 
-@case(big_list(FLOATS, max_size=3), changes="lift")
+@case(big_list(FLOATS, max_size=3), always="lift", auto="lift")
 def del_in_loop(batches):
     out = []
     for t in batches:
@@ -662,9 +689,9 @@ def del_in_loop(batches):
     return out
 
 
-@case(big_list(FLOATS, max_size=3), changes="lift")
+@case(big_list(FLOATS, max_size=3), always="lift", auto="lift")
 def ndarray_accumulator_inplace(batches):
-    acc = np.zeros(BIG)
+    acc = np.zeros(LARGE)
     for t in batches:
         a = t.numpy()
         acc[0] += a[0]
@@ -672,7 +699,7 @@ def ndarray_accumulator_inplace(batches):
     return acc
 
 
-@case(big_1d(FLOATS, max_size=1, min_size=1), changes="lift")
+@case(big_1d(FLOATS, max_size=1, min_size=1), always="lift", auto="lift")
 def while_condition_on_lifted(batches):
     a = batches[0].numpy()
     n = 0
@@ -682,7 +709,7 @@ def while_condition_on_lifted(batches):
     return a, n
 
 
-@case(big_list(NUMERIC, max_size=3), changes="lift")
+@case(big_list(NUMERIC, max_size=3), always="lift", auto="lift")
 def starred_unpacking(batches):
     out = []
     for t in batches:
@@ -693,7 +720,7 @@ def starred_unpacking(batches):
     return out
 
 
-@case(big_list(NUMERIC, max_size=2), changes="lift")
+@case(big_list(NUMERIC, max_size=2), always="lift", auto="lift")
 def iterate_rows(batches):
     out = []
     for t in batches:
@@ -703,7 +730,7 @@ def iterate_rows(batches):
     return out
 
 
-@case(big_list(NUMERIC, max_size=3), changes="lift")
+@case(big_list(NUMERIC, max_size=3), always="keep", auto="keep")
 def zip_and_enumerate(batches):
     out = []
     for i, (t, u) in enumerate(zip(batches, batches[::-1])):
@@ -712,7 +739,7 @@ def zip_and_enumerate(batches):
     return out
 
 
-@case(big_list(ALL, max_size=3), changes="lift")
+@case(big_list(ALL, max_size=3), always="lift", auto="lift")
 def return_containers_from_loop(batches):
     for t in batches:
         a = t.numpy() * 3
@@ -720,7 +747,7 @@ def return_containers_from_loop(batches):
     return None
 
 
-@case(tensor_list_strategy(NUMERIC, (2, BIG[0] * BIG[1] // 2), max_size=3), changes="lift")
+@case(tensor_list_strategy(NUMERIC, (2, LARGE_NUMEL // 2), max_size=3), always="lift", auto="lift")
 def tuple_unpack_rows(batches):
     """Unpacking a lifted 2-row array into two names (its rows)."""
     out = []
@@ -732,7 +759,7 @@ def tuple_unpack_rows(batches):
     return out
 
 
-@case(big_list(NUMERIC, max_size=3), changes="lift")
+@case(big_list(NUMERIC, max_size=3), always="lift", auto="lift")
 def aliased_result_list(batches):
     """The list is appended to through another name, then returned by its first name."""
     out = []
@@ -742,7 +769,7 @@ def aliased_result_list(batches):
     return out
 
 
-@case(big_list(FLOATS, max_size=3), st.booleans(), changes="lift")
+@case(big_list(FLOATS, max_size=3), st.booleans(), always="lift", auto="lift")
 def branch_rebinds_to_opaque(batches, describe):
     """On one path the name holds a lifted array, on the other something opaque (a str)."""
     out = []
@@ -754,7 +781,7 @@ def branch_rebinds_to_opaque(batches, describe):
     return out
 
 
-@case(big_list(ALL, max_size=3), changes="lift")
+@case(big_list(ALL, max_size=3), always="lift", auto="lift")
 def real_tensors_beside_lifted(batches):
     """The list holds lifted arrays and tensors the original made: the tensors stay tensors."""
     out = []
@@ -765,7 +792,7 @@ def real_tensors_beside_lifted(batches):
     return out
 
 
-@case(big_list(NUMERIC, max_size=2), changes="lift")
+@case(big_list(NUMERIC, max_size=2), always="lift", auto="lift", compiled=True)
 def views_write_through(batches):
     """``ravel``, ``.T`` and ``np.split`` give views: writes reach the array (and the tensor)."""
     out = []
@@ -780,7 +807,7 @@ def views_write_through(batches):
     return out, batches
 
 
-@case(big_list(NUMERIC, max_size=2), changes="lift")
+@case(big_list(NUMERIC, max_size=2), always="lift", auto="lift")
 def copies_stay_apart(batches):
     """``flatten``, ``np.tile``, ``np.concatenate``, ``np.roll`` and ``repeat`` copy."""
     out = []
@@ -792,7 +819,7 @@ def copies_stay_apart(batches):
     return out
 
 
-@case(big_list(NUMERIC, max_size=3), changes="lift", scale=1e4)
+@case(big_list(NUMERIC, max_size=3), always="lift", auto="lift")
 def reductions_in_loop(batches):
     out = []
     for t in batches:
@@ -805,7 +832,29 @@ def reductions_in_loop(batches):
     return out
 
 
-@case(big_list(FLOATS, max_size=2), changes="lift")
+@case(big_list(INTS, max_size=2), always="lift", auto="lift")
+def argsort_with_ties(batches):
+    """Ints in [-5, 5]: every value ties thousands of times.  NumPy's default sort is not stable,
+    so a tensor path may only answer where the order among ties cannot differ."""
+    out = []
+    for t in batches:
+        a = t.numpy()
+        out.append(np.argsort(a.ravel()))
+        out.append(np.argsort(a.ravel(), kind="stable"))
+    return out
+
+
+@case(big_list(FLOATS, max_size=2), always="lift", auto="lift")
+def nan_through_sign(batches):
+    """``log`` of negative values is NaN; ``np.sign`` keeps it (``torch.sign`` gives 0)."""
+    out = []
+    for t in batches:
+        a = np.log(t.numpy())
+        out.append(np.sign(a))
+    return out
+
+
+@case(big_list(FLOATS, max_size=2), always="keep", auto="keep")
 def from_numpy_then_inplace_metadata(batches):
     """``torch.from_numpy(t.numpy())`` is a new tensor object: changing its shape in place
     leaves the caller's tensor alone."""
@@ -818,7 +867,7 @@ def from_numpy_then_inplace_metadata(batches):
     return out, [tuple(t.shape) for t in batches]
 
 
-@case(big_list(FLOATS, max_size=2), changes="lift")
+@case(big_list(FLOATS, max_size=2), always="keep", auto="keep")
 def as_tensor_then_requires_grad(batches):
     out = []
     for t in batches:
@@ -833,7 +882,7 @@ def as_tensor_then_requires_grad(batches):
 # The conversions below copy (np.array, torch.tensor) and the copy's source is modified through
 # another name, or the copy is kept or modified: hoisting them would be wrong, so these cases
 # only check that whatever looplift does gives the original's results.
-@case(small(ALL, [(3,), (2, 2)]), st.integers(1, 3), changes=None)
+@case(small(ALL, [(3,), (2, 2)]), st.integers(1, 3), always="keep", auto="original")
 def hoisted_copy_appended(W, n):
     """Every iteration appends its own copy; a write into one must not show in the others."""
     out = []
@@ -844,7 +893,7 @@ def hoisted_copy_appended(W, n):
 
 
 
-@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 4), changes=None)
+@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 4), always="lift", auto="original")
 def hoisted_copy_vs_numpy_alias(W, n):
     """``np.array(W)`` copies; ``a`` shares W's memory, so ``a[0] += 1`` changes what it copies."""
     out = []
@@ -855,7 +904,7 @@ def hoisted_copy_vs_numpy_alias(W, n):
     return out
 
 
-@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 4), changes=None)
+@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 4), always="lift", auto="original")
 def hoisted_copy_vs_tensor_view(W, n):
     v = W.view(-1)
     out = []
@@ -865,7 +914,7 @@ def hoisted_copy_vs_tensor_view(W, n):
     return out
 
 
-@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 4), changes=None)
+@case(small(NUMERIC, [(4,), (2, 3)]), st.integers(0, 4), always="lift", auto="original")
 def hoisted_copy_vs_list_alias(W, n):
     ts = [W]
     out = []
@@ -875,7 +924,7 @@ def hoisted_copy_vs_list_alias(W, n):
     return out
 
 
-@case(st.sampled_from(FLOATS).map(lambda d: np.zeros((2, 3), dtype=d)), st.integers(0, 4), changes=None)
+@case(st.sampled_from(FLOATS).map(lambda d: np.zeros((2, 3), dtype=d)), st.integers(0, 4), always="original", auto="original")
 def hoisted_tensor_copy_vs_array_alias(A, n):
     B = A
     out = []
@@ -885,7 +934,7 @@ def hoisted_tensor_copy_vs_array_alias(A, n):
     return out
 
 
-@case(small(FLOATS, [(2, 2), (3, 3)]), st.integers(0, 4), changes=None)
+@case(small(FLOATS, [(2, 2), (3, 3)]), st.integers(0, 4), always="keep", auto="original")
 def hoisted_copy_viewed_and_modified(W, n):
     """``np.rot90`` returns a view of the fresh copy, which the loop then modifies."""
     out = []
@@ -894,6 +943,40 @@ def hoisted_copy_viewed_and_modified(W, n):
         x += 1
         out.append(float(np.sum(x)))
     return out
+
+
+# --------------------------------------------------------------------------- accumulators
+# A NumPy accumulator made before the loop (``np.zeros(..., dtype=...)``) and rebound with a
+# lifted value inside it: lifted at its first update, NumPy again where it leaves.
+
+@case(big_list(ALL, max_size=4), always="lift", auto="lift", compiled=True)
+def accumulate_into_zeros(batches):
+    acc = np.zeros((1024, 128), dtype=np.float32)
+    for t in batches:
+        a = t.detach().cpu().numpy()
+        acc = acc + a * a
+    return acc
+
+
+@case(big_list(NUMERIC, max_size=4), always="lift", auto="lift", compiled=True)
+def accumulate_into_typed_ones(batches):
+    """float32 sums accumulated in float64: judged at the precision they were computed in."""
+    acc = np.ones(128, dtype=np.float64)
+    count = np.zeros((), dtype=np.int64)
+    for t in batches:
+        a = t.numpy()
+        acc = acc - np.sum(a, axis=0) / 2
+        count = count + 1
+    return acc, count
+
+
+@case(big_list(NUMERIC, max_size=4), always="lift", auto="lift")
+def accumulate_in_place_stays_numpy(batches):
+    acc = np.zeros((1024, 128), dtype=np.int32)
+    for t in batches:
+        acc += t.numpy().astype(np.int32) * 2
+    return acc
+
 
 
 # ============================================================================ the differential test
@@ -906,49 +989,46 @@ def _reset_globals(state: dict[str, Any]) -> None:
         globals()[n] = copy.deepcopy(v)
 
 
-# --------------------------------------------------------------------------- accumulators
-# A NumPy accumulator made before the loop (``np.zeros(..., dtype=...)``) and rebound with a
-# lifted value inside it: lifted at its first update, NumPy again where it leaves.
+@dataclass
+class Tally:
+    """What a case did over all its examples: run-time paths, host reads, compiled calls."""
 
-@case(big_list(ALL, max_size=4), changes="lift", scale=1e4)
-def accumulate_into_zeros(batches):
-    acc = np.zeros((128, 128), dtype=np.float32)
-    for t in batches:
-        a = t.detach().cpu().numpy()
-        acc = acc + a * a
-    return acc
+    paths: Counter = field(default_factory=Counter)
+    original_reads: int = 0
+    decorated_reads: int = 0
+    compiled_runs: int = 0
+    examples: int = 0
 
+    def add(self, outcome: Any) -> None:
+        self.examples += 1
+        self.paths.update(outcome.decorated.paths)
+        if outcome.reads is not None:
+            self.original_reads += outcome.reads.total
+            self.decorated_reads += outcome.decorated.reads.total
 
-@case(big_list(("float64", "int32", "int64"), max_size=4), changes="lift", scale=1e4)
-def accumulate_into_typed_ones(batches):  # (float32 sums would be judged at float64's tolerance)
-    acc = np.ones(128, dtype=np.float64)
-    count = np.zeros((), dtype=np.int64)
-    for t in batches:
-        a = t.numpy()
-        acc = acc - np.sum(a, axis=0) / 2
-        count = count + 1
-    return acc, count
-
-
-@case(big_list(NUMERIC, max_size=4), changes="lift", scale=1e4)
-def accumulate_in_place_stays_numpy(batches):
-    acc = np.zeros((128, 128), dtype=np.int32)
-    for t in batches:
-        acc += t.numpy().astype(np.int32) * 2
-    return acc
-
-
-def _changed(decorated: Callable[..., Any], kind: str) -> bool:
-    reports = [spec.report for spec in decorated.__looplift__.cache.values()]  # type: ignore[attr-defined]
-    if kind == "hoist":
-        return any(r.hoisted for r in reports)
-    return any(r.rewritten for r in reports)
+    def check(self, expect: str, where: str) -> None:
+        lifted, tensor_ops = self.paths["lift.hit"], self.paths["op.tensor"]
+        seen = (f"{where}: expected {expect!r}; observed over {self.examples} examples: paths {dict(self.paths)}, "
+                f"host reads {self.original_reads} (original) vs {self.decorated_reads} (decorated)")
+        if expect == "lift":
+            assert lifted and tensor_ops, seen
+        elif expect == "keep":
+            assert lifted, seen
+        elif expect == "hoist":
+            assert not lifted and not tensor_ops and self.decorated_reads < self.original_reads, seen
+        else:
+            assert not lifted and not tensor_ops and self.decorated_reads == self.original_reads, seen
 
 
-@pytest.mark.parametrize("c", [pytest.param(c, id=c.id, marks=c.marks) for c in CASES])
-def test_differential(c: Case) -> None:
-    decorated = lift(c.fn)
-
+def _differential(c: Case, decorated: Callable[..., Any], expect: str,
+                  prepare: Callable[[Callable[..., Any], tuple[Any, ...], dict[str, Any]], None] | None = None,
+                  compiled_runs: Callable[[], int] | None = None,
+                  calls: st.SearchStrategy[Any] | None = None, examples: int | None = None) -> Tally:
+    """Compare ``c.fn`` with ``decorated`` on the case's examples (``calls``, ``examples``:
+    other draws, fewer of them); ``prepare`` runs before each comparison (drives compiled
+    regions to their compiled state), ``compiled_runs`` counts calls of compiled code so far."""
+    tally = Tally()
+    after: list[dict[str, Any]] = []
     if c.globals_:
         initial = _globals_state(c.globals_)
 
@@ -956,44 +1036,144 @@ def test_differential(c: Case) -> None:
             def call(*args: Any, **kwargs: Any) -> Any:
                 _reset_globals(initial)
                 try:
-                    result = fn(*args, **kwargs)
+                    return fn(*args, **kwargs)
                 finally:
                     after.append(_globals_state(c.globals_))
-                return result
             return call
         original, candidate = with_globals(c.fn), with_globals(decorated)
     else:
         original, candidate = c.fn, decorated
 
-    @given(c.calls)
+    @given(calls if calls is not None else c.calls)
     def run(call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
-        after.clear()
         args, kwargs = call
-        compare_calls(original, candidate, args, kwargs, scale=c.scale)
+        if prepare is not None:
+            prepare(candidate, args, kwargs)
+        after.clear()
+        before = compiled_runs() if compiled_runs else 0
+        outcome = compare_calls(original, candidate, args, kwargs, observe=True,
+                                host_reads="count" if expect in ("hoist", "original") else None)
         if c.globals_:
-            assert_same(after[0], after[1], "globals after the call")
+            assert_same(after[0], after[1], "globals after the call")  # (after[2]: the reference run)
+        tally.add(outcome)
+        tally.compiled_runs += (compiled_runs() - before) if compiled_runs else 0
 
-    after: list[dict[str, Any]] = []
-    run()
-    if c.globals_:
-        _reset_globals(initial)
-    if c.changes:
-        assert _changed(decorated, c.changes), \
-            f"{c.id}: expected looplift to {c.changes} something:\n" + \
-            "\n".join(str(s.report) for s in decorated.__looplift__.cache.values())  # type: ignore[attr-defined]
+    try:
+        (settings(max_examples=examples)(run) if examples else run)()
+    finally:
+        if c.globals_:
+            _reset_globals(initial)
+    return tally
 
 
-@given(big(FLOATS), big_list(FLOATS, max_size=3))
-def test_method_using_self(W, batches):
-    """A decorated method binds like the original and mutates ``self`` the same way."""
-    expected = Model(W.clone())
-    actual = Model(W.clone())
-    r1 = expected.forward([b.clone() for b in batches])
-    r2 = actual.forward_lifted([b.clone() for b in batches])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("c", [pytest.param(c, id=c.id, marks=c.marks) for c in CASES])
+def test_differential(c: Case, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if mode == "always":
+        monkeypatch.setenv("LOOPLIFT_LIFT", "always")
+    _differential(c, lift(c.fn), c.expect[mode]).check(c.expect[mode], f"{c.id} [{mode}]")
+
+
+# --------------------------------------------------------------------------- compiled regions
+@dataclass
+class Regions:
+    """The compiled regions made while a test runs, how often they were called and how often
+    that call ran compiled code."""
+
+    made: list[Any] = field(default_factory=list)
+    calls: int = 0
+    runs: int = 0
+
+    def settle(self, decorated: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Call ``decorated`` (on copies) until a call runs compiled code in every region it
+        enters, waiting for the background compiles in between (with the delays patched away a
+        region needs a compile and a few calls; a new shape needs a dynamic compile)."""
+        from looplift.testing import run as run_once
+
+        for _ in range(12):
+            calls, runs = self.calls, self.runs
+            run_once(decorated, args, kwargs)
+            pending = [f for r in self.made for f in (r.pending, r.pending_dynamic) if f is not None and not f.done()]
+            for future in pending:
+                future.exception(timeout=600)
+            if not pending and self.calls - calls == self.runs - runs:
+                return
+
+
+@pytest.fixture
+def compile_at_once(monkeypatch: pytest.MonkeyPatch) -> Regions:
+    """``compile="auto"`` as users get it, without its waits: a region compiles after its first
+    eager call (``COMPILE_AFTER_S``), is timed at once (``QUIET_S``) over one kept call per side,
+    and is kept compiled whatever the timing says (``MARGIN``), so compiled code is what runs."""
+    regions = Regions()
+    for name, value in (("COMPILE_AFTER_S", 0.0), ("QUIET_S", 0.0), ("BLOCK", 2), ("SAMPLES", 1),
+                        ("MARGIN", float("inf"))):
+        monkeypatch.setattr(compiled_regions, name, value)
+    region = compiled_regions.CompiledRegion
+    init, call, run = region.__init__, region.__call__, region._run
+
+    def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        regions.made.append(self)
+
+    def counting_call(self: Any, *args: Any) -> Any:
+        regions.calls += 1
+        return call(self, *args)
+
+    def counting_run(self: Any, *args: Any) -> Any:
+        regions.runs += 1
+        return run(self, *args)
+
+    monkeypatch.setattr(region, "__init__", recording_init)
+    monkeypatch.setattr(region, "__call__", counting_call)
+    monkeypatch.setattr(region, "_run", counting_run)
+    return regions
+
+
+COMPILED = [c for c in CASES if c.compiled]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("c", [pytest.param(c, id=c.id, marks=c.marks) for c in COMPILED])
+def test_differential_compiled(c: Case, compile_at_once: Regions) -> None:
+    """The case with ``compile="auto"`` and the default cost model, compared once its regions run
+    compiled code (two examples with items: every new dtype costs a compile, seconds on two cores)."""
+    decorated = looplift(c.fn, compile="auto")
+    started = time.perf_counter()
+    busy = c.calls.filter(lambda call: all(len(a) for a in call[0] if isinstance(a, list)))  # every list holds items
+    tally = _differential(c, decorated, c.expect["auto"], prepare=compile_at_once.settle,
+                          compiled_runs=lambda: compile_at_once.runs, calls=busy, examples=2)
+    tally.check(c.expect["auto"], f"{c.id} [compiled]")
+    assert compile_at_once.made, f"{c.id}: no compiled region was made"
+    assert tally.compiled_runs, f"{c.id}: compiled code never ran in a compared call " \
+                                f"({[r.state for r in compile_at_once.made]}, {time.perf_counter() - started:.0f} s)"
+
+
+def test_every_case_declares_both_modes_and_some_compile() -> None:
+    assert len(CASES) >= 60
+    assert all(set(c.expect) == set(MODES) for c in CASES)
+    assert len(COMPILED) >= 5
+
+
+# --------------------------------------------------------------------------- methods
+@pytest.mark.parametrize("mode", MODES)
+@given(W=big(FLOATS), batches=big_list(FLOATS, max_size=3))
+def test_method_using_self(mode: str, W: torch.Tensor, batches: list[torch.Tensor]) -> None:
+    """A decorated method binds like the original and mutates ``self`` the same way; lifted in
+    both modes (list items of ``LARGE`` shape)."""
+    from looplift.testing import observed_paths
+
+    class Lifted(Model):
+        forward = looplift(Model.forward, compile=False)
+
+    with pytest.MonkeyPatch.context() as patch:
+        if mode == "always":
+            patch.setenv("LOOPLIFT_LIFT", "always")
+        expected = Model(W.clone())
+        actual = Lifted(W.clone())
+        r1 = expected.forward([b.clone() for b in batches])
+        with observed_paths() as paths:
+            r2 = actual.forward([b.clone() for b in batches])
     assert_same(r1, r2)
     assert_same(expected.history, actual.history)
-    assert _changed(Model.forward_lifted, "lift") or not batches
-
-
-def test_case_count():
-    assert len(CASES) >= 30
+    assert paths["lift.hit"] == len(batches) and (paths["op.tensor"] or not batches), paths

@@ -18,6 +18,8 @@ from looplift.dispatch import CacheInfo
 from looplift.fuzz.runner import loaded
 from looplift.testing import assert_same
 
+pytestmark = pytest.mark.lift("always")  # lifting forced: these tests check lifted code on small CPU inputs
+
 
 def seed(batches):
     out = []

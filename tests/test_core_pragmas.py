@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 
 import numpy as np
+import pytest
 import torch
 
 import looplift
@@ -12,6 +13,8 @@ from conftest import BIG, lift
 from looplift import explain, loop
 from looplift.pragmas import Mark, comment_marks, is_loop_marker, loop_marks
 from looplift.source import load
+
+pytestmark = pytest.mark.lift("always")  # lifting forced: these tests check lifted code on small CPU inputs
 
 
 def test_loop_marker_is_the_identity():

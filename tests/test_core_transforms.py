@@ -14,6 +14,8 @@ from looplift.runtime import convert
 from looplift.runtime.compiled import compile_available
 from looplift.testing import compare_calls
 
+pytestmark = pytest.mark.lift("always")  # lifting forced: these tests check lifted code on small CPU inputs
+
 
 def explain(fn, *args, **kwargs) -> Report:
     return _explain(fn if hasattr(fn, "__looplift__") else lift(fn), *args, **kwargs)

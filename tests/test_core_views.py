@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from looplift import looplift
 from looplift.testing import compare_calls
+
+pytestmark = pytest.mark.lift("always")  # lifting forced: these tests check lifted code on small CPU inputs
 
 
 def writes_through_views(ts):

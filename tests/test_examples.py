@@ -2,7 +2,9 @@
 
 Each script compares the decorated function with the undecorated one
 (``looplift.testing.compare_calls``) and raises on any difference, so exit status 0 means the
-example ran and gave the original's results.
+example ran and gave the original's results.  "As a user runs it": a fresh interpreter, the
+default cost model (no ``LOOPLIFT_*`` variable from the test run leaks in), and this checkout's
+looplift first on the path (an editable install elsewhere must not answer the import).
 """
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ def test_there_are_at_least_six_examples() -> None:
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_example_runs(script: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("LOOPLIFT_DISABLE", "LOOPLIFT_DEBUG")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOOPLIFT_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     # These tests check results, not speed. On a small, busy CI machine torch's intra-op threads
     # can make a lifted loop many times slower than usual (docs/faq.md); one thread keeps the
     # run time predictable.

@@ -1,7 +1,7 @@
 """``python -m looplift.fuzz --examples N --seed S [--compile] [--summary FILE]``
 
 Generates N random programs, runs each as the original and as ``looplift(compile=...)(fn)`` on
-two sets of inputs, shrinks the first program of every new kind of disagreement, logs progress
+three sets of inputs, shrinks the first program of every new kind of disagreement, logs progress
 and writes a summary (JSON, or markdown when FILE ends in ``.md``).  Exit status: 0 when every
 program agreed, 1 otherwise.
 """
@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the third has other shapes (default 3)")
     parser.add_argument("--device", default="cpu", help="where input tensors live: cpu (default), cuda, ...")
     parser.add_argument("--time-limit", type=float, metavar="SECONDS", help="stop generating after this long")
+    parser.add_argument("--host-reads", choices=["strict", "no-more"],
+                        help="also judge host reads of tensor data: strict (none inside looplift but at exits), "
+                             "no-more (and never more than the original)")
     parser.add_argument("--no-shrink", action="store_true", help="count disagreements without shrinking them")
     parser.add_argument("--summary", metavar="FILE", action="append", default=[],
                         help="write the summary here (.md: markdown, else JSON); may be repeated")
@@ -53,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.compile)
     summary = run_campaign(args.examples, args.seed, compile=bool(args.compile),
                            variants=args.variants, shrink=not args.no_shrink, progress=progress,
-                           progress_every=args.progress_every, device=args.device, time_limit=args.time_limit)
+                           progress_every=args.progress_every, device=args.device, time_limit=args.time_limit,
+                           host_reads=args.host_reads)
     progress(summary)
     for path in args.summary:
         with open(path, "w", encoding="utf-8") as handle:

@@ -69,11 +69,12 @@ class TensorSpec:
     def numel(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
 
-    def make(self, rng: np.random.Generator, device: str = "cpu") -> torch.Tensor:
-        """Deterministic values: floats on a 1/8 grid in [-2, 2] (exact sums, exact zeros),
-        ints in [-4, 4], bools half true."""
+    def make(self, rng: np.random.Generator, device: str = "cpu", grid: bool = True) -> torch.Tensor:
+        """Deterministic values: floats on a 1/8 grid in [-2, 2] (exact sums, exact zeros) or,
+        with ``grid=False``, uniform in [-2, 2] (every sum rounds, so the order of summation
+        shows), ints in [-4, 4], bools half true."""
         if self.dtype in FLOATS:
-            values = rng.integers(-16, 17, size=self.shape) / 8
+            values = rng.integers(-16, 17, size=self.shape) / 8 if grid else rng.uniform(-2, 2, size=self.shape)
         elif self.dtype == "bool":
             values = rng.integers(0, 2, size=self.shape).astype(bool)
         else:
@@ -106,6 +107,8 @@ class InputSpec:
     lift: str = "auto"
     """``LOOPLIFT_LIFT`` while the program runs: ``auto`` (the cost model decides) or
     ``always`` (lift whatever the size, as on an accelerator)."""
+    grid: bool = True
+    """Floats on the 1/8 grid (exact arithmetic) or off it (``TensorSpec.make``)."""
 
     def element_specs(self, x: TensorSpec | None = None) -> list[TensorSpec]:
         x = x or self.x
@@ -127,8 +130,8 @@ class InputSpec:
         if variant >= 2:
             x = replace(x, shape=_OTHER_SHAPE.get(x.shape, x.shape))
             w = replace(w, shape=x.shape) if w.shape == self.x.shape else w
-        xs = [spec.make(rng, self.device) for spec in self.element_specs(x)]
-        return xs, w.make(rng, self.device), self.k
+        xs = [spec.make(rng, self.device, self.grid) for spec in self.element_specs(x)]
+        return xs, w.make(rng, self.device, self.grid), self.k
 
     @property
     def size(self) -> str:
@@ -139,17 +142,11 @@ class InputSpec:
     def large(self) -> bool:
         return self.size == "large"
 
-    @property
-    def scale(self) -> float:
-        """``compare_calls``'s absolute-tolerance scale: a reduction over n float32 values in
-        another order differs by about sqrt(n) roundings where the sum cancels."""
-        return 4.0 * max(1.0, float(np.sqrt(max(self.x.numel, self.w.numel))))
-
     def code(self) -> str:
         """Python that rebuilds these inputs (for a regression test)."""
         device = f", device={self.device!r}" if self.device != "cpu" else ""
         return (f"InputSpec(x={self.x.code()}, n={self.n}, w={self.w.code()}, k={self.k}, "
-                f"seed={self.seed}, hetero={self.hetero!r}{device}, lift={self.lift!r}).build()")
+                f"seed={self.seed}, hetero={self.hetero!r}{device}, lift={self.lift!r}, grid={self.grid!r}).build()")
 
 
 @st.composite
@@ -170,7 +167,8 @@ def input_specs(draw: Any, device: str = "cpu") -> InputSpec:
 
     Sizes: ~50% small, ~20% medium, ~30% large; ``LOOPLIFT_LIFT=always`` for ~half of the
     programs, so that the lifted code runs on every size and shape (0-d included), the cost
-    model's own choice (large lifts, small and medium only hoist) for the others."""
+    model's own choice (large lifts, small and medium only hoist) for the others; floats off the
+    1/8 grid for a third of the programs."""
     size = draw(st.sampled_from(["small"] * 5 + ["medium"] * 2 + ["large"] * 3))
     x = draw(tensor_specs(size))
     w = draw(tensor_specs(size, like=x))
@@ -179,7 +177,8 @@ def input_specs(draw: Any, device: str = "cpu") -> InputSpec:
     hetero = draw(st.sampled_from(["none"] * 6 + ["dtype", "grad", "size"]))
     seed = draw(st.integers(0, 2**16))
     lift = draw(st.sampled_from(["auto", "always"]))
-    return InputSpec(x, n, w, k, seed, hetero, device, lift)
+    grid = draw(st.sampled_from([True, True, False]))
+    return InputSpec(x, n, w, k, seed, hetero, device, lift, grid)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,7 +474,7 @@ class Builder:
         self.draw = draw
         self.inputs = inputs
         xs, w, k = inputs.build(0)
-        self.x_dummy = xs[0] if xs else inputs.x.make(np.random.default_rng(inputs.seed), inputs.device)
+        self.x_dummy = xs[0] if xs else inputs.x.make(np.random.default_rng(inputs.seed), inputs.device, inputs.grid)
         self.globals = _helper_namespace()
         self.env: dict[str, Any] = {"xs": xs, "w": w, "k": k}
         self.hidden = {"xs", "k", "out", "d", "buf"}
@@ -978,4 +977,5 @@ def programs(draw: Any, inputs: st.SearchStrategy[InputSpec] | None = None) -> P
         tags.add("hetero:" + spec.hetero)
     if spec.device != "cpu":
         tags.add("device:" + spec.device)
+    tags.add("grid" if spec.grid else "off-grid")
     return Program(source, spec, frozenset(tags))

@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 from ..api import looplift
 from ..errors import LoopliftWarning
-from ..testing import Mismatch, compare_calls
+from ..testing import Mismatch, compare_calls, observed_paths
 from ..timelimit import time_limit
 from .generator import Program
 
@@ -112,9 +112,10 @@ class Result:
 
     program: Program
     verdict: str
-    """``agree``, ``disagree`` (an observable difference), ``precision`` (float64 values that
-    differ only at float32 precision, see ``_agrees_at_float32_precision``), ``timeout`` or
-    ``crash`` (the harness failed: a bug in the fuzzer or in looplift's decorator itself)."""
+    """``agree``, ``disagree`` (an observable difference: values judged by
+    ``looplift.testing``'s rule against a float64 reference run), ``timeout`` or ``crash`` (the
+    harness failed: a bug in the fuzzer, an oracle without a rule for a value, or looplift's
+    decorator itself)."""
     detail: str = ""
     signature: str = ""
     """A coarse kind of the failure, stable under shrinking (``exception: TypeError vs RuntimeError``)."""
@@ -122,6 +123,7 @@ class Result:
     raised: str | None = None
     """The exception type the original raised, if any."""
     lifted: bool = False
+    """Observed at run time: a conversion kept a tensor or an operation ran on the tensor path."""
     hoisted: bool = False
     compiled: bool = False
     fallback: str | None = None
@@ -129,12 +131,16 @@ class Result:
     internal_errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    paths: Counter = field(default_factory=Counter)
+    """``looplift.runtime.paths`` counts over every decorated call of the program."""
+
     @property
     def ok(self) -> bool:
-        return self.verdict in ("agree", "precision")
+        return self.verdict == "agree"
 
     def describe(self) -> str:
-        lines = [f"verdict: {self.verdict} ({self.signature}) on input variant {self.variant}",
+        lines = [f"verdict: {self.verdict} ({self.signature}) on input variant {self.variant} "
+                 f"with LOOPLIFT_LIFT={self.program.inputs.lift}",
                  f"detail: {self.detail}",
                  f"inputs: {self.program.inputs.code()}",
                  f"tags: {', '.join(sorted(self.program.tags))}",
@@ -205,39 +211,15 @@ def _time_limit(seconds: float | None) -> Any:
     return time_limit(seconds, lambda: ProgramTimeout(f"the program ran longer than {seconds} s"))
 
 
-def _has_float32(program: Program) -> bool:
-    """float32 work can reach a float64 result only if float32 is somewhere: an input or the
-    text (``astype(np.float32)``, ``np.float32(2)``, ``.float()``).  Elsewhere a float32-sized
-    error in a float64 value is a bug (float64 work done in float32), not noise."""
-    inputs = program.inputs
-    return "float32" in (inputs.x.dtype, inputs.w.dtype) or inputs.hetero == "dtype" or \
-        "float32" in program.function_source() or ".float()" in program.function_source()
-
-
-def _agrees_at_float32_precision(fn: Any, decorated: Any, program: Program, variant: int) -> bool:
-    """Whether a values-differ mismatch goes away when float64 results are compared at float32
-    tolerance: float32 arithmetic stored in a float64 container (``buf[i] = np.exp(a32)``), or a
-    float64 result of float32 work.  Such a run is reported as ``precision``, not a disagreement."""
-    from unittest import mock
-
-    import numpy as np
-
-    from .. import testing
-
-    loose = {np.dtype("float64"): testing.TOLERANCES[np.dtype("float32")]}
-    try:
-        with mock.patch.dict(testing.TOLERANCES, loose):
-            compare_calls(fn, decorated, program.args(variant), scale=program.inputs.scale)
-    except Exception:
-        return False
-    return True
-
-
-def check(program: Program, *, compile: Any = False, variants: int = 3, timeout: float | None = 120.0) -> Result:
-    """Compare the original and decorated function on ``variants`` sets of inputs.
+def check(program: Program, *, compile: Any = False, variants: int = 3, timeout: float | None = 120.0,
+          host_reads: str | None = None) -> Result:
+    """Compare the original and decorated function on ``variants`` sets of inputs (at most 3:
+    the first specializes, the second has other values, the third other shapes), in the
+    program's lifting mode (``program.inputs.lift``).
 
     ``timeout`` (seconds, main thread only) turns a program that hangs into a ``timeout``
-    verdict instead of a hung campaign."""
+    verdict instead of a hung campaign.  ``host_reads``: also count and judge host reads
+    (``compare_calls``' option of that name)."""
     started = time.perf_counter()
     result = Result(program, "agree")
     with contextlib.ExitStack() as stack:
@@ -252,14 +234,13 @@ def check(program: Program, *, compile: Any = False, variants: int = 3, timeout:
             decorated = looplift(compile=compile)(fn)
             for variant in range(variants):
                 result.variant = variant
-                outcome = compare_calls(fn, decorated, program.args(variant), scale=program.inputs.scale)
+                with observed_paths() as counts:
+                    outcome = compare_calls(fn, decorated, program.args(variant), host_reads=host_reads)
+                result.paths.update(counts)
                 if variant == 0 and outcome.error is not None:
                     result.raised = type(outcome.error).__name__
         except Mismatch as mismatch:
             result.verdict = "disagree"
-            if "values differ" in str(mismatch).splitlines()[0] and _has_float32(program) and \
-                    _agrees_at_float32_precision(fn, decorated, program, result.variant):
-                result.verdict = "precision"
             result.detail = str(mismatch)
             if mismatch.__cause__ is not None:
                 cause = mismatch.__cause__
@@ -280,13 +261,13 @@ def check(program: Program, *, compile: Any = False, variants: int = 3, timeout:
         if dispatcher is not None:
             for spec in list(dispatcher.cache.values()):
                 report = spec.report
-                result.lifted |= bool(report.rewritten)
                 result.hoisted |= bool(report.hoisted)
                 result.compiled |= bool(report.compiled)
                 if report.fallback:
                     result.fallback = report.fallback
                     if report.fallback.startswith("internal error"):
                         result.internal_errors.append(report.fallback)
+        result.lifted = bool(result.paths["lift.hit"] or result.paths["op.tensor"])
         result.notes = [str(w.message) for w in caught if issubclass(w.category, LoopliftWarning)]
         for record in records:
             if record.exc_info:
@@ -295,7 +276,8 @@ def check(program: Program, *, compile: Any = False, variants: int = 3, timeout:
     return result
 
 
-def minimize(result: Result, *, compile: Any = False, variants: int = 3, budget: int = 400) -> Result:
+def minimize(result: Result, *, compile: Any = False, variants: int = 3, budget: int = 400,
+             host_reads: str | None = None) -> Result:
     """Delete lines and blocks of a disagreeing program while it still disagrees the same way.
 
     Hypothesis shrinks the choices a program was drawn from; this removes what those choices
@@ -332,7 +314,8 @@ def minimize(result: Result, *, compile: Any = False, variants: int = 3, budget:
                 except SyntaxError:
                     continue
                 runs += 1
-                attempt = check(_replace(program, source=source), compile=compile, variants=variants)
+                attempt = check(_replace(program, source=source), compile=compile, variants=variants,
+                                host_reads=host_reads)
                 if attempt.signature == result.signature:
                     lines, result, changed = candidate, attempt, True
                     break
@@ -385,8 +368,6 @@ class Summary:
     """One shrunk program per kind of disagreement."""
     first_seen: dict[str, Result] = field(default_factory=dict)
     """The first (unshrunk) program of each kind."""
-    precision_examples: list[Result] = field(default_factory=list)
-    """Runs that differ only at float32 precision in a float64 result (not disagreements)."""
     internal_error_examples: list[Result] = field(default_factory=list)
     """Programs for which looplift's transformation itself failed (it fell back)."""
 
@@ -396,8 +377,6 @@ class Summary:
         if not result.ok:
             self.signatures[result.signature] += 1
             self.first_seen.setdefault(result.signature, result)
-        elif result.verdict == "precision" and len(self.precision_examples) < 5:
-            self.precision_examples.append(result)
         if result.raised:
             self.raised[result.raised] += 1
         if result.fallback:
@@ -434,7 +413,6 @@ class Summary:
             "minimal": [r.as_dict() for r in self.minimal],
             "first_seen": {k: r.as_dict() for k, r in self.first_seen.items()},
             "internal_error_examples": [r.as_dict() for r in self.internal_error_examples],
-            "precision_examples": [r.as_dict() for r in self.precision_examples],
         }
 
     def markdown(self) -> str:
@@ -444,7 +422,8 @@ class Summary:
                  f"- time: {d['seconds']} s ({d['programs_per_second']} programs/s)",
                  f"- verdicts: {dict(self.verdicts)}",
                  f"- disagreements: {self.disagreements}",
-                 f"- lifted (registry ops rewritten): {self.lifted}; conversions hoisted: {self.hoisted}; "
+                 f"- lifted (observed: a conversion kept a tensor or an operation ran on the tensor path): "
+                 f"{self.lifted}; conversions hoisted: {self.hoisted}; "
                  f"compiled: {self.compiled}; large inputs: {self.large}; "
                  f"run with LOOPLIFT_LIFT=always: {self.lift_always}",
                  f"- the original raised: {dict(self.raised.most_common())}",
@@ -472,11 +451,13 @@ class Summary:
 
 def run_campaign(examples: int, seed: int = 0, *, compile: Any = False, variants: int = 3, shrink: bool = True,
                  progress: Callable[[Summary], None] | None = None, progress_every: int = 100,
-                 device: str = "cpu", time_limit: float | None = None) -> Summary:
+                 device: str = "cpu", time_limit: float | None = None, host_reads: str | None = None) -> Summary:
     """Generate ``examples`` programs from ``seed`` and check each one (see the module docstring).
 
     ``device``: where the input tensors live.  ``time_limit``: stop generating after this many
-    seconds (the summary says how many programs ran)."""
+    seconds (the summary says how many programs ran).  ``host_reads``: judge host reads too
+    (``"strict"``: none inside looplift but at exits; ``"no-more"``: also never more than the
+    original)."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as hypothesis_seed
 
@@ -500,7 +481,7 @@ def run_campaign(examples: int, seed: int = 0, *, compile: Any = False, variants
             if time_limit is not None and time.perf_counter() - started > time_limit:
                 state["out_of_time"] = True
                 raise _Stop()
-            result = check(program, compile=compile, variants=variants)
+            result = check(program, compile=compile, variants=variants, host_reads=host_reads)
             if state["generating"]:
                 summary.add(result)
                 summary.seconds = time.perf_counter() - started
@@ -529,7 +510,7 @@ def run_campaign(examples: int, seed: int = 0, *, compile: Any = False, variants
         except Exception:  # Hypothesis itself gave up (flaky, ...): note it and go on
             logger.exception("hypothesis run %d stopped", rounds)
         if state["last"] is not None:
-            summary.minimal.append(minimize(state["last"], compile=compile, variants=variants))
+            summary.minimal.append(minimize(state["last"], compile=compile, variants=variants, host_reads=host_reads))
             logger.warning("minimal program for %s:\n%s", state["last"].signature, state["last"].describe())
         if state["out_of_time"]:
             logger.warning("time limit reached after %d programs", summary.generated)

@@ -16,16 +16,20 @@ from .entry import OpEntry
 
 
 def runtime_callable(entry: OpEntry) -> Callable[..., Any]:
+    from ..runtime import paths  # here: looplift.runtime imports this module
     reference = entry.reference
     tensor_path = entry.torch_impl
 
     def call(*args: Any, **kwargs: Any) -> Any:
         if has_tensor(args, kwargs):
             try:
-                return tensor_path(*args, **kwargs)
+                result = tensor_path(*args, **kwargs)
+                if paths.ENABLED: paths.note("op.tensor")  # noqa: E701
+                return result
             except Exception:
                 args = tuple(to_numpy(a) for a in args)
                 kwargs = {k: to_numpy(v) for k, v in kwargs.items()}
+        if paths.ENABLED: paths.note("op.numpy")  # noqa: E701
         return reference(*args, **kwargs)
 
     call.__name__ = call.__qualname__ = entry.ident

@@ -14,12 +14,18 @@ from .deferred import defer, later
 from .regions import require
 
 m = materialize
+#: Where a value leaves lifted code for the host, as the original's own conversion or at an exit:
+#: a read of tensor data made in one of these functions (module-qualified names) is an "exit"
+#: read for ``looplift.testing.count_host_reads``; any other read inside looplift is "internal".
+#: Materialization (``materialize`` and the transfer it runs), the chains of ``numpy_of``, and
+#: the original conversion that ``lift_method``/``lift_call``/``to_tensor`` perform when a guard fails.
+EXIT_FUNCTIONS = frozenset({
+    *(f"{__name__}.convert.{name}" for name in (
+        "materialize", "_Transfer.run", "_Transfer.rebuild", "_Transfer.tensor_value", "_Transfer.value_of",
+        "_read", "_unpack", "numpy_of", "_steps", "lift_method", "lift_call", "to_tensor")),
+    *(f"{__name__}.deferred.{name}" for name in ("defer", "<lambda>")),  # a read made where the original made it
+})
 slice = slice  # noqa: A001 - the builtin, safe from a user's global named ``slice``
 
-#: Functions where values leave the rewritten code: the host reads inside them are the ones the
-#: rewrite is allowed (``looplift.testing`` tells them apart from reads anywhere else).
-EXIT_FUNCTIONS = frozenset({"materialize", "run", "rebuild", "tensor_value", "_read", "defer", "numpy_of",
-                            "lift_method", "lift_call", "to_tensor"})
-
-__all__ = ["batched", "batched_or", "fold_all", "m", "meta", "slice", "lift_call", "lift_method", "numpy_of", "to_tensor", "materialize", "defer", "later",
-           "require", "EXIT_FUNCTIONS"]
+__all__ = ["batched", "batched_or", "fold_all", "m", "meta", "slice", "lift_call", "lift_method", "numpy_of",
+           "to_tensor", "materialize", "defer", "later", "require", "EXIT_FUNCTIONS"]
