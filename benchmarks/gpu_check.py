@@ -104,7 +104,7 @@ def measure(wl: W.Workload, variants: Sequence[str], args: argparse.Namespace, d
     """One workload: checks, counts and timing of every variant, as table rows appended to ``lines``."""
     size = "tiny" if device == "cpu" else args.size
     inputs = wl.args(size, device)
-    expected = wl.original(*inputs)
+    expected = R.expect(wl, inputs)
     fns: dict[str, Callable[..., Any]] = {}
     status: dict[str, str] = {}
     counts: dict[str, dict[str, Any]] = {}
@@ -137,7 +137,7 @@ def measure(wl: W.Workload, variants: Sequence[str], args: argparse.Namespace, d
                     copies = count_copies(fn, inputs)
                     counted["dtoh"] = str(copies["dtoh"]) if copies["gpu_events"] else "profiler saw no GPU activity"
                     counted["htod"] = str(copies["htod"]) if copies["gpu_events"] else "n/a"
-                mismatch = R.check(expected, out, wl.scale)
+                mismatch = R.check(expected, out)
                 status[variant] = f"wrong: {mismatch}" if mismatch else "ok"
                 if variant == R.LL_AUTO:
                     regions = R.looplift_regions(fn)

@@ -159,7 +159,7 @@ def _place(tree: ast.FunctionDef, fn: types.FunctionType, params: Mapping[str, A
     plan = placement.place(tree, fn.__globals__, params, marks, lift=cost.lift, opt_in=options.opt_in,
                            lift_loops=lift_loops)
     plans = regions.plan(tree)
-    batched, refused = dependence.plan(tree) if cost.lift or cost.batch else ([], [])
+    batched, refused = dependence.plan(tree) if cost.batch else ([], [])
     return plan, plans, (batched, refused or not_batched)
 
 

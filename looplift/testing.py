@@ -142,7 +142,7 @@ def _float_values(o: np.ndarray, d: np.ndarray, r: np.ndarray | None, u: float, 
     finite = ~(o_nan | special)
     if not finite.any():
         return
-    of, df = np.abs(o[finite]), np.abs(d[finite])
+    of = np.abs(o[finite])
     rf = r[finite] if r is not None else None
     usable = np.isfinite(rf) if rf is not None else np.zeros(of.shape, bool)
     unit = np.full(of.shape, u)
@@ -161,11 +161,12 @@ def _float_values(o: np.ndarray, d: np.ndarray, r: np.ndarray | None, u: float, 
                 unit[usable] = np.maximum(unit[usable], judge.lowest)
         tolerance[usable] = K * off + ULPS * unit[usable] * judge.length * np.maximum(magnitude, scale)
         distance[usable] = np.abs(du - ru)
-    if not usable.all():  # no reference for these: against the original, at the lowest precision
+    if not usable.all():  # no reference for these: against the original, at the lowest precision, with the
+        # worst-case growth of a reordered sum (n roundings, not sqrt(n)): nothing shows how far the original is
         fo, fd = o[finite][~usable], d[finite][~usable]
         scale = math.sqrt(float(np.mean(of ** 2)))
         low = np.maximum(unit[~usable], judge.lowest)
-        tolerance[~usable] = 2 * ULPS * low * judge.length * np.maximum(np.maximum(np.abs(fo), np.abs(fd)), scale)
+        tolerance[~usable] = 2 * ULPS * low * judge.length ** 2 * np.maximum(np.maximum(np.abs(fo), np.abs(fd)), scale)
         distance[~usable] = np.abs(fd - fo)
     bad = distance > tolerance
     if bad.any():
@@ -289,9 +290,28 @@ def _compare(o: Any, d: Any, r: Any, path: str, judge: Judge) -> None:
         _compare(o.get_state(), d.get_state(), None, f"{path}.get_state()", judge)
     elif isinstance(o, BaseException):
         _compare(o.args, d.args, None, f"{path}.args", judge)
+    elif isinstance(o, torch.nn.Module):
+        _compare(_module_state(o), _module_state(d), _module_state(r) if type(r) is type(o) else None, path, judge)
+    elif _plain_object(o):
+        _compare(vars(o), vars(d), vars(r) if type(r) is type(o) else None, f"{path}.__dict__", judge)
     else:
         raise Uncomparable(f"{path}: no comparison rule for {type(o).__module__}.{type(o).__qualname__}: "
                            "add one to looplift/testing.py rather than letting it pass")
+
+
+def _module_state(module: torch.nn.Module) -> dict[str, Any]:
+    """What a call can change in a module: train/eval mode, parameters and buffers, gradients."""
+    return {"training": [m.training for m in module.modules()],
+            "state_dict": dict(module.state_dict(keep_vars=True)),
+            "grads": {name: p.grad for name, p in module.named_parameters()}}
+
+
+def _plain_object(o: Any) -> bool:
+    """An instance of a Python class whose whole state is its ``__dict__`` (a loader, a config)."""
+    cls = type(o)
+    return hasattr(o, "__dict__") and cls.__module__ != "builtins" and \
+        not any(getattr(c, "__slots__", ()) for c in cls.__mro__) and \
+        not any(c.__module__ in ("builtins",) and c is not object for c in cls.__mro__[1:])
 
 
 def _array(o: np.ndarray, d: np.ndarray, r: Any, path: str, judge: Judge) -> None:
@@ -419,13 +439,16 @@ def reference_run(original: Callable[..., Any], args: tuple[Any, ...], kwargs: d
 
 
 def compare_calls(original: Callable[..., Any], decorated: Callable[..., Any], args: tuple[Any, ...],
-                  kwargs: dict[str, Any] | None = None, *, reference: bool = True, compare_messages: bool = False,
+                  kwargs: dict[str, Any] | None = None, *, reference: bool | Callable[..., Any] = True,
+                  compare_messages: bool = False,
                   host_reads: str | None = None, observe: bool = False, scale: float | None = None) -> Outcome:
     """Run both and raise ``Mismatch`` on any observable difference; returns the original's
     outcome, with the decorated run's as its ``decorated``.
 
     ``reference``: judge floats against the original run on float64 copies of the inputs (one
-    more call of ``original``, made after the other two; skipped when no input is low precision).
+    more call of ``original``, made after the other two; skipped when no input is low precision);
+    a function: run that one instead of ``original`` for the reference (the same computation
+    without instrumentation that counts calls).
     ``host_reads``: None, or count host reads in both runs (``"count"``), also fail on any read
     inside looplift other than an exit (``"strict"``), also fail when the decorated run reads
     more often than the original (``"no-more"``).  ``observe``: count looplift's run-time paths
@@ -447,7 +470,8 @@ def compare_calls(original: Callable[..., Any], decorated: Callable[..., Any], a
         raise Mismatch(f"exception message: {expected.error} vs {actual.error}")
     if expected.output != actual.output:
         raise Mismatch(f"printed output differs:\n{expected.output!r}\nvs\n{actual.output!r}")
-    high, units = reference_run(original, args, kwargs) if reference else (None, frozenset())
+    high, units = reference_run(original if reference is True else reference, args, kwargs) if reference \
+        else (None, frozenset())
     if units and high is not None and (high.error is None) == (expected.error is None) and \
             type(high.error) is type(expected.error):
         judge, refs = Judge(length_of(args, kwargs), units), high

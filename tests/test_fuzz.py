@@ -72,8 +72,14 @@ def test_fixed_corpus_behaves_like_the_original() -> None:
     assert verdicts["lifted"] >= CORPUS // 10, verdicts  # lifted code ran, observed at run time
 
 
-def test_exploring_run_behaves_like_the_original() -> None:
-    """New programs on every commit, each in both lifting modes; the seed is in the failure."""
+def test_exploring_run_behaves_like_the_original(monkeypatch: pytest.MonkeyPatch) -> None:
+    """New programs on every commit, each in both lifting modes, each mode with its options: forced
+    lifting with ``compile=False`` (the lowered code runs), the default with the default options
+    (``compile="auto"``, whose regions run their NumPy twin until a compile pays: none starts
+    here); the seed is in the failure."""
+    from looplift.runtime import compiled
+
+    monkeypatch.setattr(compiled, "COMPILE_AFTER_S", float("inf"))
     seen: Counter = Counter()
     verdicts: Counter = Counter()
     number = fuzz_seed()
@@ -84,7 +90,8 @@ def test_exploring_run_behaves_like_the_original() -> None:
     def run(program) -> None:
         seen.update(program.tags)
         for lift in ("always", "auto"):
-            result = check(replace(program, inputs=replace(program.inputs, lift=lift)), compile=False, variants=3)
+            result = check(replace(program, inputs=replace(program.inputs, lift=lift)),
+                           compile=False if lift == "always" else "auto", variants=3)
             verdicts[result.verdict] += 1
             verdicts[f"lifted:{lift}"] += result.lifted
             assert result.ok, f"LOOPLIFT_FUZZ_SEED={number} reproduces this run\n" + result.describe()

@@ -66,12 +66,15 @@ def sites(root: ast.AST, resolve: Callable[[ast.expr], object], inner: bool = Tr
 
 def per_iteration(loop: ast.AST, resolve: Callable[[ast.expr], object]) -> int:
     """Host reads the rewrite makes in ``loop`` per iteration (each site once): reads kept, and
-    every lifted value made NumPy inside the loop."""
-    hoisted = {id(sub) for n in ast.walk(loop) if anno.hasanno(n, Key.HOISTED) for sub in ast.walk(n)}
+    every lifted value made NumPy inside the loop.  A ``return`` or ``raise`` leaves the loop:
+    what it reads, it reads once per call."""
+    once = {id(sub) for n in ast.walk(loop)
+            if anno.hasanno(n, Key.HOISTED) or isinstance(n, (ast.Return, ast.Raise)) for sub in ast.walk(n)}
     kept = sum(1 for node, _, _ in sites(loop, resolve, inner=False)
-               if id(node) not in hoisted and not anno.hasanno(node, Key.DEFER) and not anno.hasanno(node, Key.LIFT))
-    made_numpy = sum(1 for n in ast.walk(loop) if n is not loop and anno.hasanno(n, Key.MATERIALIZE))
-    made_numpy += sum(len(anno.getanno(n, Key.DEMOTE, [])) for n in ast.walk(loop) if n is not loop)
+               if id(node) not in once and not anno.hasanno(node, Key.DEFER) and not anno.hasanno(node, Key.LIFT))
+    inside = [n for n in ast.walk(loop) if n is not loop and id(n) not in once]
+    made_numpy = sum(1 for n in inside if anno.hasanno(n, Key.MATERIALIZE))
+    made_numpy += sum(len(anno.getanno(n, Key.DEMOTE, [])) for n in inside)
     return kept + made_numpy
 
 
@@ -94,10 +97,12 @@ def ledger(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object], kept: d
         book.reads.append(Decision(node.lineno, what, fate))
     outermost = [loop for loop in ast.walk(tree) if isinstance(loop, LOOPS) and not _nested(loop, tree)]
     in_loops = {id(n) for loop in outermost for n in ast.walk(loop)}
+    leaving = {id(sub) for n in ast.walk(tree) if isinstance(n, (ast.Return, ast.Raise)) for sub in ast.walk(n)}
     for node in ast.walk(tree):
         if id(node) in in_loops and anno.hasanno(node, Key.MATERIALIZE):
-            book.reads.append(Decision(node.lineno, f"{_short(node)} made NumPy", "read every iteration: "
-                                       "code there that is not lifted needs the value"))
+            fate = "read once, as the value leaves the loop" if id(node) in leaving else \
+                "read every iteration: code there that is not lifted needs the value"
+            book.reads.append(Decision(node.lineno, f"{_short(node)} made NumPy", fate))
     book.reads.sort(key=lambda d: d.line)
     book.per_iteration_rewrite = sum(per_iteration(loop, resolve) for loop in outermost)
     book.exits = sum(1 for n in ast.walk(tree) if id(n) not in in_loops and

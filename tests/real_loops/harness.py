@@ -191,7 +191,7 @@ class Run:
 
 
 def run_mode(fn: Callable[..., Any], make_args: Callable[[], tuple[Any, ...]], calls: int = 2,
-             scale: float = 1.0, where: bool = False, keep_going: bool = False, **options: Any) -> Run:
+             where: bool = False, keep_going: bool = False, **options: Any) -> Run:
     """A freshly decorated ``fn`` against ``fn`` for ``calls`` calls (each on fresh arguments),
     compared by ``looplift.testing.compare_calls``; reads and paths recorded per call."""
     decorated = looplift(fn, **options)
@@ -202,7 +202,7 @@ def run_mode(fn: Callable[..., Any], make_args: Callable[[], tuple[Any, ...]], c
         warnings.simplefilter("always", LoopliftWarning)
         for _ in range(calls):
             try:
-                testing.compare_calls(original_c, decorated_c, make_args(), scale=scale)
+                testing.compare_calls(original_c, decorated_c, make_args(), reference=fn)
             except testing.Mismatch as exc:
                 if not keep_going:
                     raise
@@ -274,12 +274,11 @@ def run_case(case: Any, mode: str) -> CaseRun:
         try:
             if mode == "always":
                 sequence = iter([case.short, case.short, case.long])
-                result.steady = run_mode(case.fn, lambda: case.make(next(sequence)), calls=3, scale=case.scale,
-                                         keep_going=True)
+                result.steady = run_mode(case.fn, lambda: case.make(next(sequence)), calls=3, keep_going=True)
                 result.report = explain(result.steady.fn, *case.make(case.short))
             sequence2 = iter([case.long, case.short, case.short] if mode != "always" else [case.long, case.short])
             result.resumed = run_mode(case.fn, lambda: case.make(next(sequence2)),
-                                      calls=3 if mode != "always" else 2, scale=case.scale, keep_going=True)
+                                      calls=3 if mode != "always" else 2, keep_going=True)
         except BaseException as exc:  # recorded; the tests that need the run raise it
             result.error = exc
     return result

@@ -8,7 +8,7 @@ the values leave; it returns exactly what the original returns.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -1116,7 +1116,6 @@ class Case:
     less exists (the expert's)."""
     short: int = 5
     long: int = 21
-    scale: float = 1.0
 
 
 def _model(seed: int = 0, **kw: Any) -> nn.Module:
