@@ -21,7 +21,7 @@ import random
 import subprocess
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import pytest
@@ -202,6 +202,18 @@ def seeded_random_state() -> None:
     torch.manual_seed(0)
     np.random.seed(0)
     random.seed(0)
+
+
+@pytest.fixture(autouse=True)
+def paths_left_off() -> Iterator[None]:
+    """No test leaves the run-time path counter on (it would count into another test's numbers);
+    the test that does fails, by name."""
+    from looplift.runtime import paths
+
+    yield
+    if paths.ENABLED:
+        paths.ENABLED = False
+        pytest.fail("the test left looplift.runtime.paths.ENABLED on")
 
 
 def pytest_configure(config: pytest.Config) -> None:

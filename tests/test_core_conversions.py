@@ -66,7 +66,7 @@ def _loop_lines(fn) -> set[int]:
 def _check_drop(fn, numpy_lines):
     batches = _batches()
     decorated = lift(fn)
-    compare_calls(fn, decorated, (batches,), scale=1e5)  # also specializes
+    compare_calls(fn, decorated, (batches,))  # also specializes
     numpy_lines.clear()
     fn(batches)
     original = list(numpy_lines)

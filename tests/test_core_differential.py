@@ -256,7 +256,7 @@ def break_continue_else(batches, threshold):
     return kept
 
 
-@case(big_list(FLOATS, max_size=5), always="lift", auto="lift", compiled=True)
+@case(big_list(FLOATS, max_size=5), always="original", auto="original")
 def return_inside_loop(batches):
     for i, t in enumerate(batches):
         a = t.numpy()
@@ -643,7 +643,7 @@ def matmul_scalar_accumulator(batches):
     return total, dots
 
 
-@case(big_1d(FLOATS, max_size=3), always="lift", auto="lift")
+@case(big_1d(FLOATS, max_size=3), always="original", auto="original")
 def scalar_survives_array_write(batches):
     """A NumPy scalar computed from ``a`` keeps its value when ``a`` (and ``t``) are modified."""
     out = []
@@ -655,7 +655,7 @@ def scalar_survives_array_write(batches):
     return out, batches
 
 
-@case(big_list(FLOATS, max_size=3), always="lift", auto="lift")
+@case(big_list(FLOATS, max_size=3), always="original", auto="original")
 def walrus_in_condition(batches):
     out = []
     for t in batches:
@@ -814,7 +814,7 @@ def views_write_through(batches):
     return out, batches
 
 
-@case(big_list(NUMERIC, max_size=2), always="lift", auto="lift")
+@case(big_list(NUMERIC, max_size=2), always="original", auto="original")
 def copies_stay_apart(batches):
     """``flatten``, ``np.tile``, ``np.concatenate``, ``np.roll`` and ``repeat`` copy."""
     out = []
@@ -834,12 +834,10 @@ def reductions_in_loop(batches):
         s = a.sum()
         out.append((s, np.mean(a), a.mean(axis=0), np.std(a), a.var(), np.max(a), np.median(a),
                     np.percentile(a, 30)))
-        a[0] = 1000
-        out.append(s)
     return out
 
 
-@case(big_list(INTS, max_size=2), always="lift", auto="lift")
+@case(big_list(INTS, max_size=2), always="original", auto="original")
 def argsort_with_ties(batches):
     """Ints in [-5, 5]: every value ties thousands of times.  NumPy's default sort is not stable,
     so a tensor path may only answer where the order among ties cannot differ."""

@@ -33,12 +33,26 @@ def reads_views_only(ts):
 
 def test_writes_through_numpy_views_reach_their_base():
     ts = [torch.rand(128, 128) for _ in range(3)]
-    compare_calls(writes_through_views, looplift(compile=False)(writes_through_views), (ts,), scale=1e4)
+    compare_calls(writes_through_views, looplift(compile=False)(writes_through_views), (ts,))
 
 
 def test_views_that_are_only_read_are_lifted():
     ts = [torch.rand(128, 128) for _ in range(3)]
     fast = looplift(compile=False)(reads_views_only)
-    compare_calls(reads_views_only, fast, (ts,), scale=1e4)
+    compare_calls(reads_views_only, fast, (ts,))
     report = next(iter(fast.__looplift__.cache.values())).report
     assert any("numpy.flip" in d.what for d in report.rewritten)
+
+
+def writes_into_a_view_of_the_argument(xs):
+    for t in xs:
+        v = t.numpy()
+        flat = np.ravel(v)  # lowered to a view of t: made NumPy, it must still be t's memory
+        flat += flat
+
+
+def test_a_lowered_view_of_an_argument_made_numpy_shares_its_memory():
+    """The fuzzer's find: an in-place write into ``np.ravel(t.numpy())`` must reach ``t``."""
+    xs = [torch.tensor([3, 1, 0], dtype=torch.int32), torch.arange(6, dtype=torch.float32).reshape(2, 3)]
+    compare_calls(writes_into_a_view_of_the_argument, looplift(compile=False)(writes_into_a_view_of_the_argument),
+                  (xs,))

@@ -87,8 +87,10 @@ def _large_only(key: str, mutate: str | None) -> registry.OpEntry:
 def test_a_ddof_off_by_one_fails_on_large_float32_arrays(key: str) -> None:
     assert testing.lowering_stats(_large_only(key, None), 12, pins=("float32",)).verdict(
         _large_only(key, None)) is None
-    with pytest.raises(AssertionError, match="values differ"):
+    with pytest.raises((AssertionError, ExceptionGroup)) as caught:  # hypothesis may report several failures
         testing.lowering_stats(_large_only(key, "ddof"), 12, pins=("float32",))
+    found = caught.value.exceptions if isinstance(caught.value, ExceptionGroup) else (caught.value,)
+    assert any("values differ" in str(e) for e in found), found
 
 
 @pytest.mark.parametrize("left, right", [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),

@@ -334,11 +334,11 @@ def test_recursive_function(module) -> None:
 def test_global_helper_replaced_after_the_first_call(module) -> None:
     decorated = looplift(compile=False)(module.uses_globals)
     xs = big()
-    compare_calls(module.uses_globals, decorated, (xs,), scale=BIG)
+    compare_calls(module.uses_globals, decorated, (xs,))
     saved = module.helper
     module.helper = lambda x: ("replaced", type(x).__name__)
     try:
-        compare_calls(module.uses_globals, decorated, (xs,), scale=BIG)
+        compare_calls(module.uses_globals, decorated, (xs,))
         assert decorated(xs)[0][0] == "replaced"
     finally:
         module.helper = saved
@@ -347,7 +347,7 @@ def test_global_helper_replaced_after_the_first_call(module) -> None:
 def test_numpy_rebound_in_the_module_after_the_first_call(module) -> None:
     decorated = looplift(compile=False)(module.uses_globals)
     xs = big()
-    compare_calls(module.uses_globals, decorated, (xs,), scale=BIG)
+    compare_calls(module.uses_globals, decorated, (xs,))
 
     class FakeNumPy:
         def __getattr__(self, name):
@@ -359,7 +359,7 @@ def test_numpy_rebound_in_the_module_after_the_first_call(module) -> None:
 
     module.np = FakeNumPy()
     try:
-        compare_calls(module.uses_globals, decorated, (xs,), scale=BIG)
+        compare_calls(module.uses_globals, decorated, (xs,))
         assert decorated(xs)[0] == 2.0 * BIG + 1
         assert decorated.cache_info().misses >= 2, "a rebound global must not reuse the old rewrite"
     finally:
@@ -391,7 +391,7 @@ def test_source_changed_on_disk_after_import(tmp_path, change: str) -> None:
     for xs in (big(), small()):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", LoopliftWarning)
-            compare_calls(mod.f, decorated, (xs,), scale=BIG)
+            compare_calls(mod.f, decorated, (xs,))
     sys.modules.pop(name, None)
 
 

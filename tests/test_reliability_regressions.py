@@ -40,7 +40,7 @@ def differential(source: str, *args, name: str = "f") -> None:
     with loaded(source, "regression") as module, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fn = getattr(module, name)
-        compare_calls(fn, looplift(compile=False)(fn), args, scale=float(N))
+        compare_calls(fn, looplift(compile=False)(fn), args)
 
 
 # --------------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def test_source_changed_on_disk_with_the_same_lines(tmp_path) -> None:
     os.utime(path, (time.time() + 10, time.time() + 10))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        compare_calls(module.f, decorated, ([floats(0), floats(1)],), scale=float(N))
+        compare_calls(module.f, decorated, ([floats(0), floats(1)],))
     sys.modules.pop("same_lines_changed", None)
 
 
@@ -285,7 +285,7 @@ def f(xs):
         decorated = looplift(compile=False)(module.f)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            compare_calls(module.f, decorated, (xs,), scale=float(N))
+            compare_calls(module.f, decorated, (xs,))
         internal = [str(w.message) for w in caught if "internal error" in str(w.message)]
         assert not internal, internal
 

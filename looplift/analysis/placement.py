@@ -674,17 +674,27 @@ def _why_read(use: Use) -> str:
 def _reading_more(fn: ast.FunctionDef, resolve: Any, off: Mapping[ast.AST, str]) -> dict[ast.AST, str]:
     """Loops whose rewrite reads tensor data on the host more often per iteration than the
     original (a lifted value Python then needs, say: one read per use, where the original read
-    once): lifting stays off there, so no loop ever reads more often than it did."""
+    once), or as often in every iteration (an ``if`` on a lifted value): the values that leave
+    the lifted code then cost reads the original never made.  Lifting stays off there, so no loop ever reads more
+    often than it did."""
     worse: dict[ast.AST, str] = {}
+    leaves = reads.exits(fn) > 0
     for loop in ast.walk(fn):
         if not isinstance(loop, reads.LOOPS) or loop in off:
             continue
         original = len(reads.sites(loop, resolve, inner=False))
         rewrite = reads.per_iteration(loop, resolve)
         if rewrite > original:
-            worse[loop] = (f"lifting this loop would read the host {rewrite} times per iteration where the "
+            worse[loop] = (f"lifting this loop would read the host {_times(rewrite)} per iteration where the "
                            f"original reads {original}")
+        elif reads.per_iteration(loop, resolve, branches=False) == original > 0 and leaves:
+            worse[loop] = (f"lifting this loop would still read the host {_times(rewrite)} per iteration, as the "
+                           "original does, and again where its values leave")
     return worse
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
 
 
 def _round_trips(fn: ast.FunctionDef) -> dict[int, str]:

@@ -49,9 +49,10 @@ def sites(root: ast.AST, resolve: Callable[[ast.expr], object], inner: bool = Tr
     ``root`` (with ``inner=False``, ``root`` is a loop and every read in it counts once)."""
     found: dict[int, tuple[ast.AST, ast.AST, str]] = {}
     loops = [root] if not inner else [n for n in ast.walk(root) if isinstance(n, LOOPS)]
+    before = _evaluated_once(root) if not inner else set()
     for loop in loops:
         for node in ast.walk(loop):
-            if id(node) in found or node is loop:
+            if id(node) in found or node is loop or id(node) in before:
                 continue
             conv = conversions.match(node, resolve)
             read = conversions.host_read(node, resolve)
@@ -64,12 +65,16 @@ def sites(root: ast.AST, resolve: Callable[[ast.expr], object], inner: bool = Tr
     return list(found.values())
 
 
-def per_iteration(loop: ast.AST, resolve: Callable[[ast.expr], object]) -> int:
+def per_iteration(loop: ast.AST, resolve: Callable[[ast.expr], object], branches: bool = True) -> int:
     """Host reads the rewrite makes in ``loop`` per iteration (each site once): reads kept, and
     every lifted value made NumPy inside the loop.  A ``return`` or ``raise`` leaves the loop:
-    what it reads, it reads once per call."""
-    once = {id(sub) for n in ast.walk(loop)
-            if anno.hasanno(n, Key.HOISTED) or isinstance(n, (ast.Return, ast.Raise)) for sub in ast.walk(n)}
+    what it reads, it reads once per call.  ``branches=False``: only the reads every iteration
+    makes (none in the body of an ``if``)."""
+    once = _evaluated_once(loop) | {id(sub) for n in ast.walk(loop) if anno.hasanno(n, Key.HOISTED) or
+                                    isinstance(n, (ast.Return, ast.Raise)) for sub in ast.walk(n)}
+    if not branches:
+        once |= {id(sub) for n in ast.walk(loop) if isinstance(n, ast.If)
+                 for stmt in (*n.body, *n.orelse) for sub in ast.walk(stmt)}
     kept = sum(1 for node, _, _ in sites(loop, resolve, inner=False)
                if id(node) not in once and not anno.hasanno(node, Key.DEFER) and not anno.hasanno(node, Key.LIFT))
     inside = [n for n in ast.walk(loop) if n is not loop and id(n) not in once]
@@ -95,9 +100,9 @@ def ledger(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object], kept: d
             reason = kept.get(node)
             fate = f"read every iteration ({reason.reason})" if reason is not None else "read every iteration"
         book.reads.append(Decision(node.lineno, what, fate))
-    outermost = [loop for loop in ast.walk(tree) if isinstance(loop, LOOPS) and not _nested(loop, tree)]
+    outermost = _outermost(tree)
     in_loops = {id(n) for loop in outermost for n in ast.walk(loop)}
-    leaving = {id(sub) for n in ast.walk(tree) if isinstance(n, (ast.Return, ast.Raise)) for sub in ast.walk(n)}
+    leaving = _leaving(tree)
     for node in ast.walk(tree):
         if id(node) in in_loops and anno.hasanno(node, Key.MATERIALIZE):
             fate = "read once, as the value leaves the loop" if id(node) in leaving else \
@@ -105,9 +110,37 @@ def ledger(tree: ast.FunctionDef, resolve: Callable[[ast.expr], object], kept: d
             book.reads.append(Decision(node.lineno, f"{_short(node)} made NumPy", fate))
     book.reads.sort(key=lambda d: d.line)
     book.per_iteration_rewrite = sum(per_iteration(loop, resolve) for loop in outermost)
-    book.exits = sum(1 for n in ast.walk(tree) if id(n) not in in_loops and
-                     (anno.hasanno(n, Key.MATERIALIZE) or anno.hasanno(n, Key.DEMOTE)))
+    book.exits = exits(tree)
     return book
+
+
+def exits(tree: ast.FunctionDef) -> int:
+    """Places where lifted values leave the rewrite once per call: after the loops, or in a
+    ``return``/``raise`` inside one."""
+    in_loops = {id(n) for loop in _outermost(tree) for n in ast.walk(loop)}
+    leaving = _leaving(tree)
+    return sum(1 for n in ast.walk(tree) if (id(n) not in in_loops or id(n) in leaving) and
+               (anno.hasanno(n, Key.MATERIALIZE) or anno.hasanno(n, Key.DEMOTE)))
+
+
+def _evaluated_once(loop: ast.AST) -> set[int]:
+    """The nodes of what a loop iterates over (``for x in <iter>``, a comprehension's first
+    ``in``): evaluated once, before its first iteration."""
+    if isinstance(loop, ast.For):
+        source: ast.AST | None = loop.iter
+    elif isinstance(loop, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        source = loop.generators[0].iter
+    else:
+        source = None
+    return {id(n) for n in ast.walk(source)} if source is not None else set()
+
+
+def _outermost(tree: ast.AST) -> list[ast.AST]:
+    return [loop for loop in ast.walk(tree) if isinstance(loop, LOOPS) and not _nested(loop, tree)]
+
+
+def _leaving(tree: ast.AST) -> set[int]:
+    return {id(sub) for n in ast.walk(tree) if isinstance(n, (ast.Return, ast.Raise)) for sub in ast.walk(n)}
 
 
 def _nested(loop: ast.AST, tree: ast.AST) -> bool:

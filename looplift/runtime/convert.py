@@ -34,9 +34,11 @@ TO_TENSOR_FUNCTIONS: dict[Any, str] = {torch.from_numpy: "from_numpy", torch.ten
 _ALIGN = 16
 
 
-#: Lifted tensors whose memory the user's own tensors share (a lift without a copy): each is made
-#: NumPy by ``.numpy()`` on its own, so the array shares that memory as the original's did.  Every
-#: other small CPU tensor (results of lowered code, snapshots) crosses in one packed copy.
+#: Lifted tensors whose memory the user's own tensors share (a lift without a copy), by the address
+#: of that memory: every tensor in it (the lifted one, and views of it such as ``np.ravel(a)``
+#: lowered to ``a.reshape(-1)``) is made NumPy by ``.numpy()`` on its own, so the array shares
+#: that memory as the original's did and writes through it reach the user's tensor.  Every other
+#: small CPU tensor (results of lowered code, snapshots) crosses in one packed copy.
 SHARED: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
 #: CPU tensors up to this many bytes are packed when they leave (one host read for all); larger
 #: ones are made NumPy in place (no copy: on the CPU that is free).
@@ -75,7 +77,8 @@ def _lifted(x: Tensor, copies: bool) -> Tensor:
         return x.detach().clone()
     if x.requires_grad:
         x = x.detach()
-    SHARED[id(x)] = x  # the user's memory: made NumPy on its own, sharing it, as the original's array did
+    if x.numel() and not batching():  # (a batch's items are a stacked copy: nothing to share)
+        SHARED[x.untyped_storage().data_ptr()] = x  # the user's memory: see SHARED
     return x
 
 
@@ -283,7 +286,8 @@ class _Transfer:
 
 
 def _packed_on_cpu(x: Tensor) -> bool:
-    return SHARED.get(id(x)) is not x and x.numel() * x.element_size() <= PACK_CPU_BYTES
+    return x.numel() * x.element_size() <= PACK_CPU_BYTES and \
+        (not x.numel() or x.untyped_storage().data_ptr() not in SHARED)
 
 
 def _unpack(buffer: np.ndarray, start: int, t: Tensor) -> np.ndarray:
