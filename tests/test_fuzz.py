@@ -231,3 +231,5 @@ def test_command_line_writes_a_summary(tmp_path, capsys) -> None:
     md = tmp_path / "summary.md"
     fuzz_main(["--examples", "2", "--seed", "3", "--summary", str(md), "-q", "--no-shrink"])
     assert md.read_text().startswith("# looplift fuzz campaign")
+    fuzz_main(["--examples", "3", "--seed", "3", "--summary", str(out), "-q", "--lift", "always"])
+    assert json.loads(out.read_text())["lift_always"] == 3

@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host-reads", choices=["strict", "no-more"],
                         help="also judge host reads of tensor data: strict (none inside looplift but at exits), "
                              "no-more (and never more than the original)")
+    parser.add_argument("--lift", choices=["always", "auto", "never"],
+                        help="run every program with LOOPLIFT_LIFT set to this (default: each program draws "
+                             "always or auto)")
     parser.add_argument("--no-shrink", action="store_true", help="count disagreements without shrinking them")
     parser.add_argument("--summary", metavar="FILE", action="append", default=[],
                         help="write the summary here (.md: markdown, else JSON); may be repeated")
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = run_campaign(args.examples, args.seed, compile=bool(args.compile),
                            variants=args.variants, shrink=not args.no_shrink, progress=progress,
                            progress_every=args.progress_every, device=args.device, time_limit=args.time_limit,
-                           host_reads=args.host_reads)
+                           host_reads=args.host_reads, lift=args.lift)
     progress(summary)
     for path in args.summary:
         with open(path, "w", encoding="utf-8") as handle:

@@ -27,7 +27,7 @@ import time
 import traceback
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from ..api import looplift
@@ -282,7 +282,6 @@ def minimize(result: Result, *, compile: Any = False, variants: int = 3, budget:
 
     Hypothesis shrinks the choices a program was drawn from; this removes what those choices
     could not (a statement in the middle of a body).  At most ``budget`` re-runs."""
-    from dataclasses import replace as _replace
 
     if result.ok:
         return result
@@ -314,7 +313,7 @@ def minimize(result: Result, *, compile: Any = False, variants: int = 3, budget:
                 except SyntaxError:
                     continue
                 runs += 1
-                attempt = check(_replace(program, source=source), compile=compile, variants=variants,
+                attempt = check(replace(program, source=source), compile=compile, variants=variants,
                                 host_reads=host_reads)
                 if attempt.signature == result.signature:
                     lines, result, changed = candidate, attempt, True
@@ -451,10 +450,12 @@ class Summary:
 
 def run_campaign(examples: int, seed: int = 0, *, compile: Any = False, variants: int = 3, shrink: bool = True,
                  progress: Callable[[Summary], None] | None = None, progress_every: int = 100,
-                 device: str = "cpu", time_limit: float | None = None, host_reads: str | None = None) -> Summary:
+                 device: str = "cpu", time_limit: float | None = None, host_reads: str | None = None,
+                 lift: str | None = None) -> Summary:
     """Generate ``examples`` programs from ``seed`` and check each one (see the module docstring).
 
-    ``device``: where the input tensors live.  ``time_limit``: stop generating after this many
+    ``lift``: run every program with ``LOOPLIFT_LIFT`` set to it (default: the mode each program
+    draws).  ``device``: where the input tensors live.  ``time_limit``: stop generating after this many
     seconds (the summary says how many programs ran).  ``host_reads``: judge host reads too
     (``"strict"``: none inside looplift but at exits; ``"no-more"``: also never more than the
     original)."""
@@ -481,6 +482,8 @@ def run_campaign(examples: int, seed: int = 0, *, compile: Any = False, variants
             if time_limit is not None and time.perf_counter() - started > time_limit:
                 state["out_of_time"] = True
                 raise _Stop()
+            if lift is not None:
+                program = replace(program, inputs=replace(program.inputs, lift=lift))
             result = check(program, compile=compile, variants=variants, host_reads=host_reads)
             if state["generating"]:
                 summary.add(result)
