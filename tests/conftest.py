@@ -204,6 +204,15 @@ def seeded_random_state() -> None:
     random.seed(0)
 
 
+@pytest.fixture
+def counts() -> Iterator[Any]:
+    """The run-time paths looplift takes during the test (``looplift.testing.observed_paths``)."""
+    from looplift.testing import observed_paths
+
+    with observed_paths() as found:
+        yield found
+
+
 @pytest.fixture(autouse=True)
 def paths_left_off() -> Iterator[None]:
     """No test leaves the run-time path counter on (it would count into another test's numbers);

@@ -10,17 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from looplift import explain, looplift
-from looplift.runtime import paths
 from looplift.testing import compare_calls
 
 
-@pytest.fixture
-def counts():
-    paths.ENABLED = True
-    paths.COUNTS.clear()
-    yield paths.COUNTS
-    paths.ENABLED = False
-    paths.COUNTS.clear()
 
 
 def comprehension(ts):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from looplift import explain, looplift
-from looplift.runtime import deferred, paths
+from looplift.runtime import deferred
 from looplift.runtime.convert import materialize
 from looplift.testing import compare_calls
 
@@ -19,13 +19,6 @@ def lifting(monkeypatch):
     monkeypatch.setenv("LOOPLIFT_LIFT", "always")
 
 
-@pytest.fixture
-def counts():
-    paths.ENABLED = True
-    paths.COUNTS.clear()
-    yield paths.COUNTS
-    paths.ENABLED = False
-    paths.COUNTS.clear()
 
 
 def loss_sum(xs, w):

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from looplift import explain, looplift
-from looplift.runtime import observe, paths
+from looplift.runtime import observe
 from looplift.testing import compare_calls
 
 
@@ -18,13 +18,6 @@ def lifting(monkeypatch):
     monkeypatch.setenv("LOOPLIFT_LIFT", "always")
 
 
-@pytest.fixture
-def counts():
-    paths.ENABLED = True
-    paths.COUNTS.clear()
-    yield paths.COUNTS
-    paths.ENABLED = False
-    paths.COUNTS.clear()
 
 
 class Loader:
