@@ -15,6 +15,7 @@ proved it) and iterating a list or tuple twice is the same.
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Any, Callable, Sequence
 
 import torch
@@ -28,24 +29,31 @@ Tensor = torch.Tensor
 #: The most a stacked copy of the items may take.
 MAX_STACK_BYTES = 1 << 28
 
-def _stackable(items: Any) -> bool:
+_DTYPE = operator.attrgetter("dtype")
+
+
+def _stacked(items: Any) -> Tensor | None:
+    """The items as one tensor, or None unless they are plain tensors of one dtype, shape and
+    device, none requiring grad (``torch.stack`` itself refuses other shapes and devices)."""
     if type(items) not in (list, tuple) or not items:
-        return False
+        return None
     first = items[0]
-    if type(first) is not Tensor or first.requires_grad:
-        return False
-    dtype, shape, device = first.dtype, first.shape, first.device
-    if first.element_size() * first.numel() * len(items) > MAX_STACK_BYTES:
-        return False
-    return all(type(t) is Tensor and t.dtype is dtype and t.shape == shape and t.device == device
-               and not t.requires_grad for t in items)
+    if type(first) is not Tensor or first.element_size() * first.numel() * len(items) > MAX_STACK_BYTES:
+        return None
+    if set(map(type, items)) != {Tensor} or set(map(_DTYPE, items)) != {first.dtype}:
+        return None
+    try:
+        stacked = torch.stack(items)
+    except RuntimeError:
+        return None
+    return None if stacked.requires_grad else stacked
 
 
 def batched(body: Callable[..., Any], items: Any, invariants: Sequence[Any], kinds: Sequence[str]) -> list[list[Any]] | None:
     """The outputs of ``body`` over every item, as lists (see the module docstring), or None."""
-    if not _stackable(items):
+    stacked = _stacked(items)
+    if stacked is None:
         return None
-    stacked = torch.stack(items)
     in_dims = (0, *(None,) * len(invariants))
     try:
         with batch_running():

@@ -148,18 +148,24 @@ def materialize(x: Any) -> Any:
     cls = type(x)
     if cls is Tensor and x.is_cpu and not _packed_on_cpu(x):
         return _array(x.detach().numpy() if x.requires_grad else x.numpy())
+    if cls is list and _HOLDING.isdisjoint(map(type, x)):
+        return x  # host values only (a batch's results): nothing to read
     if cls is list and _item_reads(x):
         with torch.no_grad():
             x[:] = torch.stack([d.tensor for d in x]).tolist()  # what each .item() gives, in one read
         if paths.ENABLED:
             paths.note("exit.transfer")
         return x
-    if cls in (Tensor, list, tuple, Deferred, Later):
+    if cls in _HOLDING:
         transfer = _Transfer()
         transfer.collect(x)
         transfer.run()
         return transfer.rebuild(x)
     return x
+
+
+#: The kinds of value ``materialize`` converts or looks into.
+_HOLDING = frozenset((Tensor, list, tuple, Deferred, Later))
 
 
 def _item_reads(x: list[Any]) -> bool:
