@@ -675,8 +675,8 @@ def _reading_more(fn: ast.FunctionDef, resolve: Any, off: Mapping[ast.AST, str])
     """Loops whose rewrite reads tensor data on the host more often per iteration than the
     original (a lifted value Python then needs, say: one read per use, where the original read
     once), or as often in every iteration (an ``if`` on a lifted value): the values that leave
-    the lifted code then cost reads the original never made.  Lifting stays off there, so no loop ever reads more
-    often than it did."""
+    the lifted code then cost reads the original never made.  Lifting stays off there, so no
+    loop ever reads more often than it did."""
     worse: dict[ast.AST, str] = {}
     leaves = reads.exits(fn) > 0
     for loop in ast.walk(fn):

@@ -455,8 +455,8 @@ def run_campaign(examples: int, seed: int = 0, *, compile: Any = False, variants
     """Generate ``examples`` programs from ``seed`` and check each one (see the module docstring).
 
     ``lift``: run every program with ``LOOPLIFT_LIFT`` set to it (default: the mode each program
-    draws).  ``device``: where the input tensors live.  ``time_limit``: stop generating after this many
-    seconds (the summary says how many programs ran).  ``host_reads``: judge host reads too
+    draws).  ``device``: where the input tensors live.  ``time_limit``: stop generating after
+    this many seconds (the summary says how many programs ran).  ``host_reads``: judge host reads too
     (``"strict"``: none inside looplift but at exits; ``"no-more"``: also never more than the
     original)."""
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
