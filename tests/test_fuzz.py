@@ -210,6 +210,23 @@ def test_harness_reports_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None
     run()
 
 
+def test_a_program_that_never_ends_times_out_in_both_runs() -> None:
+    """The time limit reaches the decorated run too: the original's ``except Exception`` and
+    ``compare_calls``' record of the original's exception do not take it."""
+    source = ("def f(xs, w, k):\n"
+              "    j = 0\n"
+              "    while j < 2:\n"
+              "        try:\n"
+              "            for j in range(2):\n"
+              "                pass\n"
+              "        except Exception:\n"
+              "            pass\n"
+              "    return j\n")
+    inputs = InputSpec(x=TensorSpec("float32", (3,)), n=1, w=TensorSpec("float32", (3,)), k=0, seed=0)
+    result = check(Program(source, inputs), variants=1, timeout=0.5)
+    assert result.verdict == "timeout", result.describe()
+
+
 def test_signatures_are_coarse_and_stable() -> None:
     sig = fuzz_runner.signature_of
     assert sig("exception: TypeError('x') vs RuntimeError('y z')") == "exception: TypeError vs RuntimeError"

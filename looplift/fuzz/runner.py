@@ -202,8 +202,11 @@ def _environment(name: str, value: str) -> Any:
             os.environ[name] = saved
 
 
-class ProgramTimeout(Exception):
-    """A program ran longer than ``check``'s ``timeout``."""
+class ProgramTimeout(BaseException):
+    """A program ran longer than ``check``'s ``timeout``.  A ``BaseException``, like
+    ``KeyboardInterrupt``: the program's own ``except Exception``, looplift's fallback to the
+    original code and ``compare_calls``' record of what a call raised must not take it (one of
+    them did, and the other run of a program that never ends went on for good)."""
 
 
 def _time_limit(seconds: float | None) -> Any:
