@@ -208,3 +208,12 @@ def test_a_list_of_item_reads_leaves_in_one_stack(counts):
     assert counts["exit.transfer"] == 1
     ints = materialize([deferred.defer(torch.tensor(3), "item"), deferred.defer(torch.tensor(4.5), "item")])
     assert ints == [3, 4.5] and type(ints[0]) is int  # mixed dtypes: the general path, same values
+
+
+@pytest.mark.parametrize("how", ["float", "int", "bool", "complex", "tolist"])
+def test_a_list_of_other_reads_leaves_in_one_stack(counts, how):
+    ts = [torch.tensor(v, dtype=torch.float32) for v in (-1.5, 0.0, 2.75, 7.0)]
+    values = materialize([deferred.defer(t, how) for t in ts])
+    assert values == [deferred.READS[how](t) for t in ts]
+    assert [type(v) for v in values] == [type(deferred.READS[how](t)) for t in ts]
+    assert counts["exit.transfer"] == 1

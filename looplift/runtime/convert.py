@@ -150,9 +150,11 @@ def materialize(x: Any) -> Any:
         return _array(x.detach().numpy() if x.requires_grad else x.numpy())
     if cls is list and _HOLDING.isdisjoint(map(type, x)):
         return x  # host values only (a batch's results): nothing to read
-    if cls is list and _item_reads(x):
+    how = _scalar_reads(x) if cls is list else None
+    if how is not None:
         with torch.no_grad():
-            x[:] = torch.stack([d.tensor for d in x]).tolist()  # what each .item() gives, in one read
+            numbers = torch.stack([d.tensor for d in x]).tolist()  # what each .item() gives, in one read
+        x[:] = numbers if how in ("item", "tolist") else list(map(READS[how], numbers))
         if paths.ENABLED:
             paths.note("exit.transfer")
         return x
@@ -168,20 +170,20 @@ def materialize(x: Any) -> Any:
 _HOLDING = frozenset((Tensor, list, tuple, Deferred, Later))
 
 
-def _item_reads(x: list[Any]) -> bool:
-    """A list of deferred ``.item()`` reads of 0-d tensors of one dtype on one device (the list
-    ``losses.append(loss.item())`` builds): read with one stack."""
+def _scalar_reads(x: list[Any]) -> str | None:
+    """``how`` when ``x`` is a list of deferred reads, all made ``how``, of 0-d tensors of one
+    dtype on one device (the list ``losses.append(loss.item())`` builds): read with one stack."""
     if not x or type(x[0]) is not Deferred:
-        return False
+        return None
     first = x[0].tensor
-    dtype, device = first.dtype, first.device
+    how, dtype, device = x[0].how, first.dtype, first.device
     for d in x:
-        if type(d) is not Deferred or d.how != "item":
-            return False
+        if type(d) is not Deferred or d.how != how:
+            return None
         t = d.tensor
         if t.ndim != 0 or t.dtype is not dtype or t.device != device:
-            return False
-    return True
+            return None
+    return how
 
 
 def _array(array: np.ndarray) -> Any:
