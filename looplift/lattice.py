@@ -291,6 +291,13 @@ def demoted(value: AV) -> AV:
     return value
 
 
+def is_literal(value: AV) -> bool:
+    """A value known by value: a literal, or a tuple of literals (``axis=(1, 2)``)."""
+    if isinstance(value, TupleV):
+        return value.items is not None and all(isinstance(item, ConstV) for item in value.items)
+    return isinstance(value, ConstV)
+
+
 def _anywhere(value: AV, test: Callable[[AV], bool]) -> bool:
     """``test`` holds for some alternative of ``value`` or of an element inside it."""
     for option in value.options():

@@ -224,7 +224,9 @@ def specialize_loop(fn: types.FunctionType, site: int, variables: Mapping[str, A
     names = [n for n in variables if n in scope.locals and not n.startswith("__ll")]
     params = {n: abstract_of(variables[n]) for n in names}
     for name in _local_lists(fn, loaded, site, variables, observed):  # lists the function made: still its own
-        if name in params and isinstance(params[name], ListV):
+        # (unless they hold tensors already: a lifted value put beside them could not be told apart)
+        if name in params and isinstance(params[name], ListV) and \
+                not any(isinstance(item, torch.Tensor) for item in variables[name]):
             params[name] = ListV(params[name].elem, local=True)
     loop_fn = _loop_function(tree, loop, names, scope)
     report = Report(function=f"{fn.__qualname__} (the loop at line {loop.lineno})", signature="(resumed)",

@@ -138,3 +138,26 @@ def test_a_loop_in_a_try_is_not_resumed(lifting, counts):
     compare_calls(guarded, decorated, (Loader(n=10),))
     assert counts["read.deferred"] == 0  # the first call ran the original throughout
     compare_calls(guarded, decorated, (Loader(n=10),))
+
+
+def mixes_real_and_converted(xs, w):
+    out = []
+    for t in xs:
+        a = t.numpy()
+        for _ in range(2):
+            out.append(w)  # the user's tensor, kept a tensor
+        for _ in range(2):
+            out.append(a)  # an array: must leave as one, also from a loop resumed at the first call
+            v = w
+        v.numpy()
+    return out
+
+
+def test_a_resumed_loop_keeps_arrays_apart_from_the_tensors_of_its_list(lifting):
+    """The fuzzer's find: at the first call the loop resumed with ``out`` already holding tensors;
+    a lifted ``a`` appended beside them could not be told apart and left as a tensor."""
+    xs = [torch.tensor([3, 1, 0], dtype=torch.int32) for _ in range(5)]
+    w = torch.tensor([-4, -4, -3], dtype=torch.int32)
+    fast = looplift(mixes_real_and_converted, compile=False)
+    for _ in range(2):  # the first call observes and resumes, the second runs the specialization
+        compare_calls(mixes_real_and_converted, fast, (xs, w))

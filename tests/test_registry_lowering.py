@@ -64,3 +64,31 @@ def _module(path: Path) -> ModuleType:
     module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _reductions_over_axis_tuples(xs):
+    import numpy as np
+
+    out = []
+    for t in xs:
+        a = t.numpy()
+        out.append(a.sum(axis=(1, 2)))
+        out.append(np.std(a, axis=(0, 2), ddof=1))
+        out.append(np.max(a, axis=(-1, 0), keepdims=True))
+    return out
+
+
+@pytest.mark.lift("always")
+@pytest.mark.parametrize("shape", [(3, 4, 5), (2, 1, 3)])
+def test_a_tuple_of_literal_axes_lowers(shape: tuple[int, ...]) -> None:
+    """``axis=(1, 2)`` is as literal as ``axis=1``: the reduction runs lowered, with NumPy's result."""
+    import torch
+
+    from looplift import explain, looplift
+    from looplift.testing import compare_calls
+
+    xs = [torch.randn(*shape) for _ in range(3)]
+    fast = looplift(_reductions_over_axis_tuples, compile=False)
+    compare_calls(_reductions_over_axis_tuples, fast, (xs,))
+    source = explain(fast, xs).source
+    assert "dim=(1, 2)" in source and "torch.amax(a, dim=(2, 0), keepdim=True)" in source

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..lattice import AV, ArrayV, ConstV, PyScalarV, TupleV
+from ..lattice import AV, ArrayV, ConstV, PyScalarV, TupleV, is_literal
 from ..dtypes import LIFTABLE_NP_DTYPES
 from ..errors import Refusal
 from .entry import Check, OpEntry, Unsupported
@@ -49,7 +49,7 @@ def literal_arguments(impl: Callable[..., Any], *names: str) -> Check:
     def check(args: Sequence[AV], kwargs: Mapping[str, AV]) -> str | None:
         for name, index in positions.items():
             value = kwargs.get(name, args[index] if index < len(args) else None)
-            if value is not None and not isinstance(value, ConstV):
+            if value is not None and not is_literal(value):
                 return f"{name}= must be a literal"
         return None
 

@@ -48,7 +48,7 @@ from torch.overrides import TorchFunctionMode
 
 from ..dtypes import NP_TO_TORCH, TORCH_TO_NP, torch_name
 from ..errors import Refusal
-from ..lattice import AV, TOP, ArrayV, ConstV, ListV, ObjV, PyScalarV, TopV, TupleV
+from ..lattice import AV, TOP, ArrayV, ConstV, ListV, ObjV, PyScalarV, TopV, TupleV, is_literal
 from . import lib, probe
 from .entry import OpEntry
 
@@ -96,15 +96,18 @@ class Operand:
 
     @property
     def is_literal(self) -> bool:
-        return isinstance(self.value, ConstV)
+        return is_literal(self.value)
 
     @property
     def literal(self) -> Any:
-        """The value of a literal operand (``Refuse`` when it is only known by type)."""
+        """The value of a literal operand, a tuple of literals included (``axis=(1, 2)``);
+        ``Refuse`` when it is only known by type."""
         if isinstance(self.value, ConstV):
             return self.value.value
         if isinstance(self.value, ObjV):
             return self.value.obj
+        if isinstance(self.value, TupleV) and is_literal(self.value):
+            return tuple(item.value for item in self.value.items)
         raise Refuse(f"{self.name} must be a literal")
 
     @property
