@@ -202,11 +202,22 @@ def run_example(example: Any, device: str, args: argparse.Namespace, out: TextIO
             outcome.original, outcome.lifted = time_pair(
                 lambda: example.function(*inputs), lambda: decorated(*inputs), args.repeat, sync)
         speed = outcome.speedup
-        verdict = "" if speed is None else (f"{speed:.2f}x faster" if speed >= 1 else f"{1 / speed:.2f}x slower")
+        verdict = "" if speed is None else _verdict(speed)
         print(f"timing: original {_ms(outcome.original)}, looplift {_ms(outcome.lifted)} per call "
               f"(median of {args.repeat}) -> {style(verdict, 'bold')}", file=out)
     print(file=out)
     return outcome
+
+
+#: Speed ratios closer to 1 than this are reported as the same speed: a median of a few calls on
+#: a shared machine moves by more than that from run to run.
+SAME_SPEED = 0.05
+
+
+def _verdict(speed: float) -> str:
+    if abs(speed - 1) < SAME_SPEED:
+        return f"the same speed ({speed:.2f}x, within the {SAME_SPEED:.0%} a median of a few calls moves)"
+    return f"{speed:.2f}x faster" if speed >= 1 else f"{1 / speed:.2f}x slower"
 
 
 # ----------------------------------------------------------------------------------------------
