@@ -19,6 +19,7 @@ import threading
 from typing import Any, Callable, Iterator
 
 from .. import logs
+from ..errors import Refusal
 from ..lattice import AV, BOTTOM, join
 from ..signature import abstract_of
 
@@ -88,6 +89,9 @@ class Resume:
         self.failed.add(loop)  # once per loop and call, whatever happens
         try:
             continuation = self.build(loop, variables)
+        except Refusal as refusal:  # the rest of the loop cannot be rewritten: it goes on as written
+            logger.info("the loop %s goes on as written: %s", loop, refusal)
+            return None
         except Exception:  # a bug in looplift must never break the user's program
             logger.exception("looplift could not specialize the loop %s", loop)
             return None
