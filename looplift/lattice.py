@@ -346,7 +346,7 @@ def describe(value: AV) -> str:
     if isinstance(value, ObjV):
         return f"the object {getattr(value.obj, '__name__', type(value.obj).__name__)}"
     if isinstance(value, PlainV):
-        return f"a {value.type.__name__}"
+        return "None" if value.type is type(None) else f"a {value.type.__name__}"
     return repr(value)
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from .. import anno, registry, semantics
 from ..anno import Key
 from ..errors import Refusal
-from ..lattice import AV, ArrayV, PyScalarV, TensorV, contains_lifted, demoted
+from ..lattice import AV, ArrayV, PyScalarV, TensorV, contains_lifted, demoted, describe
 from ..registry import lowering
 from ..report import Decision
 from . import conversions
@@ -65,6 +65,8 @@ class Decisions:
         if conv.direction == "to_numpy":
             if not is_tensor(source):
                 self.use(conv.source, source, Use.RETAIN, env)
+                if self.lifting and self.loops:
+                    self.skip(node, f"{conv.describe()} kept", _not_one_tensor(source))
                 return demoted(self.type_of(node))
             tensor = next(iter(source.options()))
             assert isinstance(tensor, TensorV)
@@ -153,3 +155,11 @@ class Decisions:
 
 def _floating(dtype: object) -> bool:
     return bool(getattr(dtype, "is_floating_point", False)) or getattr(dtype, "kind", "") in "fc"
+
+
+def _not_one_tensor(value: AV) -> str:
+    """Why a conversion's operand cannot be kept as a tensor: what else it may be."""
+    others = sorted({describe(o) for o in value.options() if not isinstance(o, TensorV)})
+    if others:
+        return f"its operand is not always a tensor here (it may be {' or '.join(others)})"
+    return "its operand's dtype or rank is not the same at every iteration"
