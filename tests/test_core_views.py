@@ -56,3 +56,19 @@ def test_a_lowered_view_of_an_argument_made_numpy_shares_its_memory():
     xs = [torch.tensor([3, 1, 0], dtype=torch.int32), torch.arange(6, dtype=torch.float32).reshape(2, 3)]
     compare_calls(writes_into_a_view_of_the_argument, looplift(compile=False)(writes_into_a_view_of_the_argument),
                   (xs,))
+
+
+def writes_through_an_alias_after_another(xs):
+    out = []
+    for t in xs:
+        v = t.detach().cpu().numpy()
+        out.append(np.exp(t.detach().cpu().numpy()))  # a second alias of t, gone after this line
+        v += 1  # still t's memory
+
+
+def test_a_write_through_an_alias_reaches_the_tensor_after_another_alias_died():
+    """The fuzzer's find: the second, short-lived alias of ``t`` took the first one's place as
+    the owner of ``t``'s memory, and the write went into a copy once it died."""
+    xs = [torch.tensor([0.5, 0.625, 1.0], requires_grad=True) for _ in range(2)]
+    compare_calls(writes_through_an_alias_after_another, looplift(compile=False)(writes_through_an_alias_after_another),
+                  (xs,))

@@ -71,7 +71,7 @@ R_SQUEEZE = ("`.squeeze(1)` typed by size-2 probes as 2-d although the first cal
              "fails every iteration (lift.miss), nothing is lifted; `t = y.numpy()` also unlifted (targets)")
 R_PARAMETER = "nn.Parameter (module.weight) fails the lift guard `type(x) is Tensor`: lift.miss every iteration"
 R_RANKS = ("named_parameters()/state_dict() items have different ranks (weights 2-d, biases 1-d): the observed "
-           "type joins to 'rank unknown', nothing is lifted and explain() is silent")
+           "type joins to 'rank unknown': nothing is lifted (explain() says the operand's rank changes)")
 R_DICT_ACC = "`d[k] += t.item()` / `d['loss'].append(t.item())` (dict accumulators): not deferred, often silent"
 R_TOLIST = "`xs.extend(t.tolist())` / `a.tolist()` of a lifted array: not deferred (silent in the loader loop)"
 R_FOLD_DIV = ("an accumulator read by arithmetic inside the loop (`total / len(data)` per epoch, log lines) is "
@@ -293,7 +293,6 @@ known("lifted", "class_accuracy", reason=R_INT_ADD_AT)
 known("lifted", "grad_norms", "weight_report", "snapshot_state", reason=R_RANKS)
 known("lifted", "ema_loss", reason=R_EXPR_READ)
 known("explained", "greedy_decode", reason=R_GREEDY)
-known("explained", "snapshot_state", reason=R_RANKS)
 known("resumed", "evaluate_with_history", "dataloader_dict_stats", "predict_dataloader", "mc_dropout_predict", "pair_similarities", "extract_features", reason=R_RESUME_LISTS)
 known("resumed", "train_epochs", reason=R_NESTED)
 known("resumed", "while_next_iter", reason=R_NO_RESUME_SAID)

@@ -67,6 +67,8 @@ class Decisions:
                 self.use(conv.source, source, Use.RETAIN, env)
                 if self.lifting and self.loops:
                     self.skip(node, f"{conv.describe()} kept", _not_one_tensor(source))
+                elif self.loops:
+                    self.plan.switched_off[node] = Decision(node.lineno, f"{conv.describe()} kept", self.off_reason())
                 return demoted(self.type_of(node))
             tensor = next(iter(source.options()))
             assert isinstance(tensor, TensorV)
@@ -138,6 +140,9 @@ class Decisions:
         for loop in reversed(self.loop_nodes):
             if loop in self.loops_off:
                 return self.loops_off[loop]
+        if self.loop_nodes and isinstance(self.loop_nodes[-1], (ast.DictComp, ast.SetComp, ast.GeneratorExp)):
+            return "a dict or set comprehension or a generator builds NumPy values (loops and list comprehensions " \
+                   "are lifted)"
         return "lifting is off here (cost model or marker)"
 
     def deferrable(self, value: AV) -> bool:

@@ -34,11 +34,12 @@ TO_TENSOR_FUNCTIONS: dict[Any, str] = {torch.from_numpy: "from_numpy", torch.ten
 _ALIGN = 16
 
 
-#: Lifted tensors whose memory the user's own tensors share (a lift without a copy), by the address
-#: of that memory: every tensor in it (the lifted one, and views of it such as ``np.ravel(a)``
-#: lowered to ``a.reshape(-1)``) is made NumPy by ``.numpy()`` on its own, so the array shares
-#: that memory as the original's did and writes through it reach the user's tensor.  Every other
-#: small CPU tensor (results of lowered code, snapshots) crosses in one packed copy.
+#: The user's tensors that lifts kept without a copy, by the address of their memory (the first
+#: one lifted, while it lives): every tensor in that memory (the lifted one or its detached alias,
+#: and views such as ``np.ravel(a)`` lowered to ``a.reshape(-1)``) is made NumPy by ``.numpy()`` on
+#: its own, so the array shares the memory as the original's did and writes through it reach the
+#: user's tensor.  Every other small CPU tensor (results of lowered code, snapshots) crosses in one
+#: packed copy.
 SHARED: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
 #: CPU tensors up to this many bytes are packed when they leave (one host read for all); larger
 #: ones are made NumPy in place (no copy: on the CPU that is free).
@@ -75,11 +76,9 @@ def _lifted(x: Tensor, copies: bool) -> Tensor:
         paths.note("lift.hit")
     if copies:
         return x.detach().clone()
-    if x.requires_grad:
-        x = x.detach()
     if x.numel() and not batching():  # (a batch's items are a stacked copy: nothing to share)
-        SHARED[x.untyped_storage().data_ptr()] = x  # the user's memory: see SHARED
-    return x
+        SHARED.setdefault(x.untyped_storage().data_ptr(), x)  # the user's tensor, while it lives: see SHARED
+    return x.detach() if x.requires_grad else x
 
 
 def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
