@@ -26,7 +26,7 @@ import timeit
 import warnings
 from typing import Any, Callable, TextIO
 
-from .arguments import positive_int
+from .arguments import device_problem, positive_int
 from .render import Style, color_diff, decisions, source_diff, use_color
 from .values import describe
 
@@ -225,25 +225,13 @@ def _verdict(speed: float) -> str:
 
 
 def _check_device(device: str) -> str | None:
-    """None when ``device`` can hold tensors here, else the message to print."""
+    """None when the demo can run on ``device``, else the message to print."""
     import torch
 
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        return f"--device {device}: not a torch device ({exc})"
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            return (f"--device {device}: no CUDA GPU is available here (torch {torch.__version__}, "
-                    f"torch.cuda.is_available() is False); run without --device to use the CPU")
-        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
-            return f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here"
-    elif parsed.type == "mps":
-        if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            return f"--device {device}: MPS is not available here"
-    elif parsed.type != "cpu":
-        return f"--device {device}: the demo runs on cpu, cuda or mps"
-    return None
+    problem = device_problem(device)
+    if problem is None and torch.device(device).type not in ("cpu", "cuda", "mps"):
+        problem = "the demo runs on cpu, cuda or mps"
+    return f"--device {device}: {problem}" if problem else None
 
 
 def _select(names: list[str] | None) -> tuple[list[Any], str | None]:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .arguments import positive_int
+from .arguments import device_problem, positive_int
 from .render import Style, color_diff, decisions, source_diff, use_color
 from .values import Builder, CannotBuild, Given, GivenError, build_types, evaluate_args
 
@@ -357,16 +357,9 @@ def _annotation_text(annotation: Any) -> str:
 
 
 def _check_device(device: str) -> None:
-    import torch
-
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise UsageError(f"--device {device}: not a torch device ({exc})") from None
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise UsageError(f"--device {device}: no CUDA GPU is available here (torch.cuda.is_available() is False)")
-    if parsed.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UsageError(f"--device {device}: MPS is not available here")
+    problem = device_problem(device)
+    if problem:
+        raise UsageError(f"--device {device}: {problem}")
 
 
 def _given(args: argparse.Namespace, module: types.ModuleType, builder: Builder) -> Given:

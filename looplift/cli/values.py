@@ -27,6 +27,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from .arguments import device_problem
+
 STAND_INS: dict[type, Any] = {int: 10, float: 1.0, bool: False, str: "", complex: 1j}
 SEQUENCES = (list, collections.abc.Sequence, collections.abc.Iterable, collections.abc.Collection,
              collections.abc.MutableSequence, typing.List, typing.Sequence, typing.Iterable)
@@ -288,14 +290,9 @@ def _shape(node: ast.expr, text: str) -> tuple[int, ...]:
 
 
 def _check_device(device: str) -> None:
-    import torch
-
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise CannotBuild(f"{device!r} is not a torch device ({exc})") from None
-    if parsed.type == "cuda" and not torch.cuda.is_available():
-        raise CannotBuild(f"device {device!r}: no CUDA GPU is available here")
+    problem = device_problem(device)
+    if problem:
+        raise CannotBuild(f"device {device!r}: {problem}")
 
 
 # ----------------------------------------------------------------------------------------------
