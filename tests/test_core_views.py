@@ -72,3 +72,20 @@ def test_a_write_through_an_alias_reaches_the_tensor_after_another_alias_died():
     xs = [torch.tensor([0.5, 0.625, 1.0], requires_grad=True) for _ in range(2)]
     compare_calls(writes_through_an_alias_after_another, looplift(compile=False)(writes_through_an_alias_after_another),
                   (xs,))
+
+
+def views_kept_then_base_written(xs, w):
+    acc = w.detach().numpy().copy()
+    out = []
+    for t in xs:
+        out.append(acc.reshape(-1))  # NumPy views of acc
+    acc += acc  # after the loop: the views see it
+    return acc, out
+
+
+def test_a_write_to_a_base_reaches_the_views_kept_before():
+    """The fuzzer's find: ``acc`` made NumPy for an in-place write became a copy, so the views of
+    it appended in the loop kept the old values."""
+    xs = [torch.tensor([0.5, -2.0, 1.0]) for _ in range(2)]
+    compare_calls(views_kept_then_base_written, looplift(compile=False)(views_kept_then_base_written),
+                  (xs, torch.tensor([1.0, -2.0, 3.0])))

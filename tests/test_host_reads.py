@@ -87,7 +87,7 @@ def test_reads_are_attributed_to_program_exit_or_internal() -> None:
         to_numpy(t)  # the registry's NumPy form of an operand: internal
     assert (reads.program, reads.exit, reads.internal) == (1, 1, 1), reads.describe()
     functions = {where: function for (where, function, _, _) in reads.sites}
-    assert functions["exit"] == "looplift.runtime.convert._Transfer.run"
+    assert functions["exit"] == "looplift.runtime.convert.materialize"
     assert functions["internal"] == "looplift.registry.coerce.to_numpy"
     assert functions["program"].endswith("test_reads_are_attributed_to_program_exit_or_internal")
 

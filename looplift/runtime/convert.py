@@ -145,7 +145,7 @@ def meta(x: Any, name: str) -> Any:
 def materialize(x: Any) -> Any:
     """What the original holds for ``x`` (lists are converted in place); one transfer per device."""
     cls = type(x)
-    if cls is Tensor and x.is_cpu and not _packed_on_cpu(x):
+    if cls is Tensor and x.is_cpu:  # one tensor: its own memory, so writes to the array reach its views
         return _array(x.detach().numpy() if x.requires_grad else x.numpy())
     if cls is list and _HOLDING.isdisjoint(map(type, x)):
         return x  # host values only (a batch's results): nothing to read
