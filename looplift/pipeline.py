@@ -25,7 +25,7 @@ from . import anno, codegen, costmodel, logs, pragmas, runtime, source
 from .analysis import conversions, dependence, placement, reads, regions, scope as scope_mod, types as types_pass
 from .anno import Key
 from .errors import Refusal
-from .lattice import AV, TOP, ArrayV, ConstV, ListV, PyScalarV, TensorV, TupleV, from_runtime
+from .lattice import AV, TOP, ArrayV, ConstV, PyScalarV, TensorV, TupleV, from_runtime
 from .options import Options
 from .registry import lib
 from .report import Decision, Report
@@ -223,11 +223,6 @@ def specialize_loop(fn: types.FunctionType, site: int, variables: Mapping[str, A
     scope = scope_mod.analyze(tree)
     names = [n for n in variables if n in scope.locals and not n.startswith("__ll")]
     params = {n: abstract_of(variables[n]) for n in names}
-    for name in _local_lists(fn, loaded, site, variables, observed):  # lists the function made: still its own
-        # (unless they hold tensors already: a lifted value put beside them could not be told apart)
-        if name in params and isinstance(params[name], ListV) and \
-                not any(isinstance(item, torch.Tensor) for item in variables[name]):
-            params[name] = ListV(params[name].elem, local=True)
     loop_fn = _loop_function(tree, loop, names, scope)
     report = Report(function=f"{fn.__qualname__} (the loop at line {loop.lineno})", signature="(resumed)",
                     original_source=loaded.text)
@@ -243,19 +238,6 @@ def specialize_loop(fn: types.FunctionType, site: int, variables: Mapping[str, A
 #: What a resumed loop's function calls besides the runtime (``runtime/observe.py``).
 _RESUME_HELPERS = {"__ll_resume_iter": observe.resume, "__ll_finished": observe.finished,
                    "__ll_returned": observe.returned}
-
-
-def _local_lists(fn: types.FunctionType, loaded: source.FunctionSource, site: int, variables: Mapping[str, Any],
-                 observed: Mapping[int, AV]) -> set[str]:
-    """Names that hold, inside the loop at ``site``, a list the whole function made and never
-    shared (the types pass over the whole function says so): a resumed loop may keep lifted
-    values in them as the function itself would."""
-    tree = fresh_tree(loaded)
-    params = {name: abstract_of(variables[name]) for name in inspect.signature(fn).parameters if name in variables}
-    types_pass.TypesPass(tree, fn.__globals__, observed=observed).run(params)
-    loop = next(n for n in ast.walk(tree) if anno.getanno(n, Key.SITE) == site)
-    return {n.id for n in ast.walk(loop) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-            and isinstance(anno.getanno(n, Key.TYPE), ListV) and anno.getanno(n, Key.TYPE).local}
 
 
 def _loop_function(tree: ast.FunctionDef, loop: ast.For, names: list[str], scope: scope_mod.Scope) -> ast.FunctionDef:

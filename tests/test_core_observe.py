@@ -161,3 +161,36 @@ def test_a_resumed_loop_keeps_arrays_apart_from_the_tensors_of_its_list(lifting)
     fast = looplift(mixes_real_and_converted, compile=False)
     for _ in range(2):  # the first call observes and resumes, the second runs the specialization
         compare_calls(mixes_real_and_converted, fast, (xs, w))
+
+
+def _plus_one(v):
+    return np.asarray(v) + 1
+
+
+def appends_arrays_of_two_kinds(xs, w, k):
+    """The fuzzer's program (seed 3244742637), as it was found."""
+    acc = 0.0
+    out = []
+    v1 = w.numpy()
+    for i, t in enumerate(xs):
+        v2 = t.numpy()
+        if np.sum(np.dot(w, acc)).item() > 0:
+            out.append(np.equal((w == w), v2))
+            acc = np.array(t)
+        out.append(w.detach().numpy())
+        v3 = _plus_one(np.arcsin(1))
+        v1 = np.floor(np.sign((v1 * 2)))
+        v1 = v3
+    else:
+        acc += v3
+    acc += v3
+    return acc, out, v2
+
+
+def test_a_resumed_loop_leaves_arrays_appended_to_a_list_it_did_not_make(lifting):
+    """The list arrived at the loop resumed at the first call holding arrays, and left holding a
+    tensor."""
+    xs = [torch.randn(131072) for _ in range(3)]
+    fast = looplift(appends_arrays_of_two_kinds, compile=False)
+    for _ in range(2):
+        compare_calls(appends_arrays_of_two_kinds, fast, (xs, torch.randn(131072), 0))

@@ -45,8 +45,10 @@ def one_thread():
 # =============================================================================================
 # Findings: (check, loop) -> why it fails today.  Every entry is an xfail(strict=True).
 
-R_RESUME_LISTS = ("resumed loop (first call): lists made before the loop arrive as live variables typed non-local, so "
-                  "appends of .item()/.cpu().numpy() into them are neither deferred nor lifted")
+R_RESUME_LISTS = ("resumed loop (first call): lists made before the loop arrive as live variables typed non-local "
+                  "(keeping lifted values in them left a converted array as a tensor when the list's items had "
+                  "other types: a wrong result the fuzzer found), so appends of .item()/.cpu().numpy() into them "
+                  "are neither deferred nor lifted")
 R_NESTED = ("nested loops: only the outermost loop resumes, after 2 iterations; an epochs loop of 2 never does, so the "
             "inner (long) loop runs unspecialized on the first call")
 R_MATERIALIZED_AGAIN = ("a lifted conversion whose value must be NumPy again in the same iteration (np.bincount, "
@@ -227,6 +229,7 @@ def test_expert_is_exact(case: loops.Case) -> None:
 # =============================================================================================
 # 2. Host reads
 
+known("no_more_reads[always]", "sparsity_report", reason=R_RESUME_LISTS)
 
 
 @pytest.mark.parametrize("case, mode", params("no_more_reads", modes=MODES))
@@ -295,6 +298,7 @@ known("lifted", "grad_norms", "weight_report", "snapshot_state", reason=R_RANKS)
 known("lifted", "ema_loss", reason=R_EXPR_READ)
 known("explained", "greedy_decode", reason=R_GREEDY)
 known("resumed", "evaluate_with_history", "dataloader_dict_stats", "predict_dataloader", "mc_dropout_predict", "pair_similarities", "extract_features", reason=R_RESUME_LISTS)
+known("resumed", "evaluate_probs", "evaluate_dict_batches", "sample_brightness", "loader_channel_means", "sparsity_report", "hard_batches", reason=R_RESUME_LISTS)
 known("resumed", "train_epochs", reason=R_NESTED)
 known("resumed", "while_next_iter", reason=R_NO_RESUME_SAID)
 known("resumed", "ensemble_predict", reason=R_COMPREHENSION_RESUME)
@@ -584,6 +588,7 @@ def test_loop_targets_of_a_loader_are_lifted() -> None:
     assert _reads(run)[1] == (6, 1)
 
 
+@pytest.mark.xfail(strict=True, reason=R_RESUME_LISTS)
 def test_first_long_call_defers_appends() -> None:
     run = _calls(Fd.appends_on_first_call, (Fd.Loader(_vectors(24)),))
     original, decorated = _reads(run)[0]
