@@ -62,16 +62,10 @@ R_NUMPY_ACC = ("`s += a.sum(axis=(1, 2))` into a NumPy accumulator made before t
                "accumulator on the device")
 R_NUMPY_ONLY = ("np.argsort (default kind) stays in NumPy: the lifted `qv @ index.T` is materialized every iteration, "
                 "no read saved")
-R_ITEM_TIMES = ("`total += loss.item() * inputs.size(0)` keeps the read ('its value is needed here'): a deferred "
-                "read times a Python int is not folded")
 R_CPU_LIST = ("on the CPU a lifted list leaving the loop is materialized one .numpy() per element (N host reads); "
               "on a device _Transfer packs them into one copy")
-R_DEFER_THEN_USE = ("a read deferred and then needed on the host in the same iteration is materialized by a new "
-                    "transfer at each use (`if __ll.m(loss) > limit: loss = __ll.m(loss)`): 2 reads where the "
-                    "original makes 1")
 R_SQUEEZE = ("`.squeeze(1)` typed by size-2 probes as 2-d although the first call observed 1-d: the lift guard "
              "fails every iteration (lift.miss), nothing is lifted; `t = y.numpy()` also unlifted (targets)")
-R_PARAMETER = "nn.Parameter (module.weight) fails the lift guard `type(x) is Tensor`: lift.miss every iteration"
 R_RANKS = ("named_parameters()/state_dict() items have different ranks (weights 2-d, biases 1-d): the observed "
            "type joins to 'rank unknown': nothing is lifted (explain() says the operand's rank changes)")
 R_COMPREHENSION_RESUME = ("a comprehension is not resumed at the first call (only `for` loops are): the first call "
@@ -89,11 +83,6 @@ R_COMPARE_INNER = ("an inner loop over a lifted array (`for t_, p_ in zip(y.nump
 R_TWO_EXITS = ("np.mean(losses) runs in NumPy (no lowering on core): the deferred list and the concatenated probs "
                "leave in two transfers where one suffices")
 R_GREEDY = "`t = int(tok)` needed by `if t == eos`: kept, but explain() has no decision for it"
-R_CARRIED_NUMPY = ("power iteration: `A = W.detach().numpy()` lifted outside the loop; the region `A @ v` guards "
-                   "v as a tensor, but v starts as np.ones(...) / np.sqrt(...) (NumPy), so the region runs its NumPy "
-                   "twin every iteration and materializes A each time (1 read per iteration, the original 1 in all); "
-                   "and the `if abs(new - lam) < tol` break would need a read per iteration anyway")
-R_KEPT_SILENT = "a read kept because its value is needed anyway (`if loss > limit`) has no decision in explain()"
 R_NO_RESUME_SAID = ("a `while` loop (and an inner loop, a loop in a `try`) never resumes on the first call, and "
                     "explain() does not say so")
 R_INT_ADD_AT = "`yy = y.numpy()` (a loop target, unlifted) feeds np.add.at: no read saved"
@@ -101,9 +90,6 @@ R_INT_ADD_AT = "`yy = y.numpy()` (a loop target, unlifted) feeds np.add.at: no r
 R_ALIAS = ("a list made before the loop and aliased there (`history = {'loss': losses}`, `other = losses`, "
            "`(losses, 1)`, passed to a function) keeps its reads: deferring them would leave Deferred objects in "
            "the alias, so they stay reads every iteration (correct, not lifted)")
-R_FOLD_ALIAS = ("`total += t.item()` keeps a mutable Fold that later steps extend in place: a value kept from it "
-                "(`curve.append(total)`, `prev = total`, `best = total`) changes afterwards (WRONG RESULT: every "
-                "kept value is the final total)")
 
 R_COMPREHENSION = ("a list of deferred reads consumed by a comprehension after the loop: "
                    "`x = [i for i, v in enumerate(losses) if v > 0]` is not preceded by a materialization (TypeError: "
