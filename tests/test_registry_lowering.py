@@ -92,3 +92,26 @@ def test_a_tuple_of_literal_axes_lowers(shape: tuple[int, ...]) -> None:
     compare_calls(_reductions_over_axis_tuples, fast, (xs,))
     source = explain(fast, xs).source
     assert "dim=(1, 2)" in source and "torch.amax(a, dim=(2, 0), keepdim=True)" in source
+
+
+def _rows_by_index(xs, index):
+    out = []
+    for t in xs:
+        out.append(t.numpy()[index.numpy()] * 2)
+    return out
+
+
+@pytest.mark.lift("always")
+@pytest.mark.parametrize("shape, index", [((4, 3), [2, 0, -1, 2]), ((3, 0), [5]), ((3, 0), [1]), ((3, 2), [])])
+def test_one_index_array_is_torch_indexing_with_numpy_bounds(shape: tuple[int, ...], index: list[int]) -> None:
+    """``a[i]`` with one int64 index array lowers to torch's indexing (``lib.take``); where the
+    result is empty torch gathers nothing and checks nothing, so the bounds are checked as NumPy does."""
+    import torch
+
+    from looplift import explain, looplift
+    from looplift.testing import compare_calls
+
+    xs, i = [torch.randn(*shape) for _ in range(3)], torch.tensor(index, dtype=torch.int64)
+    fast = looplift(_rows_by_index, compile=False)
+    compare_calls(_rows_by_index, fast, (xs, i))
+    assert "lib.take(" in explain(fast, xs, i).source

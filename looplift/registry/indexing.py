@@ -305,6 +305,8 @@ def _lower_getitem(call: Call) -> Emit:
     kinds = {i.kind for i in items}
     helper = "advanced_index" if kinds & set(_ADVANCED) else "scalar_index" if "scalar" in kinds else None
     subscript = ", ".join(i.source for i in items) if items else "()"
+    if len(items) == 1 and not flips and _is_int64_tensor(index.value):
+        return Emit(f"lib.take({operand}, {subscript})")
     if helper is not None:
         return Emit(f"lib.{helper}({operand})[{subscript}]")
     template = f"{operand}[{subscript}]"
@@ -312,6 +314,13 @@ def _lower_getitem(call: Call) -> Emit:
     if isinstance(result, ArrayV) and (result.ndim == 0 or a.ndim == 0):  # a scalar, or built from one
         template = f"{template}.clone()"
     return Emit(template)
+
+
+def _is_int64_tensor(value: AV) -> bool:
+    """One int64 index array the rewrite holds as a tensor: torch indexes by it as NumPy does."""
+    options = list(value.options())
+    return len(options) == 1 and isinstance(options[0], ArrayV) and options[0].lifted \
+        and options[0].dtype == np.int64 and bool(options[0].ndim)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -235,6 +235,15 @@ def squeeze(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return x.squeeze(dims) if dims else x.view(x.shape)
 
 
+def take(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``x[index]`` for one int64 index tensor: torch's indexing, which is NumPy's there, but
+    for the bounds, which torch checks only as it gathers (an empty result is checked here)."""
+    result = x[index]
+    if not result.numel():
+        x.new_empty((x.shape[0],))[index]
+    return result
+
+
 class advanced_index:  # noqa: N801 - named as the function it reads like: lib.advanced_index(x)[...]
     """``advanced_index(x)[index]`` is ``x[index]`` by NumPy's rules, for an index holding index
     arrays, lists or masks (the Ellipsis expanded, slices with positive steps).  NumPy treats

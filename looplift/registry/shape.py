@@ -372,8 +372,13 @@ def _reshape_emit(a: Operand, shape: Any, order: Any, copy: Any) -> Emit:
     if sum(s == -1 for s in sizes) > 1 or any(s < -1 for s in sizes):
         raise Refuse("invalid shape (NumPy raises)")
     if copy:
-        return Emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape({source(sizes)})")
-    return Emit(_fresh_from_scalar(f"{a.name}.reshape({source(sizes)})", a))
+        return Emit(f"{a.name}.clone(memory_format=torch.contiguous_format).reshape({_arguments(sizes)})")
+    return Emit(_fresh_from_scalar(f"{a.name}.reshape({_arguments(sizes)})", a))
+
+
+def _arguments(sizes: tuple[int, ...]) -> str:
+    """Sizes as separate arguments (``reshape(2, -1)``): torch parses those faster than a tuple."""
+    return ", ".join(map(str, sizes)) if sizes else "()"
 
 
 def _lower_reshape(args: Args) -> Emit:
@@ -411,7 +416,9 @@ def _permutation(a: Operand, order: Any) -> Emit:
     perm = tuple(reversed(range(ndim))) if order is None else axes(order, ndim)
     if len(perm) != ndim:
         raise Refuse("axes is not a permutation (NumPy raises)")
-    return Emit(_fresh_from_scalar(f"{a.name}.permute({source(perm)})", a))
+    if perm == (1, 0):
+        return Emit(f"{a.name}.T")
+    return Emit(_fresh_from_scalar(f"{a.name}.permute({_arguments(perm)})", a))
 
 
 def _lower_transpose(args: Args) -> Emit:
@@ -479,13 +486,18 @@ def _lower_concatenate(args: Args) -> Emit:
     if args.literal("axis") is None:
         return _joined(args, lambda items: f"torch.cat({items})", seq, flat=True)
     d = axis(args.literal("axis"), array_sequence(seq)[0])
-    return _joined(args, lambda items: f"torch.cat({items}, dim={d})", seq)
+    return _joined(args, lambda items: f"torch.cat({items}{_dim(d)})", seq)
 
 
 def _lower_stack(args: Args) -> Emit:
     seq = args["arrays"]
     d = axis(args.literal("axis"), array_sequence(seq)[0] + 1)
-    return _joined(args, lambda items: f"torch.stack({items}, dim={d})", seq)
+    return _joined(args, lambda items: f"torch.stack({items}{_dim(d)})", seq)
+
+
+def _dim(d: int) -> str:
+    """The ``dim=`` argument of ``torch.cat``/``torch.stack``, left out where it is the default."""
+    return f", dim={d}" if d else ""
 
 
 def _stacking(function: str) -> Callable[[Args], Emit]:

@@ -342,10 +342,13 @@ def _sorted_operand(a: Operand, where: Any) -> tuple[str, int]:
 
 
 def _lower_sort(args: Args) -> Emit:
-    """Values do not depend on the order among ties (but for -0.0 and 0.0, which are equal)."""
+    """Values do not depend on the order among ties, but for -0.0 and 0.0, which are equal:
+    NumPy's default sort orders those its own way (its SIMD sorts differ by platform), so only a
+    stable sort asked for is one here; torch's default sort is the faster one."""
     args.only("a", "axis", "kind", "stable")
     operand, dim = _sorted_operand(args.array("a"), args.literal("axis"))
-    return Emit(f"torch.sort({operand}, dim={dim}, stable=True).values")
+    stable = args.literal("kind") in ("stable", "mergesort") or args.literal("stable") is True
+    return Emit(f"torch.sort({operand}, dim={dim}{', stable=True' if stable else ''}).values")
 
 
 def _lower_argsort(args: Args) -> Emit:
@@ -487,9 +490,12 @@ def _lower_clip(low: str, high: str) -> Callable[[Args], Emit]:
         hi, hi_requires = _clip_bound(args.call, second, x, low=False)
         if lo is None and hi is None:
             return Emit(f"{cast(x.name, dtype, x.dtype)}.clone()")
-        bounds = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
-        return Emit(call_source("torch.clamp", cast(x.name, dtype, x.dtype), **bounds),
-                    requires=lo_requires + hi_requires)
+        operand = cast(x.name, dtype, x.dtype)
+        if lo is not None and hi is not None:  # positional: torch parses them faster than keywords
+            template = call_source("torch.clamp", operand, lo, hi)
+        else:
+            template = call_source("torch.clamp", operand, **({"min": lo} if hi is None else {"max": hi}))
+        return Emit(template, requires=lo_requires + hi_requires)
 
     lower.__name__ = "_lower_clip"
     return lower
