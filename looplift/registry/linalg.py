@@ -361,13 +361,15 @@ def _in_result_dtype(call: Call, operands: Sequence[Operand], product: Callable[
 
 
 def _lower_dot(args: Args) -> Emit:
-    """A scalar operand multiplies; ``matmul`` is NumPy's dot for (n-d, 1-d), (1-d, n-d) and
+    """A scalar operand multiplies; ``dot``/``matmul`` is NumPy's dot for (n-d, 1-d), (1-d, n-d) and
     (2-d, 2-d); otherwise the last axis of ``a`` meets the second-to-last of ``b`` (a tensordot,
     not a batched product)."""
     a, b = _product_operands_of(args)
     p, q = (array_value(op).ndim for op in (a, b))
     if p == 0 or q == 0:
         product = "{} * {}".format
+    elif p == q == 1:  # what matmul would call, without its dispatch on ranks
+        product = "torch.dot({}, {})".format
     elif q == 1 or p == 1 or (p, q) == (2, 2):
         product = "torch.matmul({}, {})".format
     else:
