@@ -25,6 +25,8 @@ import warnings
 from collections import Counter
 from dataclasses import replace
 
+import time
+
 import pytest
 from hypothesis import HealthCheck, given, seed, settings
 
@@ -210,21 +212,41 @@ def test_harness_reports_a_disagreement(monkeypatch: pytest.MonkeyPatch) -> None
     run()
 
 
-def test_a_program_that_never_ends_times_out_in_both_runs() -> None:
-    """The time limit reaches the decorated run too: the original's ``except Exception`` and
-    ``compare_calls``' record of the original's exception do not take it."""
-    source = ("def f(xs, w, k):\n"
-              "    j = 0\n"
-              "    while j < 2:\n"
-              "        try:\n"
-              "            for j in range(2):\n"
-              "                pass\n"
-              "        except Exception:\n"
-              "            pass\n"
-              "    return j\n")
-    inputs = InputSpec(x=TensorSpec("float32", (3,)), n=1, w=TensorSpec("float32", (3,)), k=0, seed=0)
-    result = check(Program(source, inputs), variants=1, timeout=0.5)
-    assert result.verdict == "timeout", result.describe()
+def test_a_program_whose_original_never_ends_is_too_slow_to_judge() -> None:
+    """The time limit reaches a run through the original's ``except Exception`` and
+    ``compare_calls``' record of its exception; a limit reached in the original is the
+    program's slowness (``slow``, not a failure), not a disagreement."""
+    result = check(Program(_NEVER_ENDS, _INPUTS), variants=1, timeout=0.5)
+    assert result.verdict == "slow" and result.ok, result.describe()
+
+
+def test_a_decorated_function_past_the_time_limit_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    def hanging(*, compile=False):
+        def decorate(fn):
+            def forever(*args, **kwargs):
+                while True:
+                    try:
+                        time.sleep(0.01)
+                    except Exception:
+                        pass
+            return forever
+        return decorate
+
+    monkeypatch.setattr(fuzz_runner, "looplift", hanging)
+    result = check(Program("def f(xs, w, k):\n    return k\n", _INPUTS), variants=1, timeout=0.5)
+    assert result.verdict == "timeout" and not result.ok, result.describe()
+
+
+_NEVER_ENDS = ("def f(xs, w, k):\n"
+               "    j = 0\n"
+               "    while j < 2:\n"
+               "        try:\n"
+               "            for j in range(2):\n"
+               "                pass\n"
+               "        except Exception:\n"
+               "            pass\n"
+               "    return j\n")
+_INPUTS = InputSpec(x=TensorSpec("float32", (3,)), n=1, w=TensorSpec("float32", (3,)), k=0, seed=0)
 
 
 def test_signatures_are_coarse_and_stable() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import importlib.util
 import itertools
 import linecache
@@ -113,9 +114,10 @@ class Result:
     program: Program
     verdict: str
     """``agree``, ``disagree`` (an observable difference: values judged by
-    ``looplift.testing``'s rule against a float64 reference run), ``timeout`` or ``crash`` (the
-    harness failed: a bug in the fuzzer, an oracle without a rule for a value, or looplift's
-    decorator itself)."""
+    ``looplift.testing``'s rule against a float64 reference run), ``timeout`` (the decorated
+    function ran past the time limit), ``slow`` (the original itself did: the program is too slow
+    to judge, which says nothing of looplift) or ``crash`` (the harness failed: a bug in the
+    fuzzer, an oracle without a rule for a value, or looplift's decorator itself)."""
     detail: str = ""
     signature: str = ""
     """A coarse kind of the failure, stable under shrinking (``exception: TypeError vs RuntimeError``)."""
@@ -136,7 +138,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.verdict == "agree"
+        return self.verdict in ("agree", "slow")
 
     def describe(self) -> str:
         lines = [f"verdict: {self.verdict} ({self.signature}) on input variant {self.variant} "
@@ -225,6 +227,7 @@ def check(program: Program, *, compile: Any = False, variants: int = 3, timeout:
     (``compare_calls``' option of that name)."""
     started = time.perf_counter()
     result = Result(program, "agree")
+    in_original = [False]
     with contextlib.ExitStack() as stack:
         stack.enter_context(_time_limit(timeout))
         stack.enter_context(_environment("LOOPLIFT_LIFT", program.inputs.lift))
@@ -235,10 +238,11 @@ def check(program: Program, *, compile: Any = False, variants: int = 3, timeout:
             module = stack.enter_context(loaded(program.source))
             fn = getattr(module, program.name)
             decorated = looplift(compile=compile)(fn)
+            original = _flagging(fn, in_original)
             for variant in range(variants):
                 result.variant = variant
                 with observed_paths() as counts:
-                    outcome = compare_calls(fn, decorated, program.args(variant), host_reads=host_reads)
+                    outcome = compare_calls(original, decorated, program.args(variant), host_reads=host_reads)
                 result.paths.update(counts)
                 if variant == 0 and outcome.error is not None:
                     result.raised = type(outcome.error).__name__
@@ -251,9 +255,8 @@ def check(program: Program, *, compile: Any = False, variants: int = 3, timeout:
                     traceback.format_exception(type(cause), cause, cause.__traceback__))
             result.signature = signature_of(str(mismatch))
         except ProgramTimeout as exc:
-            result.verdict = "timeout"
+            result.verdict = result.signature = "slow" if in_original[0] else "timeout"
             result.detail = str(exc)
-            result.signature = "timeout"
         except Exception as exc:  # the harness, not the program: report it
             result.verdict = "crash"
             result.detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -277,6 +280,23 @@ def check(program: Program, *, compile: Any = False, variants: int = 3, timeout:
                 result.internal_errors.append("".join(traceback.format_exception(*record.exc_info))[-2000:])
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _flagging(fn: Callable[..., Any], flag: list[bool]) -> Callable[..., Any]:
+    """``fn``, with ``flag[0]`` true while it runs, and still true once a time limit stopped it."""
+
+    @functools.wraps(fn)
+    def original(*args: Any, **kwargs: Any) -> Any:
+        flag[0] = True
+        try:
+            result = fn(*args, **kwargs)
+        except Exception:
+            flag[0] = False
+            raise
+        flag[0] = False
+        return result
+
+    return original
 
 
 def minimize(result: Result, *, compile: Any = False, variants: int = 3, budget: int = 400,
