@@ -91,6 +91,8 @@ class Outcome:
     detail: str = ""
     original: float | None = None
     lifted: float | None = None
+    reads: tuple[int, int] | None = None
+    """Host reads of tensor data in one call, the original's and looplift's (after its first call)."""
 
     @property
     def speedup(self) -> float | None:
@@ -137,7 +139,7 @@ def time_pair(original: Callable[[], Any], lifted: Callable[[], Any], repeat: in
 
 def run_example(example: Any, device: str, args: argparse.Namespace, out: TextIO, style: Style) -> Outcome:
     from looplift import LoopliftWarning, explain, looplift
-    from looplift.testing import Mismatch, compare_calls
+    from looplift.testing import Mismatch, compare_calls, run
 
     outcome = Outcome(example.name)
     where = "cpu" if example.cpu_only else device
@@ -160,9 +162,11 @@ def run_example(example: Any, device: str, args: argparse.Namespace, out: TextIO
         warnings.simplefilter("always")
         report = explain(decorated, *inputs)
         try:
-            compare_calls(example.function, decorated, inputs, scale=example.scale)
+            compare_calls(example.function, decorated, inputs)
         except Mismatch as exc:
             outcome.status, outcome.detail = "MISMATCH", str(exc)
+        outcome.reads = tuple(run(fn, inputs, host_reads=True).reads.total  # type: ignore[union-attr]
+                              for fn in (example.function, decorated))
 
     label = f"looplift, compile={args.compile}"
     if report.fallback:
@@ -194,6 +198,8 @@ def run_example(example: Any, device: str, args: argparse.Namespace, out: TextIO
               "float tolerance, arguments afterwards, printed output)", file=out)
     else:
         print(style(f"result: {outcome.status}: {outcome.detail}", "red"), file=out)
+    print(f"host reads of tensor data per call (each a sync on a GPU): original {outcome.reads[0]}, "
+          f"looplift {outcome.reads[1]}", file=out)
 
     if not args.no_timing:
         sync = _synchronizer(where)
@@ -254,11 +260,14 @@ def _summary(outcomes: list[Outcome], args: argparse.Namespace, device: str, out
     print(style(f"summary (device {device}, compile={args.compile}, torch {torch.__version__}, "
                 f"{torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs)", "bold"), file=out)
     width = max(len(o.name) for o in outcomes) + 2
-    print(f"  {'example':<{width}}{'result':<11}{'original':>11}{'looplift':>11}{'speedup':>9}", file=out)
+    print(f"  {'example':<{width}}{'result':<11}{'original':>11}{'looplift':>11}{'speedup':>9}"
+          f"{'host reads':>13}", file=out)
     for o in outcomes:
         speed = f"{o.speedup:.2f}x" if o.speedup is not None else "-"
+        reads = f"{o.reads[0]} -> {o.reads[1]}" if o.reads is not None else "-"
         status = style(f"{o.status:<11}", "green" if o.status == "identical" else "red")
-        print(f"  {o.name:<{width}}{status}{_ms(o.original):>11}{_ms(o.lifted):>11}{speed:>9}", file=out)
+        print(f"  {o.name:<{width}}{status}{_ms(o.original):>11}{_ms(o.lifted):>11}{speed:>9}{reads:>13}",
+              file=out)
     if not args.no_timing:
         print(textwrap.fill(
             "Timings are medians of alternating rounds on this machine; on a shared or busy CPU they move "

@@ -22,8 +22,6 @@ class Example:
     function: Callable[..., Any]
     inputs: Callable[[str], tuple[Any, ...]]
     """``inputs(device)``: fresh, seeded arguments on that device."""
-    scale: float = 1.0
-    """Widens the absolute tolerance of ``compare_calls`` for values built from large sums."""
     cpu_only: bool = False
     """The code calls ``.numpy()`` directly (CPU code): its inputs stay on the CPU with ``--device``."""
 
@@ -51,7 +49,7 @@ EXAMPLES: tuple[Example, ...] = (
         "Logits leave torch for NumPy in every batch for a log-sum-exp, argmax and accuracy. "
         "What looplift lifts depends on the operations its registry covers; the rest stays "
         "NumPy, and the report says why line by line.",
-        examples.evaluate, examples.evaluate_inputs, scale=100.0),
+        examples.evaluate, examples.evaluate_inputs),
     Example(
         "power-iteration", "power iteration for the dominant eigenvalue",
         "`matrix.numpy()` inside the loop is loop-invariant: it is converted once. `v` is a NumPy "
