@@ -217,3 +217,134 @@ def test_a_list_of_other_reads_leaves_in_one_stack(counts, how):
     assert values == [deferred.READS[how](t) for t in ts]
     assert [type(v) for v in values] == [type(deferred.READS[how](t)) for t in ts]
     assert counts["exit.transfer"] == 1
+
+
+# --------------------------------------------------------------------- narrowing on ``is None``
+def ema_is_none(xs, beta=0.9):
+    ema = None
+    trace = []
+    for x in xs:
+        v = x.sum().item()
+        ema = v if ema is None else beta * ema + (1 - beta) * v
+        trace.append(ema)
+    return trace
+
+
+def ema_is_not_none(xs, beta=0.9):
+    ema = None
+    trace = []
+    for x in xs:
+        v = x.sum().item()
+        ema = beta * ema + (1 - beta) * v if None is not ema else v
+        trace.append(ema)
+    return trace
+
+
+def ema_if_statement(xs, beta=0.9):
+    ema = None
+    trace = []
+    for x in xs:
+        v = x.sum().item()
+        if ema is not None:
+            ema = beta * ema + (1 - beta) * v
+        else:
+            ema = v
+        trace.append(ema)
+    return trace, ema
+
+
+def ema_restarted(xs, every=2):
+    """None again every few items: each branch runs more than once, and the list holds Nones."""
+    run = None
+    trace = []
+    for i, x in enumerate(xs):
+        v = x.sum().item()
+        run = v if run is None else run * 0.5 + v
+        trace.append(run)
+        if i % every == every - 1:
+            run = None
+            trace.append(run)
+    return trace
+
+
+@pytest.mark.parametrize("fn", [ema_is_none, ema_is_not_none, ema_if_statement, ema_restarted],
+                         ids=lambda f: f.__name__)
+def test_a_name_known_not_none_in_a_branch_keeps_its_deferred_value(lifting, fn):
+    """``ema = v if ema is None else beta * ema + ...``: where the test says ``ema`` is not None it
+    is a deferred number, so the update is computed later (one read per call, not per item)."""
+    xs = data(6, dtype=torch.float64)
+    fast = looplift(fn, compile=False)
+    for _ in range(2):
+        outcome = compare_calls(fn, fast, (xs,), host_reads="count")
+    assert outcome.decorated.result == outcome.result  # Python floats: the same operations, in order
+    assert outcome.reads.total == 6 and outcome.decorated.reads.total == 1
+
+
+def not_narrowed_by_other_tests(xs, flag):
+    ema = None
+    trace = []
+    for x in xs:
+        v = x.sum().item()
+        ema = v if ema is None or flag else 0.5 * ema + v  # a test of two parts: no narrowing
+        trace.append(ema)
+    return trace
+
+
+def reassigned_in_the_branch(xs):
+    ema = None
+    trace = []
+    for x in xs:
+        v = x.sum().item()
+        if ema is not None:
+            ema = None  # not None at the test, None after it
+            trace.append(ema)
+        else:
+            ema = v
+        trace.append(ema)
+    return trace, ema
+
+
+def rebound_by_a_nested_function(xs):
+    ema = None
+
+    def reset():
+        nonlocal ema
+        ema = None
+
+    trace = []
+    for x in xs:
+        v = x.sum().item()
+        ema = v if ema is None else (reset() or 0.5 * ema + v)  # ema is None again at the use
+        trace.append(ema)
+    return trace
+
+
+@pytest.mark.parametrize("fn, args", [
+    (not_narrowed_by_other_tests, (data(), False)),
+    (reassigned_in_the_branch, (data(),)),
+    (rebound_by_a_nested_function, (data(),)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_narrowing_applies_only_where_the_test_says_it(lifting, fn, args):
+    decorated = looplift(fn, compile=False)
+    for _ in range(2):
+        compare_calls(fn, decorated, args)
+
+
+def first_item_none(xs, t):
+    total = 0.0
+    out = []
+    for x in xs:
+        v = t.item()
+        if x is not None:
+            total = v
+        out.append(str(total))
+    return out
+
+
+def test_a_none_known_from_a_sample_does_not_rule_a_branch_out(lifting):
+    """The first item is None, the others are not: the branch it would rule out runs, and the
+    deferred value it binds is read where ``str`` needs it (a fuzz-style find while building
+    narrowing: a ruled-out branch printed ``Deferred(...)``)."""
+    decorated = looplift(first_item_none, compile=False)
+    for _ in range(2):
+        compare_calls(first_item_none, decorated, ([None, 1, 2], torch.tensor(2.5)))

@@ -116,6 +116,20 @@ def test_loops_reach_a_fixpoint_by_widening():
     assert anno.getanno(ret.value, Key.TYPE) is not None  # terminated (widened to an unknown)
 
 
+def test_is_none_narrows_the_name_in_both_passes():
+    def ema(xs, beta=0.9):
+        e = None
+        for x in xs:
+            v = x.item()
+            e = v if e is None else beta * e + (1 - beta) * v
+        return e
+
+    tree, _ = placed(ema, ([torch.ones(())],))
+    (use,) = [n for n in nodes(tree, ast.BinOp) if ast.unparse(n) == "beta * e"]
+    assert anno.getanno(use.right, Key.TYPE) == PyScalarV(float)  # the types pass: not None there
+    assert anno.getanno(use, Key.FOLD) == "mul"  # placement: a deferred number, multiplied later
+
+
 # ------------------------------------------------------------------------- placement
 def test_placement_lifts_lowers_and_materializes_once():
     tree, plan = placed(seed, ([torch.ones(3)],))

@@ -458,8 +458,9 @@ class Placement(Decisions, Walker):
             self.expr(node.body, env, Use.OPERAND)
             return self.expr(node.orelse, env, Use.OPERAND)
         self.expr(node.test, env, Use.READ)
-        body = self.expr(node.body, env, Use.OPERAND)
-        orelse = self.expr(node.orelse, env, Use.OPERAND)
+        narrowing = self.narrowing(node.test, env)
+        body = self.branch(node.body, env, narrowing, True)
+        orelse = self.branch(node.orelse, env, narrowing, False)
         if conflicted(join(body, orelse)):  # one branch lifted, the other maybe a real tensor
             body = self.use(node.body, body, Use.RETAIN, env)
             orelse = self.use(node.orelse, orelse, Use.RETAIN, env)

@@ -359,7 +359,8 @@ class TypesPass(Walker):
             self.expr(node.body, env, Use.OPERAND)
             return self.expr(node.orelse, env, Use.OPERAND)
         self.expr(node.test, env, Use.READ)
-        return join(self.expr(node.body, env, Use.OPERAND), self.expr(node.orelse, env, Use.OPERAND))
+        narrowing = self.narrowing(node.test, env)
+        return join(self.branch(node.body, env, narrowing, True), self.branch(node.orelse, env, narrowing, False))
 
     def _expr_NamedExpr(self, node: ast.NamedExpr, env: Env) -> AV:
         value = self.expr(node.value, env, Use.OPERAND)

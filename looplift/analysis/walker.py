@@ -17,7 +17,7 @@ from enum import Enum
 from typing import Any, Callable, Mapping
 
 from ..errors import Refusal
-from ..lattice import AV, BOTTOM, TOP, UNBOUND, ObjV, join, widened
+from ..lattice import AV, BOTTOM, TOP, UNBOUND, ConstV, ObjV, PlainV, TopV, UnboundV, join, widened
 from . import scope as scope_mod
 
 Env = dict[str, AV]
@@ -186,7 +186,57 @@ class Walker:
 
     def _stmt_If(self, node: ast.If, env: Env) -> Env | None:
         self.expr(node.test, env, Use.READ)
-        return self.join_env(self.block(node.body, dict(env)), self.block(node.orelse, dict(env)))
+        narrowing = self.narrowing(node.test, env)
+        outs = []
+        for taken, body in ((True, node.body), (False, node.orelse)):
+            branch_env = dict(env)
+            value = narrowing.value(taken) if narrowing is not None else None
+            if narrowing is not None and value is not BOTTOM:
+                branch_env[narrowing.name] = value
+            out = self.block(body, branch_env)
+            outs.append(None if value is BOTTOM else out)  # walked (so annotated), but it never runs
+        return self.join_env(*outs)
+
+    def branch(self, node: ast.expr, env: Env, narrowing: Narrowing | None, taken: bool) -> AV:
+        """A branch of ``body if test else orelse``, evaluated where ``test`` is ``taken``.  A
+        branch the test rules out is walked all the same (so its nodes are annotated) but is worth
+        ``BOTTOM``: its value joins nothing."""
+        if narrowing is None:
+            return self.expr(node, env, Use.OPERAND)
+        value = narrowing.value(taken)
+        if value is BOTTOM:
+            self.expr(node, env, Use.OPERAND)
+            return BOTTOM
+        before = env[narrowing.name]
+        env[narrowing.name] = value
+        result = self.expr(node, env, Use.OPERAND)
+        # the name holds ``before`` again, with whatever the branch did to it (a list shared, say)
+        env[narrowing.name] = join(env[narrowing.name], before)
+        return result
+
+    def narrowing(self, test: ast.expr, env: Env) -> Narrowing | None:
+        """What ``name is None`` or ``name is not None`` (either way round) says about a local
+        name that may hold None (``ema = v if ema is None else beta * ema + ...``: a number where
+        it is not None).  None for any other test, for a name of unknown value, and for a name a
+        nested scope could rebind between the test and the branch.
+
+        A branch is ruled out only where the name holds the program's own ``None`` (a literal):
+        a None the analysis knows from a sample (an argument, the first item of a list, an
+        observed value) may be something else at another call or item, and that branch runs."""
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.IsNot))):
+            return None
+        left, right = test.left, test.comparators[0]
+        name = left if _is_none_literal(right) else right if _is_none_literal(left) else None
+        if not isinstance(name, ast.Name) or name.id not in self.scope.locals or name.id in self.scope.unliftable:
+            return None
+        options = [o for o in env.get(name.id, UNBOUND).options() if not isinstance(o, UnboundV)]  # the test read it
+        nones = [o for o in options if _is_none(o)]
+        others = [o for o in options if not _is_none(o)]
+        if not nones or any(isinstance(o, TopV) for o in options) or \
+                (not others and any(o != ConstV(None) for o in nones)):
+            return None
+        none, other = join_all(nones), join_all(others)
+        return Narrowing(name.id, none, other) if isinstance(test.ops[0], ast.Is) else Narrowing(name.id, other, none)
 
     def _stmt_Break(self, node: ast.Break, env: Env) -> None:
         self.loops[-1].breaks.append(env)
@@ -315,6 +365,26 @@ class Walker:
             self.expr(target.slice, env, Use.READ)
         elif isinstance(target, ast.Attribute):
             self.expr(target.value, env, Use.RETAIN)
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """A name's value where an ``is None`` test holds and where it fails (``BOTTOM``: never)."""
+
+    name: str
+    if_true: AV
+    if_false: AV
+
+    def value(self, taken: bool) -> AV:
+        return self.if_true if taken else self.if_false
+
+
+def _is_none(value: AV) -> bool:
+    return value == ConstV(None) or value == PlainV(type(None))
+
+
+def _is_none_literal(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
 
 
 def _defaults(node: ast.AST) -> list[ast.expr]:
