@@ -71,7 +71,6 @@ R_RANKS = ("named_parameters()/state_dict() items have different ranks (weights 
 R_COMPREHENSION_RESUME = ("a comprehension is not resumed at the first call (only `for` loops are): the first call "
                           "runs it as written, the next ones specialized")
 R_DICT_ACC = "`d[k] += t.item()` / `d['loss'].append(t.item())` (dict accumulators): not deferred, often silent"
-R_TOLIST = "`xs.extend(t.tolist())` / `a.tolist()` of a lifted array: not deferred (silent in the loader loop)"
 R_FOLD_DIV = ("an accumulator read by arithmetic inside the loop (`total / len(data)` per epoch, log lines) is "
               "transferred at each read, twice when two statements read it")
 R_KEPT_FOR_IF = ("`losses.append(loss.item())` then `if loss.item() < tol`: one read kept per iteration plus the "
@@ -241,7 +240,6 @@ def test_accumulations_read_at_most_twice(case: loops.Case) -> None:
 WITH_EXPERT = [c for c in loops.CASES if c.expert]
 known("expert_reads", "evaluate_probs", reason=R_TWO_EXITS)
 known("expert_reads", "topk_accuracy", "train_history", reason=R_DICT_ACC)
-known("expert_reads", "per_sample_losses", "collect_scores", reason=R_TOLIST)
 known("expert_reads", "sample_brightness", "mask_coverage", reason=R_CPU_LIST)
 known("expert_reads", "evaluate_with_history", reason=R_ALIAS)
 known("expert_reads", "mean_iou", "check_finite", reason=R_IF_AFTER_LIFT)
@@ -271,7 +269,6 @@ def test_reads_match_the_expert(case: loops.Case) -> None:
 LIFTABLE = [c for c in loops.CASES if "liftable" in c.tags]
 known("lifted", "topk_accuracy", "train_history", reason=R_DICT_ACC)
 known("lifted", "evaluate_with_history", reason=R_ALIAS)
-known("lifted", "per_sample_losses", "collect_scores", reason=R_TOLIST)
 known("lifted", "mean_iou", "check_finite", reason=R_IF_AFTER_LIFT)
 known("lifted", "token_histogram", reason=R_MATERIALIZED_AGAIN)
 known("lifted", "channel_stats", reason=R_NUMPY_ACC)
@@ -281,7 +278,7 @@ known("lifted", "class_accuracy", reason=R_INT_ADD_AT)
 known("lifted", "grad_norms", "weight_report", "snapshot_state", reason=R_RANKS)
 known("explained", "greedy_decode", reason=R_GREEDY)
 known("resumed", "evaluate_with_history", "dataloader_dict_stats", "predict_dataloader", "mc_dropout_predict", "pair_similarities", "extract_features", reason=R_RESUME_LISTS)
-known("resumed", "evaluate_probs", "evaluate_dict_batches", "sample_brightness", "loader_channel_means", "sparsity_report", "hard_batches", reason=R_RESUME_LISTS)
+known("resumed", "evaluate_probs", "evaluate_dict_batches", "sample_brightness", "loader_channel_means", "sparsity_report", "hard_batches", "per_sample_losses", "collect_scores", reason=R_RESUME_LISTS)
 known("resumed", "train_epochs", reason=R_NESTED)
 known("resumed", "while_next_iter", reason=R_NO_RESUME_SAID)
 known("resumed", "ensemble_predict", reason=R_COMPREHENSION_RESUME)
@@ -658,7 +655,6 @@ def test_dict_of_lists_is_deferred() -> None:
     assert _reads(run)[1][1] <= 1
 
 
-@pytest.mark.xfail(strict=True, reason=R_TOLIST)
 def test_extend_tolist_is_deferred() -> None:
     run = _calls(Fd.extend_tolist, (_vectors(6),), (_vectors(6),))
     assert _reads(run)[1][1] <= 1

@@ -9,7 +9,8 @@ from dataclasses import replace
 from .. import anno, registry, semantics
 from ..anno import Key
 from ..errors import Refusal
-from ..lattice import AV, ArrayV, PyScalarV, TensorV, contains_lifted, demoted, describe
+from ..dtypes import TORCH_TO_NP
+from ..lattice import AV, ArrayV, ListV, PyScalarV, TensorV, conflicted, contains_lifted, demoted, describe, join
 from ..registry import lowering
 from ..report import Decision
 from . import conversions
@@ -18,6 +19,8 @@ from .walker import Env, Use
 
 #: Python operations on deferred numbers done later, on the host (``runtime/deferred.LATER_OPS``).
 LATER_OPS = ("add", "sub", "mul")
+#: The Python number ``.tolist()`` makes of an element, by NumPy dtype kind.
+_PY_NUMBERS = {"b": bool, "i": int, "u": int, "f": float, "c": complex}
 
 
 class Decisions:
@@ -98,13 +101,19 @@ class Decisions:
         accumulators and returns see it; ``use`` puts the read back where Python needs it."""
         source = self.expr(read.source, env, Use.OPERAND)
         result = self.type_of(read.node)
+        spliced = self.splice(read, source) if read.how == "tolist" else None
+        if spliced is not None:
+            return spliced
         if read.how == "tolist" or not self.lifting or not self.loops or not isinstance(result, PyScalarV):
             self.use(read.source, source, Use.RETAIN, env)
             if self.loops and not self.lifting:
                 self.plan.switched_off[read.node] = Decision(read.node.lineno, f"{read.describe()} read on the host",
                                                              self.off_reason())
+            elif self.loops and read.how == "tolist":
+                self.keep_read(read.node, self.kept.get(anno.getanno(read.node, Key.SITE)) or
+                               _not_spliced(read.node in self.splices))
             elif self.loops:
-                self.keep_read(read.node, "only numbers are deferred" if read.how == "tolist" else "not deferred")
+                self.keep_read(read.node, "not deferred")
             return demoted(result)
         why = self.kept.get(anno.getanno(read.node, Key.SITE))
         if why is not None:
@@ -122,6 +131,29 @@ class Decisions:
             return demoted(result)
         anno.setanno(read.node, Key.DEFER, read)
         return replace(result, lifted=True)
+
+    def splice(self, read: conversions.HostRead, source: AV) -> AV | None:
+        """``xs.extend(t.tolist())`` / ``xs += t.tolist()`` (a splice site), ``t`` one 1-d tensor
+        or lifted 1-d array: one deferred read per element (``runtime/deferred.defer``), so the
+        list has the original's length without a read.  The value, a list of deferred numbers,
+        is only taken by a local list's ``extend`` or ``+=``; any other consumer makes the read
+        where it stands (``use``).  None where this does not apply."""
+        if not (self.lifting and self.loops) or read.node not in self.splices or \
+                anno.getanno(read.node, Key.SITE) in self.kept:
+            return None
+        item = _element(source)
+        if item is None:
+            return None
+        anno.setanno(read.node, Key.DEFER, read)
+        return ListV(PyScalarV(item, lifted=True))
+
+    def into_list(self, name: str, elem: AV, item: AV, env: Env) -> None:
+        """``item`` joins the elements of the local list ``name``: lifted and real tensors in one
+        list conflict (the list then stays plain)."""
+        joined = join(elem, item)
+        if conflicted(joined):
+            self.conflicts.add(name)
+        env[name] = ListV(joined, local=True)
 
     def later(self, op: str | None, left: AV, right: AV) -> AV | None:
         """``left op right`` on Python numbers of which one is a deferred read: kept to compute
@@ -156,6 +188,31 @@ class Decisions:
 
     def skip(self, node: ast.AST, what: str, reason: str) -> None:
         self.plan.skipped[node] = Decision(getattr(node, "lineno", 0), what, reason)
+
+
+def _element(source: AV) -> type | None:
+    """The Python number each element of ``source.tolist()`` is, where ``source`` is one 1-d
+    tensor or one lifted 1-d array (of a 0-d one ``.tolist()`` is a number, which ``extend``
+    refuses; of an n-d one, nested lists: neither is spliced)."""
+    options = list(source.options())
+    if len(options) != 1:
+        return None
+    value = options[0]
+    if isinstance(value, TensorV) and value.ndim == 1 and value.dtype is not None:
+        dtype = TORCH_TO_NP.get(value.dtype)
+    elif isinstance(value, ArrayV) and value.lifted and not value.scalar and value.ndim == 1:
+        dtype = value.dtype
+    else:
+        return None
+    return _PY_NUMBERS.get(dtype.kind) if dtype is not None else None
+
+
+def _not_spliced(site: bool) -> str:
+    """Why a ``.tolist()`` is read where it stands."""
+    if not site:
+        return "only a .tolist() spliced into a list the function made (`xs.extend(t.tolist())`) is deferred"
+    return ("its operand is not one 1-d tensor of a known dtype here (of a 0-d tensor .tolist() is a number, "
+            "of an n-d one nested lists): only a 1-d tensor's elements are deferred")
 
 
 def _floating(dtype: object) -> bool:

@@ -72,6 +72,7 @@ class Placement(Decisions, Walker):
         self.pinned = self.scope.unliftable | pinned
         self.resolve = conversions.make_resolver(self.scope.locals, globals_)
         self.writes_in_place = writes_in_place(fn)
+        self.splices = _splice_sites(fn)
         self.plan = Plan(pinned=set(pinned))
         self.conflicts: set[str] = set()
         self.pending: set[str] = set()
@@ -142,6 +143,9 @@ class Placement(Decisions, Walker):
         current = env.get(target.id, UNBOUND)
         anno.setanno(target, Key.REP, current)
         value = self.expr(node.value, env, Use.OPERAND)
+        if isinstance(node.op, ast.Add) and R.is_local_list(current) and anno.hasanno(node.value, Key.DEFER):
+            self.into_list(target.id, R.list_elem(current), R.element_of(value), env)  # xs += t.tolist()
+            return
         if all(R.is_immutable_scalar(o) for o in current.options()):
             env[target.id] = self.scalar_update(node, target, op, current, value, env)
             return
@@ -270,10 +274,12 @@ class Placement(Decisions, Walker):
                 self.conflicts.add(node.id)
                 return demoted(value)
             raise Refusal("a value may be a lifted array or a tensor", getattr(node, "lineno", None))
-        if anno.hasanno(node, Key.DEFER) and not any(
-                isinstance(o, ListV) for o in value.options()):  # needed at once: the original read stays
+        if anno.hasanno(node, Key.DEFER):  # needed at once (or a splice not taken by a list): the original read stays
+            read = anno.getanno(node, Key.DEFER)
             anno.delanno(node, Key.DEFER)
             self.keep_read(node, _why_read(use))
+            if read.how == "tolist":  # ``a.tolist()`` of a lifted array: NumPy's, on the array
+                self.use(read.source, anno.getanno(read.source, Key.REP, TOP), Use.RETAIN, env)
             return demoted(value)
         root = _root_name(node) if isinstance(node, (ast.Subscript, ast.Attribute)) else None
         if use is Use.RETAIN and root is not None and root in self.scope.locals and root not in self.pinned:
@@ -376,6 +382,10 @@ class Placement(Decisions, Walker):
         values = self.arguments(node, env)
         name = func.attr
         if values is not None and contains_lifted(receiver) and all(isinstance(o, ArrayV) for o in receiver.options()):
+            read = conversions.host_read(node, self.resolve) if name == "tolist" else None
+            spliced = self.splice(read, receiver) if read is not None else None
+            if spliced is not None:
+                return spliced
             entry = registry.for_method(name)
             lowered = self.lower(node, entry, [receiver, *values[0]], values[1]) if entry is not None else None
             if lowered is not None:
@@ -393,16 +403,18 @@ class Placement(Decisions, Walker):
         name = func.attr
         elem = R.list_elem(receiver)
         list_name = func.value.id  # type: ignore[attr-defined]
-        if (name, len(args)) in (("append", 1), ("insert", 2)) and not kwargs:
+        # a comprehension walks a copy of the names: lifted items it added would go unseen after it
+        adds = not (self.loops and isinstance(self.loops[-1], _ComprehensionFrame))
+        if adds and (name, len(args)) in (("append", 1), ("insert", 2)) and not kwargs:
             if name == "insert":
                 self.use(node.args[0], args[0], Use.READ, env)
             item = args[-1]
             if holds_local_list(item):
                 item = self.use(node.args[-1], item, Use.RETAIN, env)
-            joined = join(elem, item)
-            if conflicted(joined):  # lifted and real tensors in one list: keep this list plain
-                self.conflicts.add(list_name)
-            env[list_name] = ListV(joined, local=True)
+            self.into_list(list_name, elem, item, env)
+            return ConstV(None)
+        if adds and name == "extend" and len(args) == 1 and not kwargs and anno.hasanno(node.args[0], Key.DEFER):
+            self.into_list(list_name, elem, R.element_of(args[0]), env)  # xs.extend(t.tolist())
             return ConstV(None)
         if name == "pop":
             self.release(node, values, Use.READ, env)
@@ -644,6 +656,19 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
         pinned |= walk.conflicts
         kept.update(round_trips)
         loops_off.update(worse)
+
+
+def _splice_sites(fn: ast.FunctionDef) -> set[ast.expr]:
+    """What ``name.extend(...)`` and ``name += ...`` take: where a ``.tolist()`` may be spliced
+    into a list (``Decisions.splice``; the list itself is checked where it takes the value)."""
+    sites: set[ast.expr] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "extend" and \
+                isinstance(node.func.value, ast.Name) and len(node.args) == 1 and not node.keywords:
+            sites.add(node.args[0])
+        elif isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add) and isinstance(node.target, ast.Name):
+            sites.add(node.value)
+    return sites
 
 
 def _root_name(node: ast.expr) -> str | None:

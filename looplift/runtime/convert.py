@@ -153,7 +153,7 @@ def materialize(x: Any) -> Any:
     if how is not None:
         with torch.no_grad():
             numbers = torch.stack([d.tensor for d in x]).tolist()  # what each .item() gives, in one read
-        x[:] = numbers if how in ("item", "tolist") else list(map(READS[how], numbers))
+        x[:] = numbers if how == "item" else list(map(READS[how], numbers))
         if paths.ENABLED:
             paths.note("exit.transfer")
         return x
@@ -171,7 +171,8 @@ _HOLDING = frozenset((Tensor, list, tuple, Deferred, Later))
 
 def _scalar_reads(x: list[Any]) -> str | None:
     """``how`` when ``x`` is a list of deferred reads, all made ``how``, of 0-d tensors of one
-    dtype on one device (the list ``losses.append(loss.item())`` builds): read with one stack."""
+    dtype on one device (the list ``losses.append(loss.item())`` builds): read with one stack.
+    (A spliced ``.tolist()`` element reads a 1-d tensor: not this.)"""
     if not x or type(x[0]) is not Deferred:
         return None
     first = x[0].tensor
@@ -198,6 +199,7 @@ class _Transfer:
         self.host: dict[int, np.ndarray] = {}  # id(tensor) -> its bytes on the host
         self.seen: set[int] = set()
         self.totals: dict[int, Any] = {}  # id(Later) -> its value
+        self.lists: dict[int, list[Any]] = {}  # id(tensor) -> its .tolist(), for spliced elements
 
     def collect(self, x: Any) -> None:
         cls = type(x)
@@ -258,6 +260,14 @@ class _Transfer:
             return found
         return t.detach().numpy() if t.requires_grad else t.numpy()
 
+    def elements(self, t: Tensor) -> list[Any]:
+        """``t.tolist()`` of a 1-d snapshot, made once for all its spliced elements (NumPy's
+        ``tolist`` gives the Python numbers torch's does; a dtype NumPy lacks stays a tensor)."""
+        found = self.lists.get(id(t))
+        if found is None:
+            found = self.lists[id(t)] = self.tensor_value(t).tolist()
+        return found
+
     def value_of(self, later: Later) -> Any:
         """The number a ``Later`` computes: its operands first (iteratively, in order), each
         node once (a value kept mid-way is reused)."""
@@ -279,6 +289,8 @@ class _Transfer:
         if cls is Tensor:
             return _array(self.tensor_value(x))
         if cls is Deferred:
+            if x.index is not None:
+                return self.elements(x.tensor)[x.index]
             return _read(self.tensor_value(x.tensor), x.how)
         if cls is Later:
             return self.value_of(x)
@@ -311,8 +323,6 @@ def _read(value: Any, how: str) -> Any:
     conversion torch makes (a NumPy element's ``tolist`` is the Python number ``item`` gives)."""
     if isinstance(value, torch.Tensor):
         return READS[how](value)
-    if how == "tolist":
-        return value.tolist()
     if value.size != 1:
         return READS[how](torch.from_numpy(value))  # raises as torch does
     number = value.reshape(()).tolist()

@@ -13,6 +13,9 @@ Exactness:
   without waiting): the original read the value *then*, and the tensor may change in place later;
 * the value is made on the host by the original operation itself (``float``, ``int``, ``.item()``,
   ``.tolist()``) applied to a CPU copy of the same tensor;
+* ``xs.extend(t.tolist())`` of a 1-d tensor splices one ``Deferred`` per element (element ``i`` of
+  the snapshot's ``.tolist()``): the list has the original's length at once, so ``len(xs)`` needs
+  no read, and an element indexed or iterated is made on its own like any deferred number;
 * a ``Later`` is computed on the host with Python's own ``+``, ``-`` and ``*``, in the original's
   order: the same IEEE double operations, and unbounded Python ints (none of the three raises
   for numbers, so doing it later moves no exception).
@@ -42,16 +45,19 @@ LATER_OPS: dict[str, Callable[[Any, Any], Any]] = {"add": operator.add, "sub": o
 
 
 class Deferred:
-    """A host read not yet made: ``how`` applied to ``tensor`` (a snapshot) gives the value."""
+    """A host read not yet made: ``how`` applied to ``tensor`` (a snapshot) gives the value, or
+    with an ``index``, the element ``index`` of the 1-d snapshot's ``.tolist()``."""
 
-    __slots__ = ("tensor", "how")
+    __slots__ = ("tensor", "how", "index")
 
-    def __init__(self, tensor: Tensor, how: str) -> None:
+    def __init__(self, tensor: Tensor, how: str, index: int | None = None) -> None:
         self.tensor = tensor
         self.how = how
+        self.index = index
 
     def __repr__(self) -> str:
-        return f"Deferred({self.how} of a {self.tensor.dtype} tensor on {self.tensor.device})"
+        what = self.how if self.index is None else f"element {self.index} of tolist"
+        return f"Deferred({what} of a {self.tensor.dtype} tensor on {self.tensor.device})"
 
 
 class Later:
@@ -77,18 +83,25 @@ DEFERRED_KINDS = (Deferred, Later)
 def _deferrable(x: Any, how: str) -> bool:
     if type(x) is not Tensor and type(x) is not torch.nn.Parameter:
         return False
-    return how in ("tolist",) or x.numel() == 1  # .item()/float() of several elements raises: at once
+    if how == "tolist":
+        return x.dim() == 1  # a number (0-d) or nested lists (n-d): read at once, as the original
+    return x.numel() == 1  # .item()/float() of several elements raises: at once
 
 
 def defer(x: Any, how: str) -> Any:
-    """``how`` of ``x`` (``x.item()``, ``float(x)``), kept on the device when ``x`` is a tensor."""
+    """``how`` of ``x`` (``x.item()``, ``float(x)``), kept on the device when ``x`` is a tensor.
+    ``x.tolist()`` (only ever spliced into a list: ``xs.extend(...)``) gives a list of one
+    deferred element per element of ``x``."""
     if not _deferrable(x, how):
         if paths.ENABLED:
             paths.note("read.now")
         return READS[how](x)
     if paths.ENABLED:
         paths.note("read.deferred")
-    return Deferred(x.detach().clone(), how)
+    snapshot = x.detach().clone()
+    if how == "tolist":
+        return [Deferred(snapshot, how, i) for i in range(len(snapshot))]
+    return Deferred(snapshot, how)
 
 
 def later(op: str, a: Any, b: Any) -> Any:
