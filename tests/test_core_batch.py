@@ -132,7 +132,7 @@ def test_an_item_dependent_error_is_the_originals():
 
 
 @pytest.mark.parametrize("fn, why", [
-    (carried, "operator.add"), (with_effect, "print"), (with_break, "`out` is also used"),
+    (carried, "acc + a"), (with_effect, "print"), (with_break, "`out` is also used"),
     (target_read_after, "read after the loop"),
 ], ids=lambda v: getattr(v, "__name__", v))
 def test_dependent_loops_are_not_batched_and_say_why(monkeypatch, fn, why):
