@@ -95,6 +95,21 @@ def test_accumulated_reads_are_folded_in_order_exactly(lifting):
     assert looplift(fold, compile=False)(xs) == fold(xs) == 3.0  # the same double additions, in order
 
 
+def test_an_int_start_accumulating_float_reads_is_folded(lifting):
+    """``total = 0`` then ``total += loss.item()``: an int or a deferred float at the loop's head;
+    ``__ll.later`` adds at once whatever is not deferred."""
+    def fold(xs):
+        total = 0
+        for x in xs:
+            total += x.sum().item()
+        return total
+
+    fast = looplift(fold, compile=False)
+    for xs in (data(), []):
+        compare_calls(fold, fast, (xs,))
+    assert "__ll.later('add', total" in explain(fast, data()).source
+
+
 def test_int_accumulation_is_exact_past_int64(lifting):
     xs = [torch.tensor(2 ** 62, dtype=torch.int64) for _ in range(4)]
 

@@ -14,7 +14,7 @@ from ..registry import lowering
 from ..report import Decision
 from . import conversions
 from .rules import fold_type, is_python_number, is_tensor, unliftable
-from .walker import Env, Use
+from .walker import Env, Use, join_all
 
 #: Python operations on deferred numbers done later, on the host (``runtime/deferred.LATER_OPS``).
 LATER_OPS = ("add", "sub", "mul")
@@ -124,16 +124,15 @@ class Decisions:
         return replace(result, lifted=True)
 
     def later(self, op: str | None, left: AV, right: AV) -> AV | None:
-        """``left op right`` on Python numbers of which one is a deferred read: kept to compute
-        on the host where the value leaves (``runtime/deferred.Later``); None if not that."""
+        """``left op right`` on Python numbers of which one may be a deferred read: kept to
+        compute on the host where the value leaves (``runtime/deferred.later`` computes at once
+        where neither is deferred at run time: ``x = 0`` before ``x += loss.item()``, or the items of
+        one dict); None if not that."""
         if op not in LATER_OPS or not self.lifting or not self.loops:
             return None
-        deferred = [v for v in (left, right) if contains_lifted(v)]
-        if not deferred or not all(self.deferrable(v) for v in deferred):
+        if not (contains_lifted(left) or contains_lifted(right)) or not (is_python_number(left) and is_python_number(right)):
             return None
-        if not (is_python_number(left) or self.deferrable(left)) or not (is_python_number(right) or self.deferrable(right)):
-            return None
-        return PyScalarV(fold_type(left, right), lifted=True)
+        return join_all(PyScalarV(fold_type(a, b), lifted=True) for a in left.options() for b in right.options())
 
     def off_reason(self) -> str:
         """Why lifting is off in the innermost enclosing loop."""
@@ -144,10 +143,6 @@ class Decisions:
             return "a dict or set comprehension or a generator builds NumPy values (loops and list comprehensions " \
                    "are lifted)"
         return "lifting is off here (cost model or marker)"
-
-    def deferrable(self, value: AV) -> bool:
-        return self.lifting and bool(self.loops) and all(
-            isinstance(o, PyScalarV) and o.lifted and o.type in (int, float, bool) for o in value.options())
 
     def keep_read(self, node: ast.AST, why: str) -> None:
         read = conversions.host_read(node, self.resolve)
