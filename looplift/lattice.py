@@ -153,6 +153,20 @@ class ListV(AV):
 
 
 @dataclass(frozen=True)
+class DictV(AV):
+    """A Python dict; its keys are not tracked (they are host values: Python hashes them), its
+    values join into ``value``.  A ``local`` dict was made by the function (a display or a
+    comprehension) and never escaped, so it may hold lifted values (and lists that are only
+    reachable through it, local lists) until it escapes, exactly like a local list."""
+
+    value: AV = BOTTOM
+    local: bool = False
+
+    def __repr__(self) -> str:
+        return f"{'LocalDict' if self.local else 'Dict'}[{self.value!r}]"
+
+
+@dataclass(frozen=True)
 class TupleV(AV):
     """A Python tuple with known items (``items``) or a known element type (``elem``)."""
 
@@ -225,6 +239,8 @@ def _join_same_class(a: AV, b: AV) -> AV | None:
         return None
     if isinstance(a, ListV) and isinstance(b, ListV):
         return ListV(join(a.elem, b.elem), a.local and b.local)
+    if isinstance(a, DictV) and isinstance(b, DictV):
+        return DictV(join(a.value, b.value), a.local and b.local)
     if isinstance(a, TupleV) and isinstance(b, TupleV):
         if a.items is not None and b.items is not None and len(a.items) == len(b.items):
             return TupleV(tuple(join(x, y) for x, y in zip(a.items, b.items)), fields=a.fields if a.fields == b.fields else None)
@@ -285,6 +301,8 @@ def demoted(value: AV) -> AV:
         return result
     if isinstance(value, ListV):
         return ListV(demoted(value.elem), value.local)
+    if isinstance(value, DictV):
+        return DictV(demoted(value.value), value.local)
     if isinstance(value, TupleV):
         return replace(value, items=tuple(map(demoted, value.items)) if value.items is not None else None,
                        elem=demoted(value.elem))
@@ -305,6 +323,8 @@ def _anywhere(value: AV, test: Callable[[AV], bool]) -> bool:
             return True
         if isinstance(option, ListV) and _anywhere(option.elem, test):
             return True
+        if isinstance(option, DictV) and _anywhere(option.value, test):
+            return True
         if isinstance(option, TupleV) and any(_anywhere(i, test) for i in option.item_types()):
             return True
     return False
@@ -320,9 +340,9 @@ def may_be_real_tensor(value: AV) -> bool:
     return _anywhere(value, lambda o: isinstance(o, (TensorV, TopV)))
 
 
-def holds_local_list(value: AV) -> bool:
-    """A list the function created is here, or inside a tuple here."""
-    return _anywhere(value, lambda o: isinstance(o, ListV) and o.local)
+def holds_local_container(value: AV) -> bool:
+    """A list or dict the function created is here, or inside a tuple or dict here."""
+    return _anywhere(value, lambda o: isinstance(o, (ListV, DictV)) and o.local)
 
 
 def conflicted(value: AV) -> bool:
@@ -341,8 +361,8 @@ def describe(value: AV) -> str:
         return "a name that may not be assigned yet"
     if isinstance(value, BottomV):
         return "a value from code that has not run yet (an item of an empty list, say)"
-    if isinstance(value, (ListV, TupleV)):
-        return "a list or tuple of values of unknown types"
+    if isinstance(value, (ListV, TupleV, DictV)):
+        return "a list, tuple or dict of values of unknown types"
     if isinstance(value, ObjV):
         return f"the object {getattr(value.obj, '__name__', type(value.obj).__name__)}"
     if isinstance(value, PlainV):

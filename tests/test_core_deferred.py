@@ -95,6 +95,21 @@ def test_accumulated_reads_are_folded_in_order_exactly(lifting):
     assert looplift(fold, compile=False)(xs) == fold(xs) == 3.0  # the same double additions, in order
 
 
+def test_an_int_start_accumulating_float_reads_is_folded(lifting):
+    """``total = 0`` then ``total += loss.item()``: an int or a deferred float at the loop's head;
+    ``__ll.later`` adds at once whatever is not deferred."""
+    def fold(xs):
+        total = 0
+        for x in xs:
+            total += x.sum().item()
+        return total
+
+    fast = looplift(fold, compile=False)
+    for xs in (data(), []):
+        compare_calls(fold, fast, (xs,))
+    assert "__ll.later('add', total" in explain(fast, data()).source
+
+
 def test_int_accumulation_is_exact_past_int64(lifting):
     xs = [torch.tensor(2 ** 62, dtype=torch.int64) for _ in range(4)]
 
@@ -499,3 +514,177 @@ def test_spliced_elements_materialize_in_order_in_one_transfer(counts):
     values = materialize([0, *deferred.defer(a, "tolist"), "x", *deferred.defer(b, "tolist")])
     assert repr(values) == repr([0, 1.5, -2.0, "x", 3, 4])
     assert counts["exit.transfer"] == 1
+# ---------------------------------------------------------------------------------------------
+# Dicts the function made: ``hist["loss"].append(t.item())``, ``d[k] += t.item()``
+
+
+def dict_of_lists(xs):
+    hist = {"loss": [], "max": []}
+    for x in xs:
+        hist["loss"].append(x.sum().item())
+        hist["max"].append(float(x.max()))
+    return hist
+
+
+def dict_accumulators(xs, ks):
+    sums = {k: 0.0 for k in ks}
+    stats = {"n": 0, "total": 0.0}
+    for x in xs:
+        for k in ks:
+            sums[k] += x[:, :k].sum().item()
+        stats["n"] += 1  # plain numbers first: the dict stays local
+        stats["total"] += x.mean().item() * 2
+    return {k: v / stats["n"] for k, v in sums.items()}, stats
+
+
+def dict_item_stored(xs):
+    last = {}
+    for i, x in enumerate(xs):
+        last[i % 2] = x.sum().item()
+    return last, sorted(last)
+
+
+def dict_aliased_before(xs):
+    hist = {"loss": []}
+    alias = hist
+    losses = hist["loss"]
+    for x in xs:
+        hist["loss"].append(x.sum().item())
+        alias.setdefault("seen", []).append(len(losses))
+    return alias, losses
+
+
+def dict_shared_in_loop(xs, log):
+    hist = {"loss": []}
+    for x in xs:
+        hist["loss"].append(x.sum().item())
+        log.append(hist)  # the caller's list keeps the dict
+    return hist
+
+
+def dict_item_taken(xs):
+    hist = {"loss": [], "acc": []}
+    for x in xs:
+        hist["loss"].append(x.sum().item())
+        losses = hist["loss"]
+        hist["acc"].append(len(losses) and losses[-1] > 0)
+    return hist
+
+
+def dict_read_in_loop(xs):
+    hist = {"loss": []}
+    for x in xs:
+        hist["loss"].append(x.sum().item())
+        print(f"{hist['loss'][-1]:.4f}")
+        if hist["loss"][-1] > 2.5:
+            break
+    return hist
+
+
+def dict_missing_key(xs, key):
+    hist = {"loss": [], "n": 0.0}
+    try:
+        for i, x in enumerate(xs):
+            hist["n"] += x.sum().item()
+            hist["loss" if i < 3 else key].append(x.mean().item())
+    except KeyError as error:
+        print("missing", error)
+    return hist
+
+
+def dict_missing_accumulator(xs, key):
+    totals = {"a": 0.0}
+    for i, x in enumerate(xs):
+        totals["a" if i < 2 else key] += x.sum().item()
+    return totals
+
+
+def dict_returned_in_parts(xs):
+    hist = {"loss": [], "max": []}
+    for x in xs:
+        hist["loss"].append(x.sum().item())
+        hist["max"].append(x.max().item())
+    return hist["loss"], len(hist["loss"]), [k for k in hist], {k: v for k, v in hist.items()}
+
+
+def dict_of_lists_and_numbers(xs):
+    """Its values join to "a list or a number" (keys are not tracked): its reads are kept."""
+    hist = {"loss": [], "best": 0.0}
+    for x in xs:
+        hist["loss"].append(x.sum().item())
+        hist["best"] += x.max().item()
+    return hist
+
+
+def nested_dict(xs):
+    logs = {"train": {"loss": []}}
+    for x in xs:
+        logs["train"]["loss"].append(x.sum().item())
+    return logs
+
+
+DICT_CASES = [
+    (dict_of_lists, (data(),)),
+    (dict_accumulators, (data(), (1, 3))),
+    (dict_item_stored, (data(),)),
+    (dict_aliased_before, (data(),)),
+    (dict_shared_in_loop, (data(), [])),
+    (dict_item_taken, (data(),)),
+    (dict_read_in_loop, (data(8, seed=3),)),
+    (dict_missing_key, (data(), "lost")),
+    (dict_missing_key, (data(), "loss")),
+    (dict_missing_accumulator, (data(), "b")),
+    (dict_returned_in_parts, (data(),)),
+    (dict_of_lists_and_numbers, (data(),)),
+    (nested_dict, (data(),)),
+]
+
+
+@pytest.mark.parametrize("mode", ["always", "auto"])
+@pytest.mark.parametrize("fn, args", DICT_CASES, ids=lambda v: getattr(v, "__name__", ""))
+def test_dicts_give_the_originals_results(monkeypatch, mode, fn, args):
+    """Effects, printed output and exceptions included (the log list the caller passes holds the
+    dict: compared after the call)."""
+    monkeypatch.setenv("LOOPLIFT_LIFT", mode)
+    decorated = looplift(fn, compile=False)
+    for _ in range(3):
+        compare_calls(fn, decorated, args, compare_messages=True)
+
+
+@pytest.mark.parametrize("fn, args, reads", [
+    (dict_of_lists, (data(8),), 1),
+    (dict_accumulators, (data(8), (1, 3)), 1),
+    (dict_item_stored, (data(8),), 1),
+    (dict_returned_in_parts, (data(8),), 1),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_reads_into_a_local_dict_leave_in_one_transfer(lifting, counts, fn, args, reads):
+    decorated = looplift(fn, compile=False)
+    decorated(*args)
+    counts.clear()
+    compare_calls(fn, decorated, args)
+    assert counts["read.now"] == 0 and counts["exit.transfer"] == reads, dict(counts)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (dict_aliased_before, (data(),)),
+    (dict_shared_in_loop, (data(), [])),
+    (nested_dict, (data(),)),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_a_dict_shared_keeps_its_reads_and_says_why(lifting, fn, args):
+    report = explain(looplift(fn, compile=False), *args)
+    assert "__ll.defer" not in report.source
+    line = next(d.line for d in report.host_reads)
+    assert any(d.line == line and ".item()" in d.what for d in report.skipped), str(report)
+
+
+def test_a_dict_read_in_the_loop_is_read_there(lifting):
+    report = explain(looplift(dict_read_in_loop, compile=False), data(8))
+    assert all("read every iteration" in d.reason or "kept on the device" in d.reason for d in report.host_reads)
+
+
+def test_materialize_converts_dicts_in_place():
+    inner = [deferred.defer(torch.tensor(1.5), "item")]
+    values = {"a": inner, "b": deferred.later("add", 1, deferred.defer(torch.tensor(2), "item")), "c": "text"}
+    out = materialize(values)
+    assert out is values and out == {"a": [1.5], "b": 3, "c": "text"} and out["a"] is inner
+    assert list(out) == ["a", "b", "c"]

@@ -45,7 +45,7 @@ def one_thread():
 # =============================================================================================
 # Findings: (check, loop) -> why it fails today.  Every entry is an xfail(strict=True).
 
-R_RESUME_LISTS = ("resumed loop (first call): lists made before the loop arrive as live variables typed non-local "
+R_RESUME_LISTS = ("resumed loop (first call): lists (and dicts) made before the loop arrive as live variables typed non-local "
                   "(keeping lifted values in them left a converted array as a tensor when the list's items had "
                   "other types: a wrong result the fuzzer found), so appends of .item()/.cpu().numpy() into them "
                   "are neither deferred nor lifted")
@@ -70,7 +70,6 @@ R_RANKS = ("named_parameters()/state_dict() items have different ranks (weights 
            "type joins to 'rank unknown': nothing is lifted (explain() says the operand's rank changes)")
 R_COMPREHENSION_RESUME = ("a comprehension is not resumed at the first call (only `for` loops are): the first call "
                           "runs it as written, the next ones specialized")
-R_DICT_ACC = "`d[k] += t.item()` / `d['loss'].append(t.item())` (dict accumulators): not deferred, often silent"
 R_FOLD_DIV = ("an accumulator read by arithmetic inside the loop (`total / len(data)` per epoch, log lines) is "
               "transferred at each read, twice when two statements read it")
 R_KEPT_FOR_IF = ("`losses.append(loss.item())` then `if loss.item() < tol`: one read kept per iteration plus the "
@@ -239,7 +238,6 @@ def test_accumulations_read_at_most_twice(case: loops.Case) -> None:
 
 WITH_EXPERT = [c for c in loops.CASES if c.expert]
 known("expert_reads", "evaluate_probs", reason=R_TWO_EXITS)
-known("expert_reads", "topk_accuracy", "train_history", reason=R_DICT_ACC)
 known("expert_reads", "sample_brightness", "mask_coverage", reason=R_CPU_LIST)
 known("expert_reads", "evaluate_with_history", reason=R_ALIAS)
 known("expert_reads", "mean_iou", "check_finite", reason=R_IF_AFTER_LIFT)
@@ -267,7 +265,6 @@ def test_reads_match_the_expert(case: loops.Case) -> None:
 # 3. Lifting, explain(), first calls
 
 LIFTABLE = [c for c in loops.CASES if "liftable" in c.tags]
-known("lifted", "topk_accuracy", "train_history", reason=R_DICT_ACC)
 known("lifted", "evaluate_with_history", reason=R_ALIAS)
 known("lifted", "mean_iou", "check_finite", reason=R_IF_AFTER_LIFT)
 known("lifted", "token_histogram", reason=R_MATERIALIZED_AGAIN)
@@ -279,6 +276,7 @@ known("lifted", "grad_norms", "weight_report", "snapshot_state", reason=R_RANKS)
 known("explained", "greedy_decode", reason=R_GREEDY)
 known("resumed", "evaluate_with_history", "dataloader_dict_stats", "predict_dataloader", "mc_dropout_predict", "pair_similarities", "extract_features", reason=R_RESUME_LISTS)
 known("resumed", "evaluate_probs", "evaluate_dict_batches", "sample_brightness", "loader_channel_means", "sparsity_report", "hard_batches", "per_sample_losses", "collect_scores", reason=R_RESUME_LISTS)
+known("resumed", "train_history", "topk_accuracy", reason=R_RESUME_LISTS)
 known("resumed", "train_epochs", reason=R_NESTED)
 known("resumed", "while_next_iter", reason=R_NO_RESUME_SAID)
 known("resumed", "ensemble_predict", reason=R_COMPREHENSION_RESUME)
@@ -347,7 +345,7 @@ RECORDED: dict[str, tuple[int, int, int | None]] = {
     'predict_dataloader': (10, 1, 2),
     'evaluate_probs': (10, 2, 1),
     'evaluate_dict_batches': (5, 1, 1),
-    'topk_accuracy': (10, 10, 1),
+    'topk_accuracy': (10, 1, 1),
     'per_sample_losses': (5, 5, 1),
     'first_bad_batch': (1, 1, None),
     'collect_scores': (4, 4, 1),
@@ -382,7 +380,7 @@ RECORDED: dict[str, tuple[int, int, int | None]] = {
     'weight_report': (10, 10, 1),
     'snapshot_state': (10, 10, 1),
     'sparsity_report': (5, 1, 1),
-    'train_history': (10, 10, 1),
+    'train_history': (10, 1, 1),
     'train_epoch_logged': (5, 1, 1),
     'train_epochs': (10, 2, 1),
     'fit_until': (10, 6, 5),
@@ -649,7 +647,6 @@ def conv_line(fn: Any, text: str) -> int:
     return next(first + i for i, line in enumerate(lines) if text in line)
 
 
-@pytest.mark.xfail(strict=True, reason=R_DICT_ACC)
 def test_dict_of_lists_is_deferred() -> None:
     run = _calls(Fd.dict_of_lists, (_vectors(6),), (_vectors(6),))
     assert _reads(run)[1][1] <= 1

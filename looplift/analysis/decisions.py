@@ -14,8 +14,8 @@ from ..lattice import AV, ArrayV, ListV, PyScalarV, TensorV, conflicted, contain
 from ..registry import lowering
 from ..report import Decision
 from . import conversions
-from .rules import fold_type, is_python_number, is_tensor, unliftable
-from .walker import Env, Use
+from .rules import fold_type, hold, holder, is_python_number, is_tensor, unliftable
+from .walker import Env, Use, join_all
 
 #: Python operations on deferred numbers done later, on the host (``runtime/deferred.LATER_OPS``).
 LATER_OPS = ("add", "sub", "mul")
@@ -147,25 +147,25 @@ class Decisions:
         anno.setanno(read.node, Key.DEFER, read)
         return ListV(PyScalarV(item, lifted=True))
 
-    def into_list(self, name: str, elem: AV, item: AV, env: Env) -> None:
-        """``item`` joins the elements of the local list ``name``: lifted and real tensors in one
-        list conflict (the list then stays plain)."""
+    def into_list(self, at: ast.expr, elem: AV, item: AV, env: Env) -> None:
+        """``item`` joins the elements of the local list at ``at`` (a name, or an item of a local
+        dict: ``rules.holder``): lifted and real tensors in one list conflict (the list, or the
+        dict holding it, then stays plain)."""
         joined = join(elem, item)
+        hold(env, at, ListV(joined, local=True))
         if conflicted(joined):
-            self.conflicts.add(name)
-        env[name] = ListV(joined, local=True)
+            self.conflicts.add(holder(at, env))
 
     def later(self, op: str | None, left: AV, right: AV) -> AV | None:
-        """``left op right`` on Python numbers of which one is a deferred read: kept to compute
-        on the host where the value leaves (``runtime/deferred.Later``); None if not that."""
+        """``left op right`` on Python numbers of which one may be a deferred read: kept to
+        compute on the host where the value leaves (``runtime/deferred.later`` computes at once
+        where neither is deferred at run time: ``x = 0`` before ``x += loss.item()``, or the items of
+        one dict); None if not that."""
         if op not in LATER_OPS or not self.lifting or not self.loops:
             return None
-        deferred = [v for v in (left, right) if contains_lifted(v)]
-        if not deferred or not all(self.deferrable(v) for v in deferred):
+        if not (contains_lifted(left) or contains_lifted(right)) or not (is_python_number(left) and is_python_number(right)):
             return None
-        if not (is_python_number(left) or self.deferrable(left)) or not (is_python_number(right) or self.deferrable(right)):
-            return None
-        return PyScalarV(fold_type(left, right), lifted=True)
+        return join_all(PyScalarV(fold_type(a, b), lifted=True) for a in left.options() for b in right.options())
 
     def off_reason(self) -> str:
         """Why lifting is off in the innermost enclosing loop."""
@@ -176,10 +176,6 @@ class Decisions:
             return "a dict or set comprehension or a generator builds NumPy values (loops and list comprehensions " \
                    "are lifted)"
         return "lifting is off here (cost model or marker)"
-
-    def deferrable(self, value: AV) -> bool:
-        return self.lifting and bool(self.loops) and all(
-            isinstance(o, PyScalarV) and o.lifted and o.type in (int, float, bool) for o in value.options())
 
     def keep_read(self, node: ast.AST, why: str) -> None:
         read = conversions.host_read(node, self.resolve)

@@ -30,8 +30,8 @@ from typing import Any, Mapping
 from .. import anno, pragmas, registry, semantics
 from ..anno import Key
 from ..errors import Refusal
-from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, TopV, TupleV, conflicted, contains_lifted, demoted,
-                       holds_local_list, join)
+from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, DictV, ListV, ObjV, TopV, TupleV, conflicted, contains_lifted,
+                       demoted, holds_local_container, join)
 from ..pragmas import Mark
 from ..report import Decision
 from . import conversions, reads, rules as R
@@ -136,6 +136,8 @@ class Placement(Decisions, Walker):
     def augassign(self, node: ast.AugAssign, env: Env) -> None:
         target = node.target
         op = R.BINOPS.get(type(node.op))
+        if isinstance(target, ast.Subscript) and self.item_update(node, target, op, env):
+            return
         if not (isinstance(target, ast.Name) and target.id in self.scope.locals and target.id not in self.pinned):
             value = self.expr(node.value, env, Use.RETAIN)
             self.store_target(target, env)
@@ -144,7 +146,7 @@ class Placement(Decisions, Walker):
         anno.setanno(target, Key.REP, current)
         value = self.expr(node.value, env, Use.OPERAND)
         if isinstance(node.op, ast.Add) and R.is_local_list(current) and anno.hasanno(node.value, Key.DEFER):
-            self.into_list(target.id, R.list_elem(current), R.element_of(value), env)  # xs += t.tolist()
+            self.into_list(target, R.list_elem(current), R.element_of(value), env)  # xs += t.tolist()
             return
         if all(R.is_immutable_scalar(o) for o in current.options()):
             env[target.id] = self.scalar_update(node, target, op, current, value, env)
@@ -155,6 +157,32 @@ class Placement(Decisions, Walker):
         env[target.id] = demoted(anno.getanno(target, Key.TYPE, TOP)) if not contains_lifted(current) else \
             R.non_local(demoted(current))
 
+    def item_update(self, node: ast.AugAssign, target: ast.Subscript, op: str | None, env: Env) -> bool:
+        """``d[k] op= read`` on a number in a dict the function made: folded like ``x op= read``
+        (``d[k] = later(op, d[k], read)``: ``d`` and ``k`` are names or literals, so evaluating
+        them again reads the same objects).  False where that is not the case."""
+        name = R.holder(target, env)
+        if name is None or name not in self.scope.locals or name in self.pinned or \
+                not isinstance(target.slice, (ast.Name, ast.Constant)) or \
+                any(isinstance(n, ast.NamedExpr) for n in ast.walk(node.value)):
+            return False
+        current = R.dict_value(self.expr(target.value, env, Use.OPERAND))
+        self.expr(target.slice, env, Use.READ)
+        anno.setanno(target, Key.REP, current)
+        value = self.expr(node.value, env, Use.OPERAND)
+        later = self.later(op, current, value)
+        if later is not None:
+            anno.setanno(node, Key.FOLD, op)
+            R.hold(env, target, later)
+        elif op is not None and R.is_python_number(current) and R.is_python_number(value) and \
+                not contains_lifted(current) and not contains_lifted(value):  # plain numbers: Python adds them now
+            self.use(node.value, value, Use.READ, env)
+            R.hold(env, target, join_all(R.python_binop(a, b, op) for a in current.options() for b in value.options()))
+        else:  # as any other item update: Python needs the values
+            self.use(node.value, value, Use.RETAIN, env)
+            self.expr(target.value, env, Use.RETAIN)
+        return True
+
     def assign(self, target: ast.expr, value_node: ast.expr | None, value: AV, env: Env) -> None:
         if isinstance(target, ast.Name) and isinstance(value, TopV) and not value.lifted:
             value = demoted(self.type_of(target))  # what the types pass knows of it (observed, say)
@@ -163,7 +191,7 @@ class Placement(Decisions, Walker):
                 if value_node is not None:
                     value = self.use(value_node, value, Use.RETAIN, env)
                 value = R.non_local(demoted(value))
-            elif holds_local_list(value) and value_node is not None and not isinstance(value_node, (ast.List, ast.ListComp)):
+            elif holds_local_container(value) and value_node is not None and not isinstance(value_node, R.FRESH):
                 value = R.non_local(self.use(value_node, value, Use.RETAIN, env))  # a second name for a list
             anno.setanno(target, Key.REP, value)
             env[target.id] = value
@@ -187,8 +215,16 @@ class Placement(Decisions, Walker):
             base = self.expr(target.value, env, Use.OPERAND)
             self.expr(target.slice, env, Use.READ)
             local_list = R.is_local_list(base)
+            name = R.holder(target, env)
             if local_list and isinstance(target.value, ast.Name):
                 env[target.value.id] = ListV(join(R.list_elem(base), value), local=True)
+            elif name is not None and name not in self.pinned:  # an item of a dict the function made
+                if value_node is not None and not isinstance(value_node, R.FRESH) and holds_local_container(value):
+                    value = R.non_local(self.use(value_node, value, Use.RETAIN, env))
+                R.hold(env, target, value)
+                if conflicted(env[name]):  # lifted and real tensors in one dict: keep it plain
+                    self.conflicts.add(name)
+                return
             elif value_node is not None:
                 arrays = all(isinstance(o, ArrayV) for o in base.options())
                 self.use(value_node, value, Use.READ if arrays else Use.RETAIN, env)
@@ -229,6 +265,8 @@ class Placement(Decisions, Walker):
 
     def element_of(self, iter_node: ast.expr, value: AV, env: Env) -> AV:
         element = R.element_of(value)
+        if R.is_local_dict(value):
+            return element  # its keys: never lifted
         if contains_lifted(value) and not R.is_local_list(value):
             self.use(iter_node, value, Use.RETAIN, env)  # rows of an array are views: NumPy iterates
             element = demoted(element)
@@ -265,8 +303,9 @@ class Placement(Decisions, Walker):
 
     def use(self, node: ast.expr, value: AV, use: Use, env: Env) -> AV:
         """Apply a use to an evaluated expression (see the module docstring)."""
-        if use is Use.RETAIN and isinstance(node, ast.Name) and node.id in env and holds_local_list(value):
-            env[node.id] = R.non_local(env[node.id])  # kept or aliased elsewhere: no longer only ours
+        name = R.holder(node, env) if use is Use.RETAIN and holds_local_container(value) else None
+        if name in env:
+            env[name] = R.non_local(env[name])  # kept or aliased elsewhere: no longer only ours
         if use is Use.OPERAND or not contains_lifted(value):
             return value
         if conflicted(value):  # materializing would also convert real tensors
@@ -390,7 +429,7 @@ class Placement(Decisions, Walker):
             lowered = self.lower(node, entry, [receiver, *values[0]], values[1]) if entry is not None else None
             if lowered is not None:
                 return lowered
-        if values is not None and R.is_local_list(receiver) and isinstance(func.value, ast.Name):
+        if values is not None and R.is_local_list(receiver) and R.holder(func.value, env) is not None:
             return self.list_method(node, func, receiver, values, env)
         self.use(func.value, receiver, Use.RETAIN, env)
         self.release(node, values, Use.RETAIN, env)
@@ -402,19 +441,18 @@ class Placement(Decisions, Walker):
         args, kwargs = values
         name = func.attr
         elem = R.list_elem(receiver)
-        list_name = func.value.id  # type: ignore[attr-defined]
         # a comprehension walks a copy of the names: lifted items it added would go unseen after it
         adds = not (self.loops and isinstance(self.loops[-1], _ComprehensionFrame))
         if adds and (name, len(args)) in (("append", 1), ("insert", 2)) and not kwargs:
             if name == "insert":
                 self.use(node.args[0], args[0], Use.READ, env)
             item = args[-1]
-            if holds_local_list(item):
+            if holds_local_container(item):
                 item = self.use(node.args[-1], item, Use.RETAIN, env)
-            self.into_list(list_name, elem, item, env)
+            self.into_list(func.value, elem, item, env)
             return ConstV(None)
         if adds and name == "extend" and len(args) == 1 and not kwargs and anno.hasanno(node.args[0], Key.DEFER):
-            self.into_list(list_name, elem, R.element_of(args[0]), env)  # xs.extend(t.tolist())
+            self.into_list(func.value, elem, R.element_of(args[0]), env)  # xs.extend(t.tolist())
             return ConstV(None)
         if name == "pop":
             self.release(node, values, Use.READ, env)
@@ -488,6 +526,9 @@ class Placement(Decisions, Walker):
         if R.is_local_list(base):
             self.expr(node.slice, env, Use.READ)
             return R.list_elem(base) if not isinstance(node.slice, ast.Slice) else base
+        if R.is_local_dict(base) and not isinstance(node.slice, ast.Slice):
+            self.expr(node.slice, env, Use.READ)
+            return R.dict_value(base)
         index = self.expr(node.slice, env, Use.OPERAND)
         if contains_lifted(base):
             lowered = self.lower(node, registry.for_operator("getitem"), [base, index], {})
@@ -505,23 +546,33 @@ class Placement(Decisions, Walker):
             for e in node.elts:
                 self.expr(e, env, Use.RETAIN)
             return TupleV(None, TOP)
-        return TupleV(tuple(self.items(node, env)))
+        return TupleV(tuple(self.items(node.elts, [self.expr(e, env, Use.OPERAND) for e in node.elts], env)))
 
     def _expr_List(self, node: ast.List, env: Env) -> AV:
         if any(isinstance(e, ast.Starred) for e in node.elts):
             for e in node.elts:
                 self.expr(e, env, Use.RETAIN)
             return demoted(self.type_of(node))
-        return ListV(join_all(self.items(node, env)), local=True)
+        return ListV(join_all(self.items(node.elts, [self.expr(e, env, Use.OPERAND) for e in node.elts], env)),
+                     local=True)
 
-    def items(self, node: ast.Tuple | ast.List, env: Env) -> list[AV]:
-        """Items of a display: lists in it escape, and lifted items are made NumPy where real
-        tensors sit beside them."""
-        items = [self.expr(e, env, Use.OPERAND) for e in node.elts]
+    def _expr_Dict(self, node: ast.Dict, env: Env) -> AV:
+        if any(key is None for key in node.keys):  # ``{**other}``: not followed
+            return self.plain(node, env)
+        values = []
+        for key, value in zip(node.keys, node.values):
+            self.expr(key, env, Use.RETAIN)
+            values.append(self.expr(value, env, Use.OPERAND))
+        return DictV(join_all(self.items(node.values, values, env, keep=R.FRESH)), local=True)
+
+    def items(self, elements: list[ast.expr], items: list[AV], env: Env, keep: tuple[type, ...] = ()) -> list[AV]:
+        """Items of a display: lists and dicts in it escape (but new ones in a dict, ``keep``:
+        only the dict reaches them), and lifted items are made NumPy where real tensors sit
+        beside them."""
         mixed = conflicted(join_all(items))
         out = []
-        for element, item in zip(node.elts, items):
-            if holds_local_list(item) or (mixed and contains_lifted(item)):
+        for element, item in zip(elements, items):
+            if (holds_local_container(item) and not isinstance(element, keep)) or (mixed and contains_lifted(item)):
                 item = R.non_local(self.use(element, item, Use.RETAIN, env))
             out.append(item)
         return out
@@ -582,7 +633,7 @@ class Placement(Decisions, Walker):
                     self.expr(condition, inner, Use.READ)
             if isinstance(node, ast.ListComp):
                 elem = self.expr(node.elt, inner, Use.OPERAND)
-                if holds_local_list(elem) or conflicted(elem):
+                if holds_local_container(elem) or conflicted(elem):
                     elem = self.use(node.elt, elem, Use.RETAIN, inner)
                 return ListV(elem, local=True)
             for part in ("elt", "key", "value"):

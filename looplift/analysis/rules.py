@@ -18,11 +18,11 @@ import numpy as np
 from .. import registry
 from ..dtypes import LIFTABLE_NP_DTYPES, TORCH_TO_NP
 from ..errors import Refusal
-from ..lattice import (AV, BOTTOM, TOP, ArrayV, ConstV, ListV, ObjV, PlainV, PyScalarV, RangeV, TensorV, TopV,
-                       TupleV, UnionV, contains_lifted, demoted, join)
+from ..lattice import (AV, BOTTOM, TOP, UNBOUND, ArrayV, ConstV, DictV, ListV, ObjV, PlainV, PyScalarV, RangeV,
+                       TensorV, TopV, TupleV, UnionV, contains_lifted, demoted, join)
 from ..registry import probe
 from . import conversions, typing_torch
-from .walker import join_all
+from .walker import Env, join_all
 
 _MISSING = object()
 
@@ -155,10 +155,46 @@ def list_elem(value: AV) -> AV:
     return join_all(o.elem for o in value.options() if isinstance(o, ListV))
 
 
+def is_local_dict(value: AV) -> bool:
+    return all(isinstance(o, DictV) and o.local for o in value.options())
+
+
+def dict_value(value: AV) -> AV:
+    return join_all(o.value for o in value.options() if isinstance(o, DictV))
+
+
+#: Expressions that make a new list or dict: stored into a dict, nothing else reaches it.
+FRESH = (ast.List, ast.ListComp, ast.Dict, ast.DictComp)
+
+
+def holder(node: ast.expr, env: Env) -> str | None:
+    """The name a value at ``node`` is kept in: ``x`` itself, or ``d`` for an item ``d[k]`` of a
+    dict ``d`` the function made (its items are reached only through it); None otherwise."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and \
+            not isinstance(node.slice, ast.Slice) and is_local_dict(env.get(node.value.id, UNBOUND)):
+        return node.value.id
+    return None
+
+
+def hold(env: Env, node: ast.expr, value: AV) -> None:
+    """``node`` (a name, or an item of a local dict: see ``holder``) now holds ``value``; a dict
+    item's value joins the dict's values (its keys are not tracked)."""
+    if isinstance(node, ast.Name):
+        env[node.id] = value
+    else:
+        name = node.value.id  # type: ignore[attr-defined]
+        env[name] = DictV(join(dict_value(env[name]), value), local=True)
+
+
 def non_local(value: AV) -> AV:
-    """The value once a list in it may be seen elsewhere."""
+    """The value once a list or dict in it may be seen elsewhere (a dict's values with it: the
+    lists in a local dict were local only through it)."""
     if isinstance(value, ListV):
         return ListV(value.elem, local=False)
+    if isinstance(value, DictV):
+        return DictV(non_local(value.value), local=False)
     if isinstance(value, TupleV):
         return replace(value, items=tuple(map(non_local, value.items)) if value.items is not None else None,
                        elem=non_local(value.elem))
@@ -219,13 +255,13 @@ def fold_type(current: AV, value: AV) -> type:
 
 
 def needs_rebind(value: AV) -> bool:
-    """A retained value that can be modified: lifted arrays (not scalars) and lists holding lifted values."""
+    """A retained value that can be modified: lifted arrays (not scalars) and lists or dicts holding lifted values."""
     for option in value.options():
         if isinstance(option, ArrayV) and option.lifted and option.ndim != 0:
             return True
         if isinstance(option, TopV) and option.lifted:
             return True
-        if isinstance(option, (ListV, TupleV)) and contains_lifted(option):
+        if isinstance(option, (ListV, TupleV, DictV)) and contains_lifted(option):
             return True
     return False
 

@@ -28,12 +28,13 @@ from .. import anno, pragmas, registry, semantics
 from ..anno import Key
 from ..dtypes import LIFTABLE_NP_DTYPES, NP_TO_TORCH, TORCH_TO_NP
 from ..errors import Refusal
-from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, ListV, ObjV, PlainV, PyScalarV, RangeV,
-                       TensorV, TopV, TupleV, holds_local_list, join)
+from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, DictV, ListV, ObjV, PlainV, PyScalarV, RangeV,
+                       TensorV, TopV, TupleV, holds_local_container, join)
 from . import conversions, typing_torch
-from .rules import (BINOPS, COMPARES, READ_BUILTIN_RESULTS, UNARYOPS, element_of, hashable, is_immutable_scalar,
-                    is_int, is_local_list, iterator_result, list_elem, module_attribute, non_local, numpy_result,
-                    python_binop, tensor_index, tensor_operator, unpack)
+from .rules import (BINOPS, COMPARES, FRESH, READ_BUILTIN_RESULTS, UNARYOPS, dict_value, element_of, hashable,
+                    hold, holder, is_immutable_scalar, is_int, is_local_dict, is_local_list, iterator_result,
+                    list_elem, module_attribute, non_local, numpy_result, python_binop, tensor_index,
+                    tensor_operator, unpack)
 from .walker import Env, Use, Walker, join_all
 
 _MISSING = object()
@@ -79,15 +80,25 @@ class TypesPass(Walker):
         return value
 
     def escape(self, node: ast.expr, value: AV, env: Env) -> None:
-        """A list the function made is kept or aliased by code the analysis does not follow:
-        from now on it may change behind the analysis' back."""
-        if isinstance(node, ast.Name) and node.id in self.scope.locals and holds_local_list(value):
-            env[node.id] = non_local(value)
+        """A list or dict the function made (or an item of such a dict) is kept or aliased by code
+        the analysis does not follow: from now on it may change behind the analysis' back."""
+        name = holder(node, env)
+        if name in self.scope.locals and holds_local_container(value):
+            env[name] = non_local(env.get(name, value))
+
+    def contained(self, node: ast.expr | None, value: AV, env: Env) -> AV:
+        """A value stored into a dict: a new list or dict stays local (only the dict reaches it),
+        anything else is shared from now on."""
+        if isinstance(node, FRESH):
+            return value
+        if node is not None:
+            self.escape(node, value, env)
+        return non_local(value)
 
     def assign(self, target: ast.expr, value_node: ast.expr | None, value: AV, env: Env) -> None:
         if isinstance(target, ast.Name):
             value = self.known(target, value)
-            if value_node is not None and holds_local_list(value) and not isinstance(value_node, (ast.List, ast.ListComp)):
+            if value_node is not None and holds_local_container(value) and not isinstance(value_node, FRESH):
                 self.escape(value_node, value, env)  # a second name for the list: both may change it
                 value = non_local(value)
             if target.id in self.scope.unliftable or target.id not in self.scope.locals:
@@ -108,6 +119,8 @@ class TypesPass(Walker):
             self.expr(target.slice, env, Use.READ)
             if is_local_list(base) and isinstance(target.value, ast.Name):
                 env[target.value.id] = ListV(join(list_elem(base), value), local=True)
+            elif holder(target, env) is not None:
+                hold(env, target, self.contained(value_node, value, env))
             elif value_node is not None:
                 self.escape(value_node, value, env)
         elif isinstance(target, ast.Attribute):
@@ -132,6 +145,15 @@ class TypesPass(Walker):
             else:
                 env[target.id] = TOP  # a NumPy scalar among the alternatives rebinds (to a tensor, say)
             return
+        if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+            base = self.expr(target.value, env, Use.OPERAND)
+            if is_local_dict(base) and not isinstance(target.slice, ast.Slice):  # an item of a dict the function made
+                self.expr(target.slice, env, Use.READ)
+                current = self.record(target, dict_value(base))
+                scalar = all(is_immutable_scalar(o) for o in current.options())
+                value = self.expr(node.value, env, Use.OPERAND if scalar else Use.RETAIN)
+                hold(env, target, self.binop_result(op, current, value) if scalar else TOP)
+                return
         self.expr(node.value, env, Use.RETAIN)
         self.store_target(target, env)
 
@@ -255,6 +277,9 @@ class TypesPass(Walker):
         args, kwargs = values
         if local_list:
             return self.list_method(func, receiver, name, args, kwargs, env)
+        if is_local_dict(receiver):
+            self.escape(func.value, receiver, env)  # dict methods are not followed
+            return TOP
         if tensors and isinstance(receiver, TensorV):
             return typing_torch.method_result(receiver, name, args, kwargs)
         if arrays:
@@ -269,13 +294,14 @@ class TypesPass(Walker):
                     kwargs: dict[str, AV], env: Env) -> AV:
         """Methods of a list the function created (and did not share)."""
         elem = list_elem(receiver)
-        if not isinstance(func.value, ast.Name):
+        if holder(func.value, env) is None:
+            self.escape(func.value, receiver, env)
             return TOP
         if (name, len(args)) in (("append", 1), ("insert", 2)) and not kwargs:
-            env[func.value.id] = ListV(join(elem, non_local(args[-1])), local=True)
+            hold(env, func.value, ListV(join(elem, non_local(args[-1])), local=True))
             return ConstV(None)
         if name == "extend" and len(args) == 1 and not kwargs:
-            env[func.value.id] = ListV(join(elem, element_of(args[0])), local=True)
+            hold(env, func.value, ListV(join(elem, element_of(args[0])), local=True))
             return ConstV(None)
         if name == "pop":
             return elem
@@ -372,6 +398,8 @@ class TypesPass(Walker):
         index = self.expr(node.slice, env, Use.OPERAND)
         if is_local_list(base):
             return list_elem(base) if not isinstance(node.slice, ast.Slice) else base
+        if is_local_dict(base) and not isinstance(node.slice, ast.Slice):
+            return dict_value(base)
         if isinstance(base, TupleV) and base.items is not None and isinstance(index, ConstV) \
                 and isinstance(index.value, int) and -len(base.items) <= index.value < len(base.items):
             return base.items[index.value]
@@ -421,11 +449,17 @@ class TypesPass(Walker):
         return TOP
 
     def _expr_Dict(self, node: ast.Dict, env: Env) -> AV:
+        if any(key is None for key in node.keys):  # ``{**other}``: not followed
+            for key, value in zip(node.keys, node.values):
+                if key is not None:
+                    self.expr(key, env, Use.RETAIN)
+                self.expr(value, env, Use.RETAIN)
+            return TOP
+        values = []
         for key, value in zip(node.keys, node.values):
-            if key is not None:
-                self.expr(key, env, Use.RETAIN)
-            self.expr(value, env, Use.RETAIN)
-        return TOP
+            self.expr(key, env, Use.RETAIN)
+            values.append(self.contained(value, self.expr(value, env, Use.OPERAND), env))
+        return DictV(join_all(values), local=True)
 
     def _expr_Starred(self, node: ast.Starred, env: Env) -> AV:
         self.expr(node.value, env, Use.RETAIN)
@@ -447,9 +481,10 @@ class TypesPass(Walker):
             self.expr(default, env, Use.RETAIN)
         return TOP
 
-    def comprehension(self, node: ast.expr, env: Env) -> None:
+    def comprehension(self, node: ast.expr, env: Env) -> AV:
         """A comprehension runs at once, in its own scope: its body is typed in an inner
-        environment (the names it binds do not leak, walrus targets aside)."""
+        environment (the names it binds do not leak, walrus targets aside).  The value of its
+        last part (a dict comprehension's value)."""
         inner = dict(env)
         for generator in node.generators:  # type: ignore[attr-defined]
             iterable = self.expr(generator.iter, inner, Use.OPERAND)
@@ -460,12 +495,14 @@ class TypesPass(Walker):
                     inner[target.id] = self.record(target, value)
             for condition in generator.ifs:
                 self.expr(condition, inner, Use.READ)
+        value: AV = TOP
         for part in ("elt", "key", "value"):
             if hasattr(node, part):
-                self.expr(getattr(node, part), inner, Use.RETAIN)
+                value = self.expr(getattr(node, part), inner, Use.RETAIN)
         for name in self.scope.locals:  # walrus targets bind in the function's scope
             if name in inner and inner[name] != env.get(name):
                 env[name] = join(env.get(name, UNBOUND), inner[name])
+        return value
 
     def _expr_ListComp(self, node: ast.ListComp, env: Env) -> AV:
         self.comprehension(node, env)
@@ -476,7 +513,10 @@ class TypesPass(Walker):
         return TOP
 
     _expr_SetComp = _expr_GeneratorExp
-    _expr_DictComp = _expr_GeneratorExp
+
+    def _expr_DictComp(self, node: ast.DictComp, env: Env) -> AV:
+        value = self.comprehension(node, env)
+        return DictV(value if isinstance(node.value, FRESH) else non_local(value), local=True)
 
     def _expr_Await(self, node: ast.AST, env: Env) -> AV:
         raise Refusal("await/yield are not rewritten", getattr(node, "lineno", None))

@@ -8,7 +8,7 @@ raise, behaves exactly as before (everything downstream accepts NumPy values too
 
 ``materialize`` turns what the rewritten program holds back into what the original held: a lifted
 n-d tensor into an ndarray, a lifted 0-d tensor into a NumPy scalar, a ``Deferred`` read into its
-Python value, a ``Later`` into the number it computes; lists in place, tuples into new tuples.  Everything that
+Python value, a ``Later`` into the number it computes; lists and dicts in place, tuples into new tuples.  Everything that
 leaves at one point crosses from each device in *one* transfer: tensors off the CPU are packed
 into one byte buffer, copied once, and unpacked on the host.  Lifted CPU tensors become arrays
 that share their memory, as ``t.numpy()`` does.
@@ -143,7 +143,7 @@ def meta(x: Any, name: str) -> Any:
 
 
 def materialize(x: Any) -> Any:
-    """What the original holds for ``x`` (lists are converted in place); one transfer per device."""
+    """What the original holds for ``x`` (lists and dicts are converted in place); one transfer per device."""
     cls = type(x)
     if cls is Tensor and x.is_cpu:  # one tensor: its own memory, so writes to the array reach its views
         return _array(x.detach().numpy() if x.requires_grad else x.numpy())
@@ -166,7 +166,7 @@ def materialize(x: Any) -> Any:
 
 
 #: The kinds of value ``materialize`` converts or looks into.
-_HOLDING = frozenset((Tensor, list, tuple, Deferred, Later))
+_HOLDING = frozenset((Tensor, list, tuple, dict, Deferred, Later))
 
 
 def _scalar_reads(x: list[Any]) -> str | None:
@@ -223,6 +223,9 @@ class _Transfer:
                     self.collect(node)
         elif cls in (list, tuple):
             for item in x:
+                self.collect(item)
+        elif cls is dict:
+            for item in x.values():
                 self.collect(item)
 
     def run(self) -> None:
@@ -296,10 +299,15 @@ class _Transfer:
             return self.value_of(x)
         if cls is list:
             for i, item in enumerate(x):
-                if type(item) in (Tensor, list, tuple, Deferred, Later):
+                if type(item) in _HOLDING:
                     x[i] = self.rebuild(item)
             return x
-        if cls is tuple and any(type(i) in (Tensor, list, tuple, Deferred, Later) for i in x):
+        if cls is dict:
+            for key, item in x.items():
+                if type(item) in _HOLDING:
+                    x[key] = self.rebuild(item)  # an existing key: the dict keeps its size and order
+            return x
+        if cls is tuple and any(type(i) in _HOLDING for i in x):
             return tuple(self.rebuild(i) for i in x)
         return x
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import copy
 from typing import Any
 
 from .. import anno
@@ -61,11 +62,11 @@ class Lift(ast.NodeTransformer):
             assert isinstance(target, ast.Name)
             new: ast.stmt = assign(target.id, self.region_call(plan), node)
         elif isinstance(node, ast.AugAssign) and anno.hasanno(node, Key.FOLD):
-            target = node.target
-            assert isinstance(target, ast.Name)
-            value = runtime_call(("later",), [constant(anno.getanno(node, Key.FOLD)), ast.Name(target.id, ast.Load()),
-                                              self.visit(node.value)])
-            new = assign(target.id, value, node)
+            # ``x op= read`` -> ``x = __ll.later(op, x, read)``; ``d[k]`` alike (``d``, ``k``: names or literals)
+            current = copy.deepcopy(node.target)
+            current.ctx = ast.Load()
+            value = runtime_call(("later",), [constant(anno.getanno(node, Key.FOLD)), current, self.visit(node.value)])
+            new = ast.copy_location(ast.Assign([node.target], value), node)
         elif isinstance(node, ast.Return) and node.value is not None:
             # every name whose value leaves here is made NumPy in one call, just before the return
             inner = {id(n) for c in ast.walk(node.value) if isinstance(c, COMPREHENSIONS) for n in ast.walk(c)}
