@@ -22,10 +22,11 @@ import numpy as np
 import torch
 
 from . import anno, codegen, costmodel, logs, pragmas, runtime, source
-from .analysis import conversions, dependence, placement, reads, regions, scope as scope_mod, types as types_pass
+from .analysis import (conversions, dependence, placement, reads, regions, scope as scope_mod, types as types_pass,
+                       walker)
 from .anno import Key
 from .errors import Refusal
-from .lattice import AV, TOP, ArrayV, ConstV, PyScalarV, TensorV, TupleV, from_runtime
+from .lattice import AV, TOP, ArrayV, ConstV, ListV, PyScalarV, TensorV, TupleV, from_runtime
 from .options import Options
 from .registry import lib
 from .report import Decision, Report
@@ -223,6 +224,8 @@ def specialize_loop(fn: types.FunctionType, site: int, variables: Mapping[str, A
     scope = scope_mod.analyze(tree)
     names = [n for n in variables if n in scope.locals and not n.startswith("__ll")]
     params = {n: abstract_of(variables[n]) for n in names}
+    for name in _own_lists(fn, loaded, site, variables, observed) & set(names):  # still the function's own
+        params[name] = ListV(walker.join_all(map(abstract_of, variables[name])), local=True)
     loop_fn = _loop_function(tree, loop, names, scope)
     report = Report(function=f"{fn.__qualname__} (the loop at line {loop.lineno})", signature="(resumed)",
                     original_source=loaded.text)
@@ -238,6 +241,42 @@ def specialize_loop(fn: types.FunctionType, site: int, variables: Mapping[str, A
 #: What a resumed loop's function calls besides the runtime (``runtime/observe.py``).
 _RESUME_HELPERS = {"__ll_resume_iter": observe.resume, "__ll_finished": observe.finished,
                    "__ll_returned": observe.returned}
+
+
+def _own_lists(fn: types.FunctionType, loaded: source.FunctionSource, site: int, variables: Mapping[str, Any],
+               observed: Mapping[int, AV]) -> set[str]:
+    """Names that hold, inside the loop at ``site``, a list the whole function made and never
+    shared (the types pass over the whole function says so, and no other live name holds it): a
+    resumed loop may keep lifted values in them as the function itself would.  Not one that holds
+    a tensor, at any depth: ``materialize`` converts every tensor in a list, and one the loop
+    appended beside it could not be told apart.  (The list's type joins all its items: the
+    first one, as ``abstract_of`` takes for an argument, does not say what the others are.)"""
+    tree = fresh_tree(loaded)
+    params = {name: abstract_of(variables[name]) for name in inspect.signature(fn).parameters if name in variables}
+    types_pass.TypesPass(tree, fn.__globals__, observed=observed).run(params)
+    loop = next(n for n in ast.walk(tree) if anno.getanno(n, Key.SITE) == site)
+    typed = {n.id for n in ast.walk(loop) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+             and isinstance(anno.getanno(n, Key.TYPE), ListV) and anno.getanno(n, Key.TYPE).local}
+    held = [id(value) for value in variables.values()]
+    return {name for name in typed if type(variables.get(name)) is list and held.count(id(variables[name])) == 1
+            and not _holds_tensor(variables[name])}
+
+
+def _holds_tensor(value: Any) -> bool:
+    """A tensor in ``value`` or in the lists, tuples and dicts inside it (where ``materialize`` looks)."""
+    stack, seen = [value], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, torch.Tensor):
+            return True
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, (list, tuple)):
+            stack += item
+        elif isinstance(item, dict):
+            stack += item.values()
+    return False
 
 
 def _loop_function(tree: ast.FunctionDef, loop: ast.For, names: list[str], scope: scope_mod.Scope) -> ast.FunctionDef:

@@ -194,3 +194,84 @@ def test_a_resumed_loop_leaves_arrays_appended_to_a_list_it_did_not_make(lifting
     fast = looplift(appends_arrays_of_two_kinds, compile=False)
     for _ in range(2):
         compare_calls(appends_arrays_of_two_kinds, fast, (xs, torch.randn(131072), 0))
+
+
+# Lists made before a loop resumed at the first call are still the function's own: appends into
+# them are deferred or lifted as in the full specialization, and the list leaves as NumPy values.
+
+def losses_and_predictions(model, loader):
+    losses, preds = [], []
+    for data, target in loader:
+        output = model(data)
+        losses.append(F.cross_entropy(output, target).item())
+        preds.append(output.argmax(1).cpu().numpy())
+    return losses, preds
+
+
+def test_a_resumed_loop_defers_appends_to_lists_made_before_it(lifting):
+    fast = looplift(losses_and_predictions, compile=False)
+    loader = Loader(n=12)
+    first = compare_calls(losses_and_predictions, fast, (NET, loader), host_reads="count")
+    assert (first.reads.program, first.decorated.reads.program) == (24, 4)  # the 2 observed iterations' only
+    second = compare_calls(losses_and_predictions, fast, (NET, loader), host_reads="count")
+    assert second.decorated.reads.program == 0
+
+
+def appends_beside(loader, kind):
+    out = [_made(kind, torch.ones(2))]
+    for i, (data, _) in enumerate(loader):
+        if i < 2:
+            out.append(_made(kind, data[0]))  # the observed iterations: the item the list already holds
+        out.append(data.sum().item())
+        out.append(data.mean(1).cpu().numpy())
+    return out
+
+
+def _made(kind, t):
+    return {"array": t.numpy(), "float": float(t[0]), "tensor": t, "nested tensor": [t.numpy(), (t,)],
+            "dict of tensors": {"t": t}}[kind]
+
+
+NESTED = pytest.param("nested tensor", marks=pytest.mark.xfail(strict=True, reason=(
+    "the second call (the full specialization, not the resumed loop) types the observed [array, (tensor,)] by its "
+    "first item (abstract_of), so materialize converts the tensor inside it")))
+
+
+@pytest.mark.parametrize("kind", ["array", "float", "tensor", NESTED, "dict of tensors"])
+def test_a_resumed_loop_appends_beside_what_its_list_holds(lifting, kind):
+    """Real tensors (at any depth) stay tensors; arrays and floats stay themselves."""
+    fast = looplift(appends_beside, compile=False)
+    for _ in range(2):
+        compare_calls(appends_beside, fast, (Loader(n=8), kind))
+
+
+def appends_to_an_alias(loader):
+    out = []
+    seen = out
+    for data, _ in loader:
+        out.append(data.sum().item())
+    return out, seen
+
+
+def test_a_resumed_loop_leaves_an_aliased_list_plain(lifting):
+    fast = looplift(appends_to_an_alias, compile=False)
+    for _ in range(2):
+        first = compare_calls(appends_to_an_alias, fast, (Loader(n=8),), host_reads="count")
+        assert first.decorated.reads.program == first.reads.program
+        out, seen = first.decorated.result
+        assert out is seen
+
+
+def reads_its_list(loader):
+    out, sizes, lasts = [], [], []
+    for data, _ in loader:
+        out.append(data.sum().item())
+        sizes.append(len(out))
+        lasts.append(out[-1] * 2)
+    return out, sizes, lasts
+
+
+def test_a_resumed_loop_reads_its_list(lifting):
+    fast = looplift(reads_its_list, compile=False)
+    for _ in range(2):
+        compare_calls(reads_its_list, fast, (Loader(n=8),))

@@ -695,7 +695,10 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
                          kept=kept, loops_off=loops_off)
         anno.clear(fn, Key.LIFT, Key.SHORTEN, Key.LOWER, Key.DEFER, Key.FOLD, Key.MATERIALIZE, Key.DEMOTE, Key.REP,
                    Key.METADATA)
-        walk.run({name: demoted(value) for name, value in params.items()})
+        # a pinned parameter holds no lifted values, as a pinned name assigned in the body (``assign``):
+        # a list a resumed loop gets (``pipeline.specialize_loop``) would otherwise still take them
+        walk.run({name: R.non_local(demoted(value)) if name in walk.pinned else demoted(value)
+                  for name, value in params.items()})
         round_trips = {site: why for site, why in _round_trips(fn).items() if site not in kept}
         worse = {} if round_trips or walk.conflicts - pinned else _reading_more(fn, walk.resolve, loops_off)
         if not walk.conflicts - pinned and not round_trips and not worse:
