@@ -66,8 +66,10 @@ R_CPU_LIST = ("on the CPU a lifted list leaving the loop is materialized one .nu
               "on a device _Transfer packs them into one copy")
 R_SQUEEZE = ("`.squeeze(1)` typed by size-2 probes as 2-d although the first call observed 1-d: the lift guard "
              "fails every iteration (lift.miss), nothing is lifted; `t = y.numpy()` also unlifted (targets)")
-R_RANKS = ("named_parameters()/state_dict() items have different ranks (weights 2-d, biases 1-d): the observed "
-           "type joins to 'rank unknown': nothing is lifted (explain() says the operand's rank changes)")
+R_RANKS = ("named_parameters()/state_dict() items have different ranks (weights 2-d, biases 1-d): lifted as "
+           "arrays of unknown rank now, but grad_norms' `w.grad` is not narrowed by `if w.grad is None: continue` "
+           "(an attribute), weight_report's float() reads inside an appended tuple are not deferred (3 reads "
+           "for 1: lifting stays off) and snapshot_state is a dict comprehension")
 R_COMPREHENSION_RESUME = ("a comprehension is not resumed at the first call (only `for` loops are): the first call "
                           "runs it as written, the next ones specialized")
 R_FOLD_DIV = ("an accumulator read by arithmetic inside the loop (`total / len(data)` per epoch, log lines) is "
