@@ -77,3 +77,79 @@ def test_operations_needing_the_rank_stay_numpy():
         compare_calls(needs_rank, decorated, (ts,))
     report = str(explain(decorated, ts))
     assert "rank is unknown here" in report, report
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradients and weights of a model: ``w.grad`` is a tensor or None (typed so by torch); the type
+# observed at the conversion is taken, and the conversion's guard takes the original path
+# (AttributeError on None, as the original) wherever the observation does not hold.  The functions
+# compute the gradients themselves (a copy of a model, as ``compare_calls`` makes, has none).
+
+def grad_norms(model, x):
+    model.zero_grad()
+    model(x).pow(2).mean().backward()
+    norms = {}
+    total = 0.0
+    for name, w in model.named_parameters():
+        if w.grad is None:
+            continue
+        n = np.linalg.norm(w.grad.cpu().numpy())
+        norms[name] = n
+        total += n ** 2
+    return norms, np.sqrt(total)
+
+
+def grad_norms_named(model, x):
+    model.zero_grad()
+    model(x).pow(2).mean().backward()
+    norms, skipped = {}, []
+    for name, w in model.named_parameters():
+        g = w.grad
+        if g is None:
+            skipped.append(name)
+            continue
+        norms[name] = np.abs(g.numpy()).max()
+    return norms, skipped
+
+
+def grad_norms_unchecked(model, x):
+    model.zero_grad()
+    model(x).pow(2).mean().backward()
+    norms = {}
+    for name, w in model.named_parameters():
+        norms[name] = np.linalg.norm(w.grad.cpu().numpy())  # AttributeError on a None grad
+    return norms
+
+
+def _model(dtype=torch.float32, frozen=()):
+    """Three linear layers; the parameters named in ``frozen`` get no gradient (``w.grad`` None)."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Linear(3, 2), torch.nn.Linear(2, 2)).to(dtype)
+    for name, w in model.named_parameters():
+        w.requires_grad_(name not in frozen)
+    return model, torch.randn(5, 4, dtype=dtype)
+
+
+@pytest.mark.parametrize("fn", [grad_norms, grad_norms_named, grad_norms_unchecked])
+def test_grads_observed_as_tensors_are_lifted(fn):
+    args = _model()
+    decorated = looplift(fn, compile=False)
+    for _ in range(2):
+        compare_calls(fn, decorated, args, host_reads="no-more")
+    report = explain(decorated, *args)
+    assert any("kept as a tensor" in d.what for d in report.rewritten), report
+
+
+@pytest.mark.parametrize("fn", [grad_norms, grad_norms_named, grad_norms_unchecked])
+@pytest.mark.parametrize("frozen", [("1.bias",), ("0.weight", "2.bias"),
+                                    ("0.weight", "0.bias", "1.weight", "1.bias", "2.weight")],
+                         ids=["one", "two", "all-but-one"])
+def test_a_grad_none_at_a_later_call_takes_the_original_path(fn, frozen):
+    """Observed as tensors at the first call; None at the next: skipped, or AttributeError, as
+    the original does."""
+    decorated = looplift(fn, compile=False)
+    for _ in range(2):
+        compare_calls(fn, decorated, _model())
+    compare_calls(fn, decorated, _model(frozen=frozen), compare_messages=True)
+    compare_calls(fn, decorated, _model(torch.float64))  # another dtype: the guard fails too
+
