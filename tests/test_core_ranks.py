@@ -121,6 +121,14 @@ def grad_norms_unchecked(model, x):
     return norms
 
 
+def weight_report(model):
+    rows = []
+    for name, p in model.named_parameters():
+        a = p.detach().cpu().numpy()
+        rows.append((name, a.shape, float(a.mean()), float(a.std()), float(np.abs(a).max())))
+    return rows
+
+
 def _model(dtype=torch.float32, frozen=()):
     """Three linear layers; the parameters named in ``frozen`` get no gradient (``w.grad`` None)."""
     torch.manual_seed(0)
@@ -153,3 +161,15 @@ def test_a_grad_none_at_a_later_call_takes_the_original_path(fn, frozen):
     compare_calls(fn, decorated, _model(frozen=frozen), compare_messages=True)
     compare_calls(fn, decorated, _model(torch.float64))  # another dtype: the guard fails too
 
+
+def test_weight_report_defers_its_reads_in_tuples():
+    model, _ = _model()
+    decorated = looplift(weight_report, compile=False)
+    for _ in range(2):
+        outcome = compare_calls(weight_report, decorated, (model,), host_reads="no-more", observe=True)
+    rows = outcome.decorated.result
+    assert all(type(r[1]) is tuple and all(type(n) is int for n in r[1]) for r in rows)  # a.shape, not torch.Size
+    assert all(type(x) is float for r in rows for x in r[2:])
+    assert outcome.decorated.paths["read.deferred"] == 18 and outcome.decorated.paths["exit.transfer"] == 1
+    report = explain(decorated, model)
+    assert sum("float() deferred" in d.what for d in report.rewritten) == 3, report

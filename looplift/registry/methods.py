@@ -314,7 +314,7 @@ _method("tolist", _tolist, "Tensor.tolist", (case(Arr()),), notes="returns Pytho
         numpy_only=_HOST_VALUE)
 for _name in _ATTRIBUTES:
     _method(_name, _attribute(_name), f"Tensor attribute ({_name})", (case(Arr()),), attribute=True,
-            lower=_lower_attribute(_name),
+            lower=_lower_attribute(_name), rank_free=any_rank,
             notes="returns " + ("an np.dtype" if _name == "dtype" else "a tuple of ints" if _name == "shape"
                                 else "a Python int") + ", from the tensor's metadata (no read of its data)")
 register(OpEntry(key="builtins.len", reference=builtins.len, torch_impl=_len, torch_name="Tensor.shape[0]",

@@ -156,9 +156,10 @@ def _at_rank(value: AV, rank: int) -> AV | None:
 
 
 def join_ranks(entry: OpEntry, results: Sequence[AV]) -> AV:
-    """One result for all ranks: the same value at each (a full reduction's NumPy scalar), or
+    """One result for all ranks: the same value at each (a full reduction's NumPy scalar),
     arrays of one dtype that differ only in rank (element-wise work), as an array of unknown
-    rank; ``Refusal`` otherwise."""
+    rank, or tuples of one kind of item that differ only in length (``a.shape``), as a tuple of
+    unknown length; ``Refusal`` otherwise."""
     first = results[0]
     if all(r == first for r in results):
         return first
@@ -166,6 +167,10 @@ def join_ranks(entry: OpEntry, results: Sequence[AV]) -> AV:
            for r in results):
         assert isinstance(first, ArrayV)
         return ArrayV(first.dtype, None, scalar=False, lifted=first.lifted)
+    if all(isinstance(r, TupleV) and r.items and r.fields is None for r in results):
+        items = {item for r in results for item in r.item_types()}
+        if len(items) == 1:
+            return TupleV(None, items.pop())
     raise Refusal(f"{entry.key}: the kind of NumPy's result depends on the operands' rank, unknown here")
 
 
