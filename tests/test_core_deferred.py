@@ -688,3 +688,103 @@ def test_materialize_converts_dicts_in_place():
     out = materialize(values)
     assert out is values and out == {"a": [1.5], "b": 3, "c": "text"} and out["a"] is inner
     assert list(out) == ["a", "b", "c"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lifted NumPy scalars stored into a dict the function made, and deferred reads inside tuples
+# appended to a local list: kept on the device, materialized where they leave.
+
+def lifted_into_dict(xs):
+    peaks = {}
+    total = 0.0
+    for i, x in enumerate(xs):
+        n = np.abs(x.numpy()).max()
+        peaks[f"x{i}"] = n
+        total += n ** 2
+    return peaks, np.sqrt(total)
+
+
+def lifted_into_dict_read_in_loop(xs):
+    peaks = {}
+    for i, x in enumerate(xs):
+        peaks[i] = np.linalg.norm(x.numpy())
+        if peaks[i] > 3.5:
+            print("large", i)
+    return peaks
+
+
+def lifted_into_dict_aliased(xs):
+    peaks = {}
+    alias = peaks
+    for i, x in enumerate(xs):
+        peaks[i] = x.numpy().mean()
+    return alias, peaks is alias
+
+
+def lifted_into_dict_shared_in_loop(xs, log):
+    peaks = {}
+    for i, x in enumerate(xs):
+        peaks[i] = x.numpy().sum()
+        log.append(peaks)
+    return peaks
+
+
+def reads_in_tuples(xs):
+    rows = []
+    for i, x in enumerate(xs):
+        a = x.numpy()
+        rows.append((i, a.shape, float(a.mean()), x.max().item()))
+    return rows
+
+
+def reads_in_tuples_read_in_loop(xs):
+    rows = []
+    for x in xs:
+        rows.append((float(x.sum()), float(x.std())))
+        if rows[-1][0] > 0:
+            print("positive", rows[-1][1])
+    return rows
+
+
+def reads_in_tuples_aliased(xs):
+    rows, last = [], None
+    for x in xs:
+        row = (float(x.sum()), x.numpy().mean())
+        rows.append(row)
+        last = row
+    return rows, last
+
+
+def positive(n=5):
+    """Data whose means do not cancel: a lowered float32 mean is judged against the mean's size."""
+    return [x.abs() + 0.25 for x in data(n)]
+
+
+TUPLE_AND_DICT_CASES = [
+    (lifted_into_dict, (data(),)),
+    (lifted_into_dict_read_in_loop, (data(),)),
+    (lifted_into_dict_aliased, (positive(),)),
+    (lifted_into_dict_shared_in_loop, (positive(), [])),
+    (reads_in_tuples, (positive(),)),
+    (reads_in_tuples_read_in_loop, (data(8, seed=3),)),
+    (reads_in_tuples_aliased, (positive(),)),
+]
+
+
+@pytest.mark.parametrize("mode", ["always", "auto"])
+@pytest.mark.parametrize("fn, args", TUPLE_AND_DICT_CASES, ids=lambda v: getattr(v, "__name__", ""))
+def test_lifted_values_in_dicts_and_tuples_give_the_originals_results(monkeypatch, mode, fn, args):
+    monkeypatch.setenv("LOOPLIFT_LIFT", mode)
+    decorated = looplift(fn, compile=False)
+    for _ in range(3):
+        compare_calls(fn, decorated, args, compare_messages=True, host_reads="no-more")
+
+
+@pytest.mark.parametrize("fn, transfers", [(lifted_into_dict, 1), (reads_in_tuples, 1)],
+                         ids=lambda v: getattr(v, "__name__", ""))
+def test_lifted_values_in_a_local_dict_or_tuples_leave_in_one_transfer(lifting, counts, fn, transfers):
+    decorated = looplift(fn, compile=False)
+    decorated(positive(8))
+    counts.clear()
+    compare_calls(fn, decorated, (positive(8),))
+    assert counts["read.now"] == 0 and counts["lift.miss"] == 0 and counts["exit.transfer"] == transfers, dict(counts)

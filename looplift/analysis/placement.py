@@ -700,7 +700,8 @@ def place(fn: ast.FunctionDef, globals_: Mapping[str, Any], params: Mapping[str,
         walk.run({name: R.non_local(demoted(value)) if name in walk.pinned else demoted(value)
                   for name, value in params.items()})
         round_trips = {site: why for site, why in _round_trips(fn).items() if site not in kept}
-        worse = {} if round_trips or walk.conflicts - pinned else _reading_more(fn, walk.resolve, loops_off)
+        worse = {} if round_trips or walk.conflicts - pinned else \
+            _reading_more(fn, walk.resolve, loops_off, walk.plan.kept_reads)
         if not walk.conflicts - pinned and not round_trips and not worse:
             for node, decision in earlier.items():
                 if not anno.hasanno(node, Key.LOWER):
@@ -751,7 +752,8 @@ def _why_read(use: Use) -> str:
     return "its value is needed here"
 
 
-def _reading_more(fn: ast.FunctionDef, resolve: Any, off: Mapping[ast.AST, str]) -> dict[ast.AST, str]:
+def _reading_more(fn: ast.FunctionDef, resolve: Any, off: Mapping[ast.AST, str],
+                  kept_reads: Mapping[ast.AST, Decision]) -> dict[ast.AST, str]:
     """Loops whose rewrite reads tensor data on the host more often per iteration than the
     original (a lifted value Python then needs, say: one read per use, where the original read
     once), or as often in every iteration (an ``if`` on a lifted value): the values that leave
@@ -763,7 +765,7 @@ def _reading_more(fn: ast.FunctionDef, resolve: Any, off: Mapping[ast.AST, str])
         if not isinstance(loop, reads.LOOPS) or loop in off:
             continue
         original = len(reads.sites(loop, resolve, inner=False))
-        rewrite = reads.per_iteration(loop, resolve)
+        rewrite = reads.per_iteration(loop, resolve, kept_reads=kept_reads)
         if rewrite > original:
             worse[loop] = (f"lifting this loop would read the host {_times(rewrite)} per iteration where the "
                            f"original reads {original}")

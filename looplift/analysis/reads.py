@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 from .. import anno
 from ..anno import Key
@@ -65,19 +65,23 @@ def sites(root: ast.AST, resolve: Callable[[ast.expr], object], inner: bool = Tr
     return list(found.values())
 
 
-def per_iteration(loop: ast.AST, resolve: Callable[[ast.expr], object], branches: bool = True) -> int:
+def per_iteration(loop: ast.AST, resolve: Callable[[ast.expr], object], branches: bool = True,
+                  kept_reads: Iterable[ast.AST] = ()) -> int:
     """Host reads the rewrite makes in ``loop`` per iteration (each site once): reads kept, and
     every lifted value made NumPy inside the loop.  A ``return`` or ``raise`` leaves the loop:
     what it reads, it reads once per call.  ``branches=False``: only the reads every iteration
-    makes (none in the body of an ``if``)."""
+    makes (none in the body of an ``if``).  ``kept_reads``: the reads placement kept, of lifted
+    values too (``float(a.mean())`` of a lifted ``a``: a read the original made in NumPy)."""
     once = _evaluated_once(loop) | {id(sub) for n in ast.walk(loop) if anno.hasanno(n, Key.HOISTED) or
                                     isinstance(n, (ast.Return, ast.Raise)) for sub in ast.walk(n)}
     if not branches:
         once |= {id(sub) for n in ast.walk(loop) if isinstance(n, ast.If)
                  for stmt in (*n.body, *n.orelse) for sub in ast.walk(stmt)}
-    kept = sum(1 for node, _, _ in sites(loop, resolve, inner=False)
-               if id(node) not in once and not anno.hasanno(node, Key.DEFER) and not anno.hasanno(node, Key.LIFT))
     inside = [n for n in ast.walk(loop) if n is not loop and id(n) not in once]
+    read = {id(node) for node, _, _ in sites(loop, resolve, inner=False)
+            if id(node) not in once and not anno.hasanno(node, Key.DEFER) and not anno.hasanno(node, Key.LIFT)}
+    read |= {id(n) for n in inside} & set(map(id, kept_reads))
+    kept = len(read)
     made_numpy = sum(1 for n in inside if anno.hasanno(n, Key.MATERIALIZE))
     made_numpy += sum(len(anno.getanno(n, Key.DEMOTE, [])) for n in inside)
     return kept + made_numpy

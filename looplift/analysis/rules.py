@@ -223,9 +223,12 @@ def hashable(obj: Any) -> bool:
 
 
 def unliftable(source: TensorV, conv: conversions.Conversion) -> str | None:
-    """Why converting this tensor cannot be lifted, or None."""
-    if source.dtype is None or source.ndim is None:
-        return "tensor dtype or rank unknown here"
+    """Why converting this tensor cannot be lifted, or None.  A tensor of unknown rank (items of
+    ``named_parameters()``: weights 2-d, biases 1-d) is lifted as an array of unknown rank, which
+    only ``rank_free`` operations take; its guard checks a rank of at least 1 (a 0-d tensor's
+    array makes NumPy give scalars, so it takes the original path)."""
+    if source.dtype is None:
+        return "tensor dtype unknown here"
     if TORCH_TO_NP.get(source.dtype) not in LIFTABLE_NP_DTYPES:
         return f"dtype {source.dtype} is not lifted"
     if source.ndim == 0:

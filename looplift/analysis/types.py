@@ -58,8 +58,10 @@ class TypesPass(Walker):
     def known(self, node: ast.AST, value: AV) -> AV:
         """What is known about the value at ``node``: what was observed there, where the program
         says nothing or only what torch's probes guess (a rank can depend on sizes the probes do
-        not have: ``squeeze``); else ``value`` as the program says."""
-        if self.observed and (isinstance(value, (TopV, TensorV))):
+        not have: ``squeeze``) or that it may be a tensor among other things (``t.grad``: a
+        tensor or None); else ``value`` as the program says.  An observed fact is as safe as
+        for an unknown value: every use relying on it is guarded (the module docstring)."""
+        if self.observed and any(isinstance(o, (TopV, TensorV)) for o in value.options()):
             seen = self.observed.get(anno.getanno(node, Key.SITE))
             if seen is not None:
                 return seen

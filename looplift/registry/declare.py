@@ -16,7 +16,7 @@ import numpy as np
 from ..lattice import AV, ArrayV, ConstV, PyScalarV, TupleV, is_literal
 from ..dtypes import LIFTABLE_NP_DTYPES
 from ..errors import Refusal
-from .entry import Check, OpEntry, Unsupported
+from .entry import Check, OpEntry, RankFree, Unsupported
 from .table import register
 
 #: NumPy's "argument not given" marker (``keepdims=<no value>``).
@@ -54,6 +54,23 @@ def literal_arguments(impl: Callable[..., Any], *names: str) -> Check:
         return None
 
     return check
+
+
+def full_reduction(impl: Callable[..., Any], *names: str) -> RankFree:
+    """A ``rank_free`` rule for reductions: the call reduces over every axis, the same at any
+    rank, when each of ``names`` (``axis``, ``keepdims``, ``ord``; by keyword, or by position in
+    ``impl``'s signature, which mirrors NumPy's) is not given or is a literal None or False."""
+    params = list(inspect.signature(impl).parameters)
+    positions = {name: params.index(name) for name in names}
+
+    def rank_free(args: Sequence[AV], kwargs: Mapping[str, AV]) -> bool:
+        for name, index in positions.items():
+            value = argument(args, kwargs, index, name)
+            if value is not None and not (isinstance(value, ConstV) and (value.value is None or value.value is False)):
+                return False
+        return True
+
+    return rank_free
 
 
 def not_given(**values: Any) -> None:

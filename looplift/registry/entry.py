@@ -31,6 +31,8 @@ IEEE_NOTE = "NaN/inf operands: IEEE result (NumPy's BLAS may drop NaN·0 terms)"
 Check = Callable[[Sequence[AV], Mapping[str, AV]], "str | None"]
 #: Static result rule; the default asks NumPy itself with probe values (see ``probe.py``).
 Infer = Callable[[Sequence[AV], Mapping[str, AV]], AV]
+#: Whether a call takes operands of unknown rank (see ``OpEntry.rank_free``).
+RankFree = Callable[[Sequence[AV], Mapping[str, AV]], bool]
 
 
 class Unsupported(Exception):
@@ -70,6 +72,12 @@ class OpEntry:
     """For the abstract operands: may the tensor path return a copy where NumPy returns a view?
     A later write through one would not show in the other, so the analysis keeps such calls in
     NumPy in functions that write arrays in place."""
+    rank_free: RankFree | None = None
+    """For the abstract arguments: is the call's meaning the same at every rank >= 1 (element-wise
+    work, a reduction over all axes)?  Only such calls take an operand whose rank is unknown (a
+    loop over ``named_parameters()``: weights 2-d, biases 1-d); ``probe.infer`` and
+    ``lowering.lower`` then try the ranks ``probe.RANKS`` and refuse unless the code is the same
+    at each.  None: every operand's rank must be known."""
 
     @property
     def namespace(self) -> str:
@@ -87,4 +95,9 @@ class OpEntry:
 
 def always(args: Sequence[AV]) -> bool:
     """A ``copies_views`` rule for operations that copy whatever their operands."""
+    return True
+
+
+def any_rank(args: Sequence[AV], kwargs: Mapping[str, AV]) -> bool:
+    """A ``rank_free`` rule for element-wise operations: every call means the same at any rank."""
     return True

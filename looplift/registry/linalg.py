@@ -36,7 +36,7 @@ from ..dtypes import NP_TO_TORCH, TORCH_TO_NP
 from ..errors import Refusal
 from .cases import ALL, FLOAT, NUMERIC, Arr, Lifted, case, custom
 from .coerce import array_result, normalize_axis, probe_dtype, require_finite, tensor_of
-from .declare import flag, literal_arguments, not_given, operand, register_numpy
+from .declare import flag, full_reduction, literal_arguments, not_given, operand, register_numpy
 from .arguments import Args, array_value, axes, axis, bound, call_source, int_tuple, lifted, source
 from .lowering import Call, Emit, Operand, Refuse, atom, cast, dtype_source, operand_source, python_number
 from . import lib
@@ -733,7 +733,8 @@ register_numpy("norm", _norm, namespace=np.linalg, torch_name="NumPy's norm form
                notes="integer input becomes float64 as in NumPy; 2/-2/'nuc' use singular values computed in "
                      f"float64 ({_LAPACK_SYNC}); array ord goes to NumPy",
                check=literal_arguments(_norm, "axis", "keepdims"),
-               cases=(custom(_norm_operands, tolerance="std"),), lower=bound(_norm, _lower_norm))
+               cases=(custom(_norm_operands, tolerance="std"),), lower=bound(_norm, _lower_norm),
+               rank_free=full_reduction(_norm, "ord", "axis", "keepdims"))
 _CONDITION_DEPENDENT = ("where a matrix is (nearly) singular, a property of its values, NumPy's LAPACK and torch's "
                         "disagree about raising and differ by about cond·eps: a check would read the data")
 _CONDITION_NOTE = f"matrices with condition number above {MAX_CONDITION:g} (singular ones included) go to NumPy"

@@ -39,7 +39,7 @@ import ast
 import itertools
 import math
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -310,7 +310,13 @@ def lower(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> Lower
     values; ``Refusal`` (with the reason) when the call stays in NumPy.
 
     An operand that may be one of several types (a union) is lowered for each; one lowering
-    stands for all when every one gives the same code and NumPy's result is the same."""
+    stands for all when every one gives the same code and NumPy's result is the same.  An array
+    operand of unknown rank is lowered likewise at each of ``probe.RANKS`` (for ``rank_free``
+    calls only): the code must be the same at each, so it does not depend on the rank."""
+    if probe.unranked(args, kwargs):
+        each = [lower(entry, a, k) for a, k in probe.at_ranks(entry, args, kwargs)]
+        _same_code(entry, each, "the lowering differs from rank to rank (the rank is unknown here)")
+        return replace(each[0], result=probe.join_ranks(entry, [e.result for e in each]))
     options = [list(value.options()) for value in (*args, *kwargs.values())]
     if all(len(o) == 1 for o in options):
         return _lower_one(entry, args, kwargs)
@@ -320,11 +326,18 @@ def lower(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> Lower
         raise Refusal(f"{entry.key}: operands of too many possible types")
     names = list(kwargs)
     each = [_lower_one(entry, combo[:len(args)], dict(zip(names, combo[len(args):]))) for combo in combinations]
-    first = each[0]
-    if any(ast.dump(e.expression) != ast.dump(first.expression) or e.result != first.result or
-           [ast.dump(r) for r in e.requires] != [ast.dump(r) for r in first.requires] for e in each[1:]):
+    if any(e.result != each[0].result for e in each[1:]):
         raise Refusal(f"{entry.key}: an operand may be one of several types, for which NumPy's results differ")
-    return first
+    _same_code(entry, each, "an operand may be one of several types, for which NumPy's results differ")
+    return each[0]
+
+
+def _same_code(entry: OpEntry, each: Sequence[Lowered], why: str) -> None:
+    """``Refusal`` unless every lowering is the same code (expression and requires)."""
+    first = each[0]
+    if any(ast.dump(e.expression) != ast.dump(first.expression) or
+           [ast.dump(r) for r in e.requires] != [ast.dump(r) for r in first.requires] for e in each[1:]):
+        raise Refusal(f"{entry.key}: {why}")
 
 
 def _unknown_value(option: AV) -> AV:

@@ -24,7 +24,7 @@ from .cases import OMIT, Arr, Lit, Seq, case, custom
 from .coerce import copy_if_aliased, dtype_arg, tensor_of, to_numpy, torch_dtype
 from .declare import attribute_reference, method_reference, not_given
 from . import arguments, lowering
-from .entry import OpEntry, Unsupported
+from .entry import OpEntry, Unsupported, any_rank
 from .lowering import Call, Emit, Refuse
 from .table import register
 
@@ -303,9 +303,10 @@ _method("astype", _astype, "Tensor.to (a copy, as NumPy's)",
         (case(Arr(), _ASTYPE_DTYPES), case(Arr(), dtype=_ASTYPE_DTYPES, copy=Lit(OMIT, True, False),
                                            casting=Lit(OMIT, "unsafe", "same_kind", "safe"))),
         forms="NumPy dtypes, Python types, strings; copy=, casting=", lower=arguments.bound(_astype, _lower_astype),
+        rank_free=any_rank,
         notes="dtypes without an exact torch counterpart (float16, complex, strings) and order='F' go to NumPy")
 _method("copy", _copy_method, "Tensor.clone", (case(Arr()), case(Arr(), Lit("C", "K", "F"))),
-        lower=arguments.bound(_copy_method, _lower_copy), notes="order='F' goes to NumPy")
+        lower=arguments.bound(_copy_method, _lower_copy), notes="order='F' goes to NumPy", rank_free=any_rank)
 _HOST_VALUE = "returns Python numbers: a read of tensor data by the host (a sync on an accelerator)"
 _method("item", _item, "Tensor.item", (custom(_item_operands),), forms="no index, a flat index, or a full index",
         notes="returns a Python number, as NumPy does", numpy_only=_HOST_VALUE)
@@ -313,7 +314,7 @@ _method("tolist", _tolist, "Tensor.tolist", (case(Arr()),), notes="returns Pytho
         numpy_only=_HOST_VALUE)
 for _name in _ATTRIBUTES:
     _method(_name, _attribute(_name), f"Tensor attribute ({_name})", (case(Arr()),), attribute=True,
-            lower=_lower_attribute(_name),
+            lower=_lower_attribute(_name), rank_free=any_rank,
             notes="returns " + ("an np.dtype" if _name == "dtype" else "a tuple of ints" if _name == "shape"
                                 else "a Python int") + ", from the tensor's metadata (no read of its data)")
 register(OpEntry(key="builtins.len", reference=builtins.len, torch_impl=_len, torch_name="Tensor.shape[0]",

@@ -24,6 +24,11 @@ from .entry import OpEntry
 
 PROBE_SIZE = 2
 MAX_COMBINATIONS = 8
+#: The ranks an operand of unknown rank stands for when a ``rank_free`` call is typed or lowered:
+#: a lifted array of unknown rank is at least 1-d (its conversion's guard checks that).
+RANKS = (1, 2, 3)
+#: Most operands of unknown rank one call may have (each multiplies the ranks tried).
+MAX_UNRANKED = 2
 
 
 def _dtype_like(obj: object) -> bool:
@@ -111,10 +116,70 @@ def infer_by_probe(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV])
     return result
 
 
+def unranked(args: Sequence[AV], kwargs: Mapping[str, AV]) -> int:
+    """How many operands are arrays of known dtype and unknown rank."""
+    return sum(any(_unranked(o) for o in value.options()) for value in (*args, *kwargs.values()))
+
+
+def _unranked(option: AV) -> bool:
+    return isinstance(option, ArrayV) and not option.scalar and option.dtype is not None and option.ndim is None
+
+
+def at_ranks(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]
+             ) -> list[tuple[list[AV], dict[str, AV]]]:
+    """The arguments with each operand of unknown rank at each rank of ``RANKS`` (every
+    combination), or ``Refusal`` when the entry does not declare the call ``rank_free``."""
+    if entry.rank_free is None or not entry.rank_free(args, kwargs):
+        raise Refusal(f"{entry.key}: an operand's rank is unknown here (it changes from item to item), "
+                      "and this operation depends on it")
+    if unranked(args, kwargs) > MAX_UNRANKED:
+        raise Refusal(f"{entry.key}: too many operands of unknown rank")
+    names = list(kwargs)
+    values = [*args, *kwargs.values()]
+    out = []
+    for ranks in itertools.product(RANKS, repeat=len(values)):
+        ranked = [_at_rank(value, rank) for value, rank in zip(values, ranks)]
+        if any(r is None for r in ranked):
+            continue  # the same as a combination already listed (this operand has a known rank)
+        out.append((ranked[:len(args)], dict(zip(names, ranked[len(args):]))))
+    return out
+
+
+def _at_rank(value: AV, rank: int) -> AV | None:
+    """``value`` with its unknown-rank array at ``rank``; None for a value of known rank at any
+    rank but the first (so each combination appears once)."""
+    if not any(_unranked(o) for o in value.options()):
+        return value if rank == RANKS[0] else None
+    if isinstance(value, ArrayV):
+        return ArrayV(value.dtype, rank, scalar=False, lifted=value.lifted)
+    raise Refusal("an operand of unknown rank among other types")
+
+
+def join_ranks(entry: OpEntry, results: Sequence[AV]) -> AV:
+    """One result for all ranks: the same value at each (a full reduction's NumPy scalar),
+    arrays of one dtype that differ only in rank (element-wise work), as an array of unknown
+    rank, or tuples of one kind of item that differ only in length (``a.shape``), as a tuple of
+    unknown length; ``Refusal`` otherwise."""
+    first = results[0]
+    if all(r == first for r in results):
+        return first
+    if all(isinstance(r, ArrayV) and not r.scalar and r.ndim and (r.dtype, r.lifted) == (first.dtype, first.lifted)
+           for r in results):
+        assert isinstance(first, ArrayV)
+        return ArrayV(first.dtype, None, scalar=False, lifted=first.lifted)
+    if all(isinstance(r, TupleV) and r.items and r.fields is None for r in results):
+        items = {item for r in results for item in r.item_types()}
+        if len(items) == 1:
+            return TupleV(None, items.pop())
+    raise Refusal(f"{entry.key}: the kind of NumPy's result depends on the operands' rank, unknown here")
+
+
 def infer(entry: OpEntry, args: Sequence[AV], kwargs: Mapping[str, AV]) -> AV:
     """The entry's static result for these abstract arguments, or ``Refusal`` (with reason)."""
     if "out" in kwargs or "where" in kwargs:
         raise Refusal(f"{entry.key} with out= or where= writes into an array")
+    if unranked(args, kwargs):
+        return join_ranks(entry, [infer(entry, a, k) for a, k in at_ranks(entry, args, kwargs)])
     if entry.check is not None:
         reason = entry.check(args, kwargs)
         if reason:

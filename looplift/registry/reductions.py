@@ -22,7 +22,7 @@ import torch
 from .cases import ALL, FLOAT, NUMERIC, OMIT, Arr, Axis, Case, Lit, OneOf, case
 from .coerce import (array_result, copy_if_same, dtype_arg, loop_for, normalize_axes, normalize_axis, probe_dtype,
                      tensor_of, to_numpy)
-from .declare import NO_VALUE, flag, literal_arguments, not_given, register_numpy
+from .declare import NO_VALUE, flag, full_reduction, literal_arguments, not_given, register_numpy
 from ..dtypes import NP_TO_TORCH
 from ..lattice import AV, ArrayV, TupleV
 from . import arguments, lib, lowering
@@ -695,23 +695,26 @@ _LARGE_DTYPES = ("float32", "float64", "int32", "int64", "bool")
 
 def _reduction(name: str, impl: Callable[..., Any], torch_name: str, *, method: bool = True,
                cases: tuple[Case, ...], notes: str = "", literals: tuple[str, ...] = _LITERALS,
-               forms: str = "axis None/int/negative/tuple, keepdims", lower: lowering.LowerFn) -> None:
+               forms: str = "axis None/int/negative/tuple, keepdims", lower: lowering.LowerFn,
+               full: bool = False) -> None:
+    """``full``: without ``axis`` (or ``keepdims``) the call reduces every axis, at any rank."""
     register_numpy(name, impl, method=method, torch_name=torch_name, forms=forms, notes=notes,
-                   check=literal_arguments(impl, *literals), cases=cases, lower=lower)
+                   check=literal_arguments(impl, *literals), cases=cases, lower=lower,
+                   rank_free=full_reduction(impl, "axis", "keepdims") if full else None)
 
 
 _reduction("sum", _sum, "torch.sum (in NumPy's accumulation dtype)", forms="axis, dtype=, keepdims",
-           cases=_axis_cases(tolerance="sum", dtype=_DTYPE), lower=_lower_sum(_sum),
+           cases=_axis_cases(tolerance="sum", dtype=_DTYPE), lower=_lower_sum(_sum), full=True,
            notes="out=/initial=/where= go to NumPy; dtypes NumPy accumulates in uint64 go to NumPy")
 _reduction("prod", _prod, "torch.prod, one axis at a time", forms="axis, dtype=, keepdims",
-           cases=_axis_cases(dtype=_DTYPE, large=False), lower=_lower_prod,
+           cases=_axis_cases(dtype=_DTYPE, large=False), lower=_lower_prod, full=True,
            notes="out=/initial=/where= go to NumPy")
 _reduction("mean", _mean, "torch.mean (in NumPy's accumulation dtype)", forms="axis, dtype=, keepdims",
-           cases=_axis_cases(tolerance="mean", dtype=_DTYPE), lower=_lower_mean(_mean),
+           cases=_axis_cases(tolerance="mean", dtype=_DTYPE), lower=_lower_mean(_mean), full=True,
            notes="out=/where= and an integer dtype= go to NumPy")
 for _name, _impl in (("var", _var), ("std", _std)):
     _reduction(_name, _impl, f"torch.{_name}(correction=ddof)",
-               forms="axis, dtype=, ddof=, correction=, keepdims", lower=_lower_variance(_impl, f"torch.{_name}"),
+               forms="axis, dtype=, ddof=, correction=, keepdims", lower=_lower_variance(_impl, f"torch.{_name}"), full=True,
                cases=_axis_cases(case(Arr(), Axis(), Lit(None, "float64"), None, Lit(0, 1, 2)), tolerance=_name,
                                  ddof=Lit(OMIT, 0, 1, 2, 0.5), dtype=Lit(OMIT, None, "float64", np.float32)),
                notes="out=/where=/mean= go to NumPy; the division by max(n - ddof, 0) is NumPy's "
@@ -719,7 +722,7 @@ for _name, _impl in (("var", _var), ("std", _std)):
 for _name, _impl, _target in (("max", _max, "amax"), ("min", _min, "amin"), ("amax", _max, "amax"),
                               ("amin", _min, "amin")):
     _reduction(_name, _impl, f"torch.{_target}", method=_name in ("max", "min"), cases=_axis_cases(),
-               lower=_lower_extremum(_impl, f"torch.{_target}"),
+               lower=_lower_extremum(_impl, f"torch.{_target}"), full=True,
                notes="out=/initial=/where= go to NumPy; an empty reduction raises in both")
 for _name, _impl, _target in (("nanmax", _nan_extremum(torch.amax, -math.inf), "amax"),
                               ("nanmin", _nan_extremum(torch.amin, math.inf), "amin")):
@@ -735,7 +738,7 @@ for _name, _impl in (("argmax", _position(torch.argmax)), ("argmin", _position(t
                       case(Arr(_LARGE_DTYPES, ndim=(1, 2), large=True), OneOf(None, Axis(none=False, multi=False)))),
                notes="out= goes to NumPy; the first of equal extrema, NaN counting as one; empty input raises in both")
 for _name, _impl in (("any", _logical(torch.any)), ("all", _logical(torch.all))):
-    _reduction(_name, _impl, f"torch.{_name}", cases=_axis_cases(), lower=_lower_logical(_impl, f"torch.{_name}"),
+    _reduction(_name, _impl, f"torch.{_name}", cases=_axis_cases(), lower=_lower_logical(_impl, f"torch.{_name}"), full=True,
                notes="out=/where= go to NumPy")
 for _name, _fn in (("cumsum", torch.cumsum), ("cumprod", torch.cumprod)):
     _impl = _cumulative(_fn, getattr(np, _name))

@@ -23,7 +23,7 @@ from . import lib, lowering
 from .lowering import Call, Emit, Refuse
 from .cases import ALL, Arr, Case, Lit, Py, case, custom
 from .coerce import as_operand, check_int_fits, device_of, loop_for, ufunc_loop, ufunc_operands
-from .entry import IEEE_NOTE, OpEntry, Unsupported
+from .entry import IEEE_NOTE, OpEntry, Unsupported, any_rank
 from .table import by_key, register
 
 Tensor = torch.Tensor
@@ -558,7 +558,7 @@ def _ufunc_entry(key: str, ufunc: np.ufunc, reference: Callable[..., Any],
         torch_impl=ufunc_path(ufunc, fn, tensors_only=tensors_only, guard=_GUARDS.get(ufunc)),
         torch_name=torch_name,
         forms="operands: arrays, NumPy scalars, Python scalars (broadcasting)",
-        notes=note, check=_no_kwargs, elementwise=True,
+        notes=note, check=_no_kwargs, elementwise=True, rank_free=any_rank,
         cases=ufunc_cases(ufunc), lower=lower or lower_ufunc(ufunc), numpy_when=_NUMPY_WHEN.get(ufunc, ""),
     )
 

@@ -46,8 +46,11 @@ SHARED: weakref.WeakValueDictionary[int, Tensor] = weakref.WeakValueDictionary()
 PACK_CPU_BYTES = 1 << 16
 
 
-def _guard(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> bool:
-    return ((type(x) is Tensor or type(x) is Parameter) and x.dtype is TORCH_BY_NAME[dtype] and x.dim() == ndim
+def _guard(x: Any, dtype: str, ndim: int | None, chain: tuple[str, ...]) -> bool:
+    """``x`` is the tensor the specialization assumed: ``ndim`` None is a rank unknown statically
+    (it changes from item to item), at least 1: a 0-d tensor's array makes NumPy give scalars."""
+    return ((type(x) is Tensor or type(x) is Parameter) and x.dtype is TORCH_BY_NAME[dtype]
+            and (x.dim() == ndim if ndim is not None else x.dim() >= 1)
             and (not x.requires_grad or "detach" in chain)
             and (x.is_cpu or "cpu" in chain))
 
@@ -81,7 +84,7 @@ def _lifted(x: Tensor, copies: bool) -> Tensor:
     return x.detach() if x.requires_grad else x
 
 
-def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
+def lift_method(x: Any, dtype: str, ndim: int | None, chain: tuple[str, ...]) -> Any:
     """``x.<chain>().numpy()``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):
         return _lifted(x, "clone" in chain or ("cpu" in chain and not x.is_cpu))
@@ -89,7 +92,7 @@ def lift_method(x: Any, dtype: str, ndim: int, chain: tuple[str, ...]) -> Any:
     return _steps(x, chain).numpy()
 
 
-def lift_call(fn: Callable[[Any], Any], x: Any, dtype: str, ndim: int, chain: tuple[str, ...],
+def lift_call(fn: Callable[[Any], Any], x: Any, dtype: str, ndim: int | None, chain: tuple[str, ...],
               copies: bool) -> Any:
     """``fn(x.<chain>())`` for ``np.asarray``/``np.array``, kept as a tensor when the guard holds."""
     if _guard(x, dtype, ndim, chain):

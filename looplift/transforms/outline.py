@@ -175,13 +175,13 @@ def guard_of(param: str, value: AV | None) -> str:
     option = options[0]
     if isinstance(option, ArrayV) and option.lifted:
         return f"type({param}) is Tensor and {param}.dtype is torch.{torch_name(NP_TO_TORCH[option.dtype])} and " \
-               f"{param}.dim() == {option.ndim}"
+               f"{_rank(f'{param}.dim()', option.ndim)}"
     if isinstance(option, PyScalarV) and not option.lifted:
         return f"type({param}) is {option.type.__name__}"
     if isinstance(option, ListV) and isinstance(option.elem, ArrayV) and option.elem.lifted:
         elem = option.elem
         return f"type({param}) is list and all(type(_x) is Tensor and _x.dtype is " \
-               f"torch.{torch_name(NP_TO_TORCH[elem.dtype])} and _x.dim() == {elem.ndim} for _x in {param})"
+               f"torch.{torch_name(NP_TO_TORCH[elem.dtype])} and {_rank('_x.dim()', elem.ndim)} for _x in {param})"
     if isinstance(option, TupleV) and option.items is not None:
         parts = [guard_of(f"{param}[{i}]", item) for i, item in enumerate(option.items)]
         return f"type({param}) is tuple and len({param}) == {len(option.items)}" + \
@@ -192,8 +192,14 @@ def guard_of(param: str, value: AV | None) -> str:
         return f"type({param}) is numpy.{option.dtype.type.__name__}"
     if isinstance(option, ArrayV):  # a NumPy array operand, made a tensor by the lowering
         return f"type({param}) is numpy.ndarray and {param}.dtype == numpy.dtype({str(option.dtype)!r}) and " \
-               f"{param}.ndim == {option.ndim}"
+               f"{_rank(f'{param}.ndim', option.ndim)}"
     return ""
+
+
+def _rank(rank: str, ndim: int | None) -> str:
+    """The check of a rank: ``ndim`` None is a rank unknown statically, which lowered code takes
+    at any value of at least 1 (``rank_free`` operations only: see ``registry/entry.py``)."""
+    return f"{rank} == {ndim}" if ndim is not None else f"{rank} >= 1"
 
 
 def _function(name: str, params: list[str], body: list[ast.stmt], line: int) -> ast.FunctionDef:
