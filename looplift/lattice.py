@@ -370,6 +370,36 @@ def describe(value: AV) -> str:
     return repr(value)
 
 
+def sampled(value: AV) -> AV:
+    """What a sample says of values no guard checks where they are used (the items of a list
+    after its first, which an argument's key does not look at; a call's result at later calls).
+
+    A tensor stays a tensor: every use that relies on it checks it, and a real tensor beside
+    lifted values keeps a list plain.  An array, None or another object says nothing: it may be a
+    tensor the next time, and materializing a list that holds it beside lifted values would then
+    make that tensor NumPy.  Strings (names, keys) and Python numbers are kept: arithmetic and
+    accumulators need their types, and a number that is a tensor the next time only gets there
+    in a list where a Python number and a tensor take turns (docs/guarantees.md)."""
+    if isinstance(value, (TensorV, BottomV, PyScalarV)) or value in _TEXT:
+        return value
+    if isinstance(value, TupleV):
+        items = tuple(map(sampled, value.items)) if value.items is not None else None
+        return TupleV(items, sampled(value.elem), value.fields)
+    if isinstance(value, ListV):
+        return ListV(sampled(value.elem), local=False)
+    if isinstance(value, DictV):
+        return DictV(sampled(value.value), local=False)
+    if isinstance(value, UnionV):
+        result: AV = BOTTOM
+        for option in value.alts:
+            result = join(result, sampled(option))
+        return result
+    return TOP
+
+
+_TEXT = (PlainV(str), PlainV(bytes))
+
+
 def from_runtime(value: object) -> AV:
     """The abstract value of a concrete Python object (globals, defaults, observed values).
 

@@ -16,7 +16,7 @@ from typing import Any, Hashable
 import numpy as np
 import torch
 
-from .lattice import AV, BOTTOM, ListV, TupleV, from_runtime
+from .lattice import AV, BOTTOM, ListV, TupleV, from_runtime, sampled
 
 Tensor = torch.Tensor
 ndarray = np.ndarray
@@ -72,7 +72,7 @@ def abstract_of(value: Any) -> AV:
     if type(value) is tuple and len(value) <= MAX_TUPLE_ITEMS:
         return TupleV(tuple(map(abstract_of, value)))
     if isinstance(value, (list, tuple)):
-        elem = abstract_of(value[0]) if value else BOTTOM
+        elem = sampled(abstract_of(value[0])) if value else BOTTOM  # the key looks at the first item only
         return ListV(elem, local=False) if isinstance(value, list) else TupleV(None, elem)
     return from_runtime(value)
 

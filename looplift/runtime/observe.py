@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator
 
 from .. import logs
 from ..errors import Refusal
-from ..lattice import AV, BOTTOM, join
+from ..lattice import AV, BOTTOM, join, sampled
 from ..signature import abstract_of
 
 logger = logs.specialize
@@ -36,7 +36,7 @@ class Observer:
         self.sites: dict[int, AV] = {}
 
     def __call__(self, site: int, value: Any) -> Any:
-        seen = abstract_of(value)
+        seen = sampled(abstract_of(value))  # nothing checks it at later calls
         previous = self.sites.get(site, BOTTOM)
         if previous != seen:
             self.sites[site] = join(previous, seen)
