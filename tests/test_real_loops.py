@@ -81,7 +81,6 @@ R_COMPARE_INNER = ("an inner loop over a lifted array (`for t_, p_ in zip(y.nump
                    "the device)")
 R_TWO_EXITS = ("np.mean(losses) runs in NumPy (no lowering on core): the deferred list and the concatenated probs "
                "leave in two transfers where one suffices")
-R_GREEDY = "`t = int(tok)` needed by `if t == eos`: kept, but explain() has no decision for it"
 R_NO_RESUME_SAID = ("a `while` loop (and an inner loop, a loop in a `try`) never resumes on the first call, and "
                     "explain() does not say so")
 R_INT_ADD_AT = "`yy = y.numpy()` (a loop target, unlifted) feeds np.add.at: no read saved"
@@ -274,7 +273,6 @@ known("lifted", "retrieval_scores", reason=R_NUMPY_ONLY)
 known("lifted", "confusion_matrix", reason=R_COMPARE_INNER)
 known("lifted", "class_accuracy", reason=R_INT_ADD_AT)
 known("lifted", "snapshot_state", reason=R_RANKS)
-known("explained", "greedy_decode", reason=R_GREEDY)
 known("resumed", "evaluate_with_history", reason=R_RESUME_LISTS)
 known("resumed", "dataloader_dict_stats", "predict_dataloader", "mc_dropout_predict", "pair_similarities", "extract_features", reason=R_RESUME_EXIT)
 known("resumed", "grad_norms", reason=R_RESUME_LISTS)

@@ -69,7 +69,7 @@ class Decisions:
             if not is_tensor(source):
                 self.use(conv.source, source, Use.RETAIN, env)
                 if self.lifting and self.loops:
-                    self.skip(node, f"{conv.describe()} kept", _not_one_tensor(source))
+                    self.skip(node, f"{conv.describe()} kept", not_one_tensor(source))
                 elif self.loops:
                     self.plan.switched_off[node] = Decision(node.lineno, f"{conv.describe()} kept", self.off_reason())
                 return demoted(self.type_of(node))
@@ -215,7 +215,7 @@ def _floating(dtype: object) -> bool:
     return bool(getattr(dtype, "is_floating_point", False)) or getattr(dtype, "kind", "") in "fc"
 
 
-def _not_one_tensor(value: AV) -> str:
+def not_one_tensor(value: AV) -> str:
     """Why a conversion's operand cannot be kept as a tensor: what else it may be."""
     others = sorted({describe(o) for o in value.options() if not isinstance(o, TensorV)})
     if others:

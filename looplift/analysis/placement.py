@@ -30,14 +30,14 @@ from typing import Any, Mapping
 from .. import anno, pragmas, registry, semantics
 from ..anno import Key
 from ..errors import Refusal
-from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, DictV, ListV, ObjV, TopV, TupleV, conflicted, contains_lifted,
+from ..lattice import (AV, TOP, UNBOUND, ArrayV, ConstV, DictV, ListV, ObjV, TopV, TupleV, conflicted, contains_lifted, may_be_real_tensor,
                        demoted, holds_local_container, join)
 from ..pragmas import Mark
 from ..report import Decision
 from . import conversions, reads, rules as R
 from .rules import (comprehension_targets, deferred_number, is_tensor, loaded_names, needs_rebind,
                     writes_in_place)
-from .decisions import Decisions
+from .decisions import Decisions, not_one_tensor
 from .walker import Env, Use, Walker, join_all
 
 @dataclass
@@ -364,6 +364,8 @@ class Placement(Decisions, Walker):
             source = self.type_of(read.source)
             if is_tensor(source) or any(isinstance(o, ArrayV) and o.scalar for o in source.options()):
                 return self.host_read(read, env)
+            if self.loops and may_be_real_tensor(source):  # a read as written: said, never silent
+                self.skip(node, f"{read.describe()} read on the host as written", not_one_tensor(source))
         func = node.func
         callee = self.type_of(func)
         if isinstance(func, ast.Attribute) and not isinstance(callee, ObjV):
